@@ -1,0 +1,29 @@
+"""Errors that reach the user as one line (the CLI prints ``Error: <message>`` and exits 2).
+
+Anything raised as a :class:`P2PStoreError` is a user-facing problem (bad input, wrong URL,
+database at the wrong revision); anything else is a bug and keeps its traceback.
+"""
+
+
+class P2PStoreError(Exception):
+    """Base class: a problem the user can fix, described in one line."""
+
+
+class ScenarioError(P2PStoreError):
+    """An invalid scenario field. ``field`` names the offending key."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(f"scenario field '{field}': {message}")
+
+
+class InputError(P2PStoreError):
+    """Malformed input data (profile file, NaN, negative load, ...)."""
+
+
+class StoreError(P2PStoreError):
+    """The database cannot be used as asked (unreachable, wrong revision, read-only refused)."""
+
+
+class NotFoundError(P2PStoreError):
+    """A run, batch or schedule that does not exist."""

@@ -1,0 +1,56 @@
+"""The profiles every generator or importer returns: plain numpy arrays, no mechanisms."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Profiles:
+    """Loads, PV, tariffs and events of one community over one horizon.
+
+    ``N`` households (consumers first, then prosumers, as in the notebook), ``H`` slots.
+    """
+
+    labels: np.ndarray          # [N] str: "C1".."Cn", "P1".."Pm"
+    kinds: np.ndarray           # [N] str: "consumer" | "prosumer"
+    load_kw: np.ndarray         # [N, H] float64, mean power per slot, kW
+    pv_kw: np.ndarray           # [N, H] float64, kW (zero for consumers)
+    lambda_buy: np.ndarray      # [N] currency/kWh, each household's grid import tariff
+    lambda_sell: np.ndarray     # [N] currency/kWh, each household's grid export tariff (0 for consumers)
+    p2p_allowed: np.ndarray     # [H] bool, False in P2P maintenance windows
+    start: dt.datetime          # timestamp of slot 0
+    slot_hours: float           # hours per slot (0.25)
+    periods_per_day: int        # slots per day (96)
+    outages: tuple[tuple[int, int], ...] = ()      # (household index, day) with PV forced to 0
+    maintenance: tuple[int, ...] = ()              # first slot of each P2P-off window
+
+    @property
+    def n_households(self) -> int:
+        return int(self.load_kw.shape[0])
+
+    @property
+    def n_slots(self) -> int:
+        return int(self.load_kw.shape[1])
+
+    @property
+    def days(self) -> int:
+        return self.n_slots // self.periods_per_day
+
+    @property
+    def lambda_buy_ref(self) -> float:
+        """Reference import tariff: mean of all households' import tariffs (notebook)."""
+        return float(np.mean(self.lambda_buy))
+
+    @property
+    def lambda_sell_ref(self) -> float:
+        """Reference export tariff: mean of the positive export tariffs (prosumers only; notebook)."""
+        return float(np.mean(self.lambda_sell[self.lambda_sell > 0]))
+
+    def timestamps(self) -> np.ndarray:
+        """[H] datetime64[m] of each slot's start."""
+        step = np.timedelta64(round(self.slot_hours * 60), "m")
+        return np.datetime64(self.start, "m") + step * np.arange(self.n_slots)

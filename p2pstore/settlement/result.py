@@ -1,0 +1,121 @@
+"""Result types of the settlement core. Pure numpy; no I/O.
+
+Sign convention: cost > 0 means the household pays, cost < 0 means it is paid.
+Energies are kWh per slot, powers kW, prices currency per kWh.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import cached_property
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Flows:
+    """Physical, mechanism-independent flows of one community. Arrays are ``[N, H]`` kW."""
+
+    load_kw: np.ndarray
+    pv_kw: np.ndarray
+    slot_hours: float
+
+    @cached_property
+    def self_kw(self) -> np.ndarray:
+        """[N, H] kW each household consumes from its own PV: ``min(L, PV)``."""
+        return np.minimum(self.load_kw, self.pv_kw)
+
+    @cached_property
+    def import_kw(self) -> np.ndarray:
+        """[N, H] kW the household needs from outside (grid or peers): ``L - min(L, PV)``."""
+        return self.load_kw - self.self_kw
+
+    @cached_property
+    def export_kw(self) -> np.ndarray:
+        """[N, H] kW the household offers outside: ``PV - min(L, PV)``."""
+        return self.pv_kw - self.self_kw
+
+    @cached_property
+    def load_total_kw(self) -> np.ndarray:
+        """[H] community load, kW (``np.sum(L, axis=0)`` as the notebook sums it)."""
+        return np.sum(self.load_kw, axis=0)
+
+    @cached_property
+    def pv_total_kw(self) -> np.ndarray:
+        """[H] community PV, kW."""
+        return np.sum(self.pv_kw, axis=0)
+
+    @cached_property
+    def import_total_kw(self) -> np.ndarray:
+        """[H] sum of household import needs, kW."""
+        return np.sum(self.import_kw, axis=0)
+
+    @cached_property
+    def export_total_kw(self) -> np.ndarray:
+        """[H] sum of household export offers, kW."""
+        return np.sum(self.export_kw, axis=0)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MechanismResult:
+    """One mechanism's settlement of one community.
+
+    ``p2p_import_share[h]`` is the fraction of every household's import need in slot ``h`` that
+    is met by peers (the rest comes from the grid); likewise ``p2p_export_share`` for exports.
+    Both are 0 where P2P is off and for the conventional mechanism.
+    """
+
+    mechanism: str
+    flows: Flows
+    cost: np.ndarray                  # [N, H] currency per slot
+    bills: np.ndarray                 # [N] currency over the horizon (= cost.sum(axis=1))
+    import_price: np.ndarray | None   # [H] currency/kWh paid for imports, None if per household
+    export_price: np.ndarray | None   # [H] currency/kWh paid for exports, None if per household
+    p2p_price: np.ndarray | None      # [H] currency/kWh of P2P trades (cp2p), None if no P2P
+    p2p_import_share: np.ndarray      # [H] in [0, 1]
+    p2p_export_share: np.ndarray      # [H] in [0, 1]
+
+    # Volumes are derived on demand: the store needs them, the settlement hot path does not.
+    def p2p_import_kwh(self) -> np.ndarray:
+        """[N, H] kWh each household buys from peers."""
+        return self.flows.import_kw * (self.p2p_import_share * self.flows.slot_hours)
+
+    def p2p_export_kwh(self) -> np.ndarray:
+        """[N, H] kWh each household sells to peers."""
+        return self.flows.export_kw * (self.p2p_export_share * self.flows.slot_hours)
+
+    def grid_import_kwh(self) -> np.ndarray:
+        """[N, H] kWh each household imports from the grid."""
+        return self.flows.import_kw * ((1.0 - self.p2p_import_share) * self.flows.slot_hours)
+
+    def grid_export_kwh(self) -> np.ndarray:
+        """[N, H] kWh each household exports to the grid."""
+        return self.flows.export_kw * ((1.0 - self.p2p_export_share) * self.flows.slot_hours)
+
+    def household_totals(self) -> dict[str, np.ndarray]:
+        """[N] kWh totals over the horizon: self-consumed, grid and P2P import/export."""
+        dt_h = self.flows.slot_hours
+        imp, exp = self.flows.import_kw, self.flows.export_kw
+        p2p_imp = imp @ self.p2p_import_share * dt_h
+        p2p_exp = exp @ self.p2p_export_share * dt_h
+        return {
+            "self_consumed_kwh": self.flows.self_kw.sum(axis=1) * dt_h,
+            "grid_import_kwh": imp.sum(axis=1) * dt_h - p2p_imp,
+            "grid_export_kwh": exp.sum(axis=1) * dt_h - p2p_exp,
+            "p2p_import_kwh": p2p_imp,
+            "p2p_export_kwh": p2p_exp,
+        }
+
+    def community_series(self) -> dict[str, np.ndarray]:
+        """[H] community aggregates per slot: load/pv kW, grid/P2P kWh, cost currency."""
+        dt_h = self.flows.slot_hours
+        f = self.flows
+        p2p = f.import_total_kw * self.p2p_import_share * dt_h
+        return {
+            "load_kw": f.load_total_kw,
+            "pv_kw": f.pv_total_kw,
+            "grid_import_kwh": f.import_total_kw * dt_h - p2p,
+            "grid_export_kwh": f.export_total_kw * dt_h - f.export_total_kw * self.p2p_export_share * dt_h,
+            "p2p_kwh": p2p,
+            "cost": self.cost.sum(axis=0),
+        }

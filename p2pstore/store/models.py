@@ -1,0 +1,210 @@
+"""SQLAlchemy 2.x typed models: the whole schema in one file. Alembic migrations mirror it.
+
+Units: energies kWh, powers kW, prices currency per kWh, money in the scenario's currency.
+Mechanisms and households are readable strings (``"bill_sharing"``, ``"P3"``) in every table.
+See docs/schema.md for every column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+SERIES_MODES = ("full", "community", "none")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+Timestamp = DateTime(timezone=True)
+
+def run_fk() -> Mapped[int]:
+    return mapped_column(Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ScenarioRow(Base):
+    """A scenario spec, stored once per distinct canonical JSON."""
+
+    __tablename__ = "scenarios"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spec_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    spec_json: Mapped[str] = mapped_column(Text)
+    seed: Mapped[int] = mapped_column(Integer)
+    consumers: Mapped[int] = mapped_column(Integer)
+    prosumers: Mapped[int] = mapped_column(Integer)
+    days: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class Run(Base):
+    """One execution of a scenario; the table is also the job queue."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+        CheckConstraint(_in("series", SERIES_MODES), name="series"),
+        Index("ix_runs_queue", "status", "priority", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    mechanisms: Mapped[str] = mapped_column(String(200))  # comma-separated, in settlement order
+    series: Mapped[str] = mapped_column(String(16), default="full")
+    batch: Mapped[str | None] = mapped_column(String(200), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    not_before: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+    enqueued_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+    started_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Household(Base):
+    """A household of a run, with its tariffs and energy totals over the horizon."""
+
+    __tablename__ = "households"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ("consumer", "prosumer")), name="kind"),
+        UniqueConstraint("run_id", "household"),
+    )
+
+    run_id: Mapped[int] = run_fk()
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0-based, consumers first
+    household: Mapped[str] = mapped_column(String(16))  # "C1", "P3"
+    kind: Mapped[str] = mapped_column(String(16))
+    lambda_buy: Mapped[float] = mapped_column(Float)   # currency/kWh
+    lambda_sell: Mapped[float] = mapped_column(Float)  # currency/kWh
+    load_kwh: Mapped[float] = mapped_column(Float)
+    pv_kwh: Mapped[float] = mapped_column(Float)
+
+
+class Bill(Base):
+    """A household's bill under one mechanism, with its energy totals (kWh)."""
+
+    __tablename__ = "bills"
+
+    run_id: Mapped[int] = run_fk()
+    mechanism: Mapped[str] = mapped_column(String(32), primary_key=True)
+    household: Mapped[str] = mapped_column(String(16), primary_key=True)
+    bill: Mapped[float] = mapped_column(Float)  # currency; negative = net income
+    self_consumed_kwh: Mapped[float] = mapped_column(Float)
+    grid_import_kwh: Mapped[float] = mapped_column(Float)
+    grid_export_kwh: Mapped[float] = mapped_column(Float)
+    p2p_import_kwh: Mapped[float] = mapped_column(Float)
+    p2p_export_kwh: Mapped[float] = mapped_column(Float)
+
+
+class DailyBill(Base):
+    """The notebook's daily table: community bill per day and mechanism, with daily energies."""
+
+    __tablename__ = "daily_bills"
+
+    run_id: Mapped[int] = run_fk()
+    mechanism: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based
+    date: Mapped[dt.date] = mapped_column(DateTime(timezone=False))
+    bill: Mapped[float] = mapped_column(Float)  # community total, currency/day
+    avg_load_kwh_per_house: Mapped[float] = mapped_column(Float)
+    avg_pv_kwh_per_prosumer: Mapped[float] = mapped_column(Float)
+
+
+class ClearingPrice(Base):
+    """Per-slot prices of one mechanism. NULL where the mechanism uses per-household tariffs."""
+
+    __tablename__ = "clearing_prices"
+
+    run_id: Mapped[int] = run_fk()
+    mechanism: Mapped[str] = mapped_column(String(32), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0-based
+    ts: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False))  # slot start, local time
+    p2p_allowed: Mapped[bool] = mapped_column(Boolean)
+    import_price: Mapped[float | None] = mapped_column(Float)  # currency/kWh
+    export_price: Mapped[float | None] = mapped_column(Float)
+    p2p_price: Mapped[float | None] = mapped_column(Float)
+
+
+class HouseholdSeries(Base):
+    """Per-household per-slot flows and cost (``--series full`` only)."""
+
+    __tablename__ = "household_series"
+
+    run_id: Mapped[int] = run_fk()
+    mechanism: Mapped[str] = mapped_column(String(32), primary_key=True)
+    household: Mapped[str] = mapped_column(String(16), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    load_kw: Mapped[float] = mapped_column(Float)
+    pv_kw: Mapped[float] = mapped_column(Float)
+    grid_import_kwh: Mapped[float] = mapped_column(Float)
+    grid_export_kwh: Mapped[float] = mapped_column(Float)
+    p2p_import_kwh: Mapped[float] = mapped_column(Float)
+    p2p_export_kwh: Mapped[float] = mapped_column(Float)
+    cost: Mapped[float] = mapped_column(Float)  # currency in this slot
+
+
+class CommunitySeries(Base):
+    """Per-slot community aggregates (``--series full`` or ``community``)."""
+
+    __tablename__ = "community_series"
+
+    run_id: Mapped[int] = run_fk()
+    mechanism: Mapped[str] = mapped_column(String(32), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    load_kw: Mapped[float] = mapped_column(Float)
+    pv_kw: Mapped[float] = mapped_column(Float)
+    grid_import_kwh: Mapped[float] = mapped_column(Float)
+    grid_export_kwh: Mapped[float] = mapped_column(Float)
+    p2p_kwh: Mapped[float] = mapped_column(Float)
+    cost: Mapped[float] = mapped_column(Float)
+
+
+class RunMetric(Base):
+    """One KPI of one mechanism in one run (long format; see docs/metrics.md)."""
+
+    __tablename__ = "run_metrics"
+
+    run_id: Mapped[int] = run_fk()
+    mechanism: Mapped[str] = mapped_column(String(32), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+
+
+#: Result tables in write order (all keyed by run_id, deleted with their run).
+RESULT_TABLES = (
+    "households", "bills", "daily_bills", "clearing_prices",
+    "household_series", "community_series", "run_metrics",
+)
