@@ -1,0 +1,43 @@
+"""Rendering tables for the terminal and for scripts (table, csv, json, markdown)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+FORMATS = ("table", "csv", "json")
+
+
+def format_option(*choices: str, default: str = "table"):
+    return click.option("--format", "fmt", type=click.Choice(choices or FORMATS), default=default,
+                        show_default=True, help="Output format.")
+
+
+def render(df, fmt: str = "table", *, float_digits: int | None = None) -> str:
+    """Render a DataFrame: aligned text, CSV (full precision), JSON records, or Markdown."""
+    if fmt == "csv":
+        return df.to_csv(index=False).rstrip("\n")
+    if fmt == "json":
+        return json.dumps(json.loads(df.to_json(orient="records", date_format="iso", double_precision=15)),
+                          indent=1)
+    if fmt == "markdown":
+        cols = [str(c) for c in df.columns]
+        rows = [["" if v is None else _cell(v, float_digits) for v in r] for r in df.itertuples(index=False)]
+        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    if df.empty:
+        return "(no rows)"
+    shown = df.round(float_digits) if float_digits is not None else df
+    return shown.to_string(index=False)
+
+
+def _cell(v, digits):
+    if isinstance(v, float) and digits is not None:
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def echo_json(obj) -> None:
+    click.echo(json.dumps(obj, indent=1, default=str))

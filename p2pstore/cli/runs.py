@@ -1,0 +1,73 @@
+"""``p2pstore runs``: list and inspect stored runs (queue commands attach here too)."""
+
+from __future__ import annotations
+
+import click
+
+from p2pstore.cli import LazyGroup, open_store
+from p2pstore.cli.formatting import echo_json, render
+
+#: subcommand -> "module:attr" under p2pstore.cli
+RUNS_COMMANDS = {
+    "list": "runs:list_runs",
+    "show": "runs:show_run",
+}
+
+
+@click.group(cls=LazyGroup, lazy_commands=RUNS_COMMANDS)
+def runs():
+    """List, inspect and manage runs.
+
+    \b
+    Examples:
+      p2pstore runs list
+      p2pstore runs show 1 --json
+    """
+
+
+@click.command("list")
+@click.option("--status", type=click.Choice(["queued", "running", "succeeded", "failed", "cancelled"]),
+              help="Only runs in this state.")
+@click.option("--batch", help="Only runs of this batch.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON records.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format (--json is --format json).")
+@click.pass_context
+def list_runs(ctx, status, batch, as_json, fmt):
+    """List runs, newest last, with their scenario size and status.
+
+    \b
+    Example:
+      p2pstore runs list --status failed --format csv
+    """
+    df = open_store(ctx).runs(status=status, batch=batch)
+    cols = [c for c in ("id", "status", "batch", "seed", "consumers", "prosumers", "days",
+                        "mechanisms", "series", "attempts", "enqueued_at", "finished_at", "worker")
+            if c in df.columns]
+    click.echo(render(df[cols], "json" if as_json else fmt))
+
+
+@click.command("show")
+@click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def show_run(ctx, run_id, as_json):
+    """Show one run: state, scenario, and community bill per mechanism.
+
+    \b
+    Example:
+      p2pstore runs show 1
+    """
+    store = open_store(ctx)
+    run = store.get_run(run_id)
+    scenario = store.scenario_of(run_id)
+    bills = store.bills([run_id])
+    totals = bills.groupby("mechanism", sort=False)["bill"].sum().to_dict() if not bills.empty else {}
+    if as_json:
+        echo_json({"run": run, "scenario": scenario.to_dict(), "totals": totals})
+        return
+    for key, value in run.items():
+        click.echo(f"{key:>14}: {value}")
+    click.echo(f"{'scenario':>14}: {scenario.canonical_json()}")
+    for mechanism, total in totals.items():
+        click.echo(f"{'total ' + mechanism:>14}: {total:.2f} {scenario.currency}")

@@ -1,0 +1,66 @@
+"""Executing one run: the single code path shared by ``p2pstore run`` and the workers.
+
+A run is computed from its stored scenario (so a worker on another host computes exactly what
+was enqueued) and its results are written in one guarded transaction: a worker that no longer
+owns the run (reaped, cancelled) cannot commit.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import traceback
+
+
+def worker_name(prefix: str = "worker") -> str:
+    """A name unique across hosts and processes: ``prefix@host:pid``."""
+    return f"{prefix}@{socket.gethostname()}:{os.getpid()}"
+
+
+def compute(spec_json: str):
+    """Settle the scenario given as canonical JSON. Pure; safe to call in a worker process."""
+    from p2pstore.scenario import from_json
+    from p2pstore.simulate import simulate
+
+    return simulate(from_json(spec_json))
+
+
+def execute_run(store, run_id: int, worker: str):
+    """Compute run ``run_id`` (claimed by ``worker``) and write its results.
+
+    Returns ``(committed, settlement)``: ``committed`` is False when the run was taken away
+    from ``worker`` meanwhile (nothing was written). A failure in computing or writing marks
+    the run failed (or retried) with its error text, and is re-raised.
+    """
+    run = store.get_run(run_id)
+    try:
+        settlement = compute(store.scenario_json_of(run_id))
+        committed = store.write_results(run_id, settlement, run["series"], worker=worker)
+    except Exception as exc:
+        store.mark_failed(run_id, error_text(exc), worker=worker)
+        raise
+    return committed, settlement
+
+
+def run_now(store, scenario, series: str = "full"):
+    """Store ``scenario`` as a run claimed by this process, settle it and write it.
+
+    Returns ``(run_id, settlement)``. Used by ``p2pstore run``.
+    """
+    from p2pstore.store import RunRequest
+
+    me = worker_name("cli")
+    [run_id] = store.create_runs([RunRequest(scenario=scenario, series=series, worker=me)])
+    committed, settlement = execute_run(store, run_id, me)
+    if not committed:
+        from p2pstore.errors import StoreError
+
+        raise StoreError(f"run {run_id} was taken over by another process; its results were not written")
+    return run_id, settlement
+
+
+def error_text(exc: BaseException, limit: int = 4000) -> str:
+    """The error kept on a failed run: the exception line first, then the traceback tail."""
+    head = f"{type(exc).__name__}: {exc}"
+    tb = "".join(traceback.format_exception(exc))
+    return (head + "\n" + tb)[:limit]
