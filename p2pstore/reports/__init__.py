@@ -1,0 +1,38 @@
+"""Cross-run comparison tables, matplotlib figures, HTML reports and exports (read-only).
+
+    from p2pstore import Store
+    from p2pstore.reports import compare_runs, make_report, export_run
+
+    store = Store("sqlite:///p2pstore.db")
+    compare_runs(store, batch="pv-sweep", by="prosumers", metrics=["savings_vs_conventional_pct"])
+    make_report(store, "sweep.html", batch="pv-sweep")
+    export_run(store, 1, "run1/", "csv")
+
+Names are resolved lazily: importing this package does not import pandas or matplotlib.
+(``compare_runs`` is :func:`p2pstore.reports.compare.compare`; the package attribute ``compare``
+is the submodule.)
+"""
+
+from __future__ import annotations
+
+#: public name -> (module, attribute)
+_EXPORTS = {
+    "compare_runs": ("p2pstore.reports.compare", "compare"),
+    "render_compare": ("p2pstore.reports.compare", "render_compare"),
+    "select_runs": ("p2pstore.reports.compare", "select_runs"),
+    "make_report": ("p2pstore.reports.html", "make_report"),
+    "single_run_report": ("p2pstore.reports.html", "single_run_report"),
+    "many_runs_report": ("p2pstore.reports.html", "many_runs_report"),
+    "export_run": ("p2pstore.reports.export", "export_run"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module 'p2pstore.reports' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(target[0]), target[1])

@@ -1,0 +1,86 @@
+"""``p2pstore compare``, ``p2pstore report`` and ``p2pstore export``: read stored runs back out."""
+
+from __future__ import annotations
+
+import click
+
+from p2pstore.cli import open_store
+
+
+def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None, *, single: bool = False) -> dict:
+    """Exactly one of --run (if ``single`` is allowed), --runs, --batch, as library arguments."""
+    from p2pstore.errors import P2PStoreError
+    from p2pstore.reports.compare import parse_run_ids
+
+    given = [name for name, v in (("--run", run_id), ("--runs", run_ids), ("--batch", batch)) if v is not None]
+    if len(given) != 1:
+        options = "--run ID, --runs IDS or --batch NAME" if single else "--runs IDS or --batch NAME"
+        raise P2PStoreError(f"give exactly one of {options}" + (f" (got {' and '.join(given)})" if given else ""))
+    sel = {"run_ids": parse_run_ids(run_ids) if run_ids is not None else None, "batch": batch}
+    return {**sel, "run_id": run_id} if single else sel
+
+
+@click.command()
+@click.option("--runs", "run_ids", metavar="IDS", help="Run ids, e.g. 1,2,5-8.")
+@click.option("--batch", metavar="NAME", help="Every finished run of this batch.")
+@click.option("--by", metavar="PARAM", help="Group by a scenario parameter (any scenario field, e.g. prosumers).")
+@click.option("--metric", "metrics", multiple=True, metavar="NAME", help="Only this KPI (repeatable; default all).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
+              show_default=True, help="Output format.")
+@click.pass_context
+def compare(ctx, run_ids, batch, by, metrics, fmt):
+    """Compare mechanisms across runs: mean, median, min and max of each KPI per mechanism.
+
+    KPIs and their formulas: docs/metrics.md.
+
+    \b
+    Examples:
+      p2pstore compare --batch pv-sweep --by prosumers --metric savings_vs_conventional_pct
+      p2pstore compare --runs 1-20 --format markdown > table.md
+    """
+    from p2pstore.reports.compare import compare as compare_runs, render_compare
+
+    table = compare_runs(open_store(ctx), **_selection(run_ids, batch), by=by, metrics=list(metrics) or None)
+    click.echo(render_compare(table, fmt))
+
+
+@click.command()
+@click.option("--run", "run_id", type=int, metavar="ID", help="One run: daily table, figures, bills, prices, KPIs.")
+@click.option("--runs", "run_ids", metavar="IDS", help="Several runs, e.g. 1,2,5-8.")
+@click.option("--batch", metavar="NAME", help="Every finished run of this batch.")
+@click.option("--by", metavar="PARAM", help="Grouping scenario parameter for many runs (default: the first that varies).")
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@click.option("--png-dir", type=click.Path(file_okay=False), help="Also write every figure as a PNG here.")
+@click.pass_context
+def report(ctx, run_id, run_ids, batch, by, out, png_dir):
+    """Write a self-contained HTML report (figures embedded; opens offline).
+
+    \b
+    Examples:
+      p2pstore report --run 1 -o run1.html
+      p2pstore report --batch pv-sweep --by prosumers -o sweep.html --png-dir figs/
+    """
+    from p2pstore.reports.html import make_report
+
+    sel = _selection(run_ids, batch, run_id, single=True)
+    paths = make_report(open_store(ctx), out, by=by, png_dir=png_dir, **sel)
+    click.echo(f"wrote {paths[0]}" + (f" and {len(paths) - 1} PNG files to {png_dir}" if png_dir else ""))
+
+
+@click.command()
+@click.argument("run_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
+              help="File format (parquet needs the 'parquet' extra: pyarrow).")
+@click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False), help="Directory to write.")
+@click.pass_context
+def export(ctx, run_id, fmt, out):
+    """Export one run's tables, one file per table, plus scenario.json.
+
+    \b
+    Example:
+      p2pstore export 1 --format parquet -o run1/
+    """
+    from p2pstore.reports.export import export_run
+
+    paths = export_run(open_store(ctx), run_id, out, fmt)
+    click.echo(f"wrote {len(paths)} files to {out}")

@@ -1,0 +1,389 @@
+"""Self-contained HTML reports: tables plus figures embedded as base64 PNG (opens offline).
+
+A single-run report has the notebook's daily table and its two figures, bills per household,
+clearing prices over time and by hour of day, and the KPI table. A many-run report (``--runs`` /
+``--batch``) has the distributions of savings per mechanism, every KPI against a grouping
+scenario parameter, the comparison table and the table of runs. Nothing here writes to the store.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import html
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from p2pstore.reports import figures as F
+from p2pstore.reports.compare import compare, metric_order, select_runs
+
+#: Short column names of the notebook's daily table (``bill_conv_Rs``, ...).
+DAILY_SHORT = {"conventional": "conv", "mmr": "mmr", "bill_sharing": "bs"}
+
+#: Scenario parameters tried, in order, when a many-run report has no ``by``: the first that
+#: takes more than one value among the runs is used.
+GROUPING_CANDIDATES = ("prosumers", "consumers", "households", "days", "pv_sizing_factor",
+                       "prosumer_sell_tariff", "consumer_buy_tariff", "prosumer_buy_tariff",
+                       "inverter_outages", "maintenance_windows", "mechanisms", "start")
+
+
+#: Axis and table labels of the KPIs of docs/metrics.md (``{cur}``: the scenario's currency).
+METRIC_LABELS = {
+    "community_bill": "Community bill ({cur})",
+    "savings_vs_conventional": "Savings vs conventional ({cur})",
+    "savings_vs_conventional_pct": "Savings vs conventional (%)",
+    "participation_willingness": "Participation willingness (share of households not worse off)",
+    "equality": "Equality (1 - Gini of net incomes)",
+    "self_sufficiency": "Self-sufficiency (share of load met inside the community)",
+    "self_consumption": "Self-consumption (share of PV used inside the community)",
+    "energy_balance": "Energy balance (PV / load)",
+    "net_grid_import_kwh": "Net grid import (kWh)",
+    "grid_import_kwh": "Grid import (kWh)",
+    "grid_export_kwh": "Grid export (kWh)",
+    "p2p_traded_kwh": "P2P traded (kWh)",
+    "budget_balance": "Budget balance ({cur}; > 0 = self-financing)",
+}
+
+#: Savings KPIs whose distribution a many-run report shows, in order of preference.
+SAVINGS_METRICS = ("savings_vs_conventional_pct", "savings_vs_conventional", "savings_pct", "savings")
+
+
+def metric_label(name: str, currency: str = "Rs") -> str:
+    return METRIC_LABELS.get(name, name).format(cur=currency)
+
+
+@dataclasses.dataclass
+class Report:
+    """An assembled report: title, HTML body sections and the figures (slug, title, PNG)."""
+
+    title: str
+    subtitle: str = ""
+    sections: list[str] = dataclasses.field(default_factory=list)
+    figures: list[tuple[str, str, bytes]] = dataclasses.field(default_factory=list)
+
+    def heading(self, text: str, note: str = "") -> None:
+        self.sections.append(f"<h2>{html.escape(text)}</h2>")
+        if note:
+            self.sections.append(f'<p class="note">{html.escape(note)}</p>')
+
+    def table(self, df: pd.DataFrame, *, digits: int | None = 2, caption: str = "") -> None:
+        self.sections.append(_table_html(df, digits=digits, caption=caption))
+
+    def paragraph(self, text: str) -> None:
+        self.sections.append(f"<p>{html.escape(text)}</p>")
+
+    def figure(self, slug: str, fig, *, title: str | None = None) -> None:
+        png = F.png_bytes(fig)
+        title = title or (fig.axes[0].get_title() if fig.axes else slug)
+        self.figures.append((slug, title, png))
+        data = base64.b64encode(png).decode("ascii")
+        self.sections.append(
+            f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(title)}">'
+            f"<figcaption>{html.escape(title)}</figcaption></figure>"
+        )
+
+    def to_html(self) -> str:
+        body = "\n".join(self.sections)
+        return _PAGE.format(title=html.escape(self.title), subtitle=html.escape(self.subtitle), body=body)
+
+    def write(self, path: str | Path, png_dir: str | Path | None = None) -> list[Path]:
+        """Write the HTML file (and, with ``png_dir``, every figure as a PNG); return the paths."""
+        path = Path(path)
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_html(), encoding="utf-8")
+        written = [path]
+        if png_dir is not None:
+            png_dir = Path(png_dir)
+            png_dir.mkdir(parents=True, exist_ok=True)
+            for k, (slug, _, png) in enumerate(self.figures, start=1):
+                target = png_dir / f"{k:02d}-{slug}.png"
+                target.write_bytes(png)
+                written.append(target)
+        return written
+
+
+def _fmt(v, digits):
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return ""
+    if isinstance(v, float) and digits is not None:
+        return f"{v:,.{digits}f}"
+    if isinstance(v, (pd.Timestamp, dt.datetime)):
+        return v.strftime("%Y-%m-%d %H:%M")
+    return str(v)
+
+
+def _table_html(df: pd.DataFrame, *, digits: int | None = 2, caption: str = "") -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
+    rows = []
+    for rec in df.itertuples(index=False):
+        cells = "".join(
+            f'<td class="num">{html.escape(_fmt(v, digits))}</td>' if num else f"<td>{html.escape(_fmt(v, digits))}</td>"
+            for v, num in zip(rec, numeric)
+        )
+        rows.append(f"<tr>{cells}</tr>")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f'<div class="scroll"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def _spec(store, run_id: int) -> dict:
+    params = store.run_params([run_id])
+    return params.iloc[0].to_dict() if len(params) else {}
+
+
+def _currency(spec: dict) -> str:
+    return str(spec.get("currency") or "Rs")
+
+
+def _safe_url(store) -> str:
+    try:
+        return store.engine.url.render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only a label on the page
+        return ""
+
+
+# -- single run ----------------------------------------------------------------------------------
+def notebook_daily_table(daily: pd.DataFrame, currency: str = "Rs") -> pd.DataFrame:
+    """The notebook's ``daily_df``: day, avg_load_kWh_per_house, avg_pv_kWh_per_prosumer,
+    bill_conv_Rs, bill_mmr_Rs, bill_bs_Rs (one bill column per stored mechanism)."""
+    mechs = F.ordered_mechanisms(daily["mechanism"])
+    first = daily[daily["mechanism"] == mechs[0]].sort_values("day")
+    table = pd.DataFrame({
+        "day": first["day"].to_numpy(),
+        "avg_load_kWh_per_house": first["avg_load_kwh_per_house"].to_numpy(),
+        "avg_pv_kWh_per_prosumer": first["avg_pv_kwh_per_prosumer"].to_numpy(),
+    })
+    for mech in mechs:
+        one = daily[daily["mechanism"] == mech].sort_values("day")
+        table[f"bill_{DAILY_SHORT.get(mech, mech)}_{currency}"] = one["bill"].to_numpy()
+    return table
+
+
+def kpi_table(metrics: pd.DataFrame, currency: str = "Rs") -> pd.DataFrame:
+    """One run's KPIs: a row per metric (with its label and unit), a column per mechanism."""
+    if metrics.empty:
+        return pd.DataFrame(columns=["metric", "meaning"])
+    wide = metrics.pivot_table(index="metric", columns="mechanism", values="value", aggfunc="first", dropna=False)
+    wide = wide.reindex(index=metric_order(metrics["metric"]), columns=F.ordered_mechanisms(metrics["mechanism"]))
+    wide.columns = [F.label(m) for m in wide.columns]
+    wide.insert(0, "meaning", [metric_label(m, currency) for m in wide.index])
+    return wide.reset_index()
+
+
+def single_run_report(store, run_id: int) -> Report:
+    """The report of one stored run (see the module docstring)."""
+    runs = select_runs(store, [run_id])
+    run = runs.iloc[0]
+    spec = _spec(store, run_id)
+    currency = _currency(spec)
+    report = Report(
+        title=f"p2pstore run {run_id}",
+        subtitle=f"seed {run['seed']}, {run['consumers']} consumers, {run['prosumers']} prosumers, "
+                 f"{run['days']} days from {spec.get('start', '?')} — {_safe_url(store)}",
+    )
+    report.heading("Run")
+    summary = {
+        "run": run_id, "batch": run["batch"] or "", "status": run["status"],
+        "mechanisms": run["mechanisms"], "series": run["series"],
+        "finished": _fmt(run["finished_at"], None), "scenario hash": str(run["spec_hash"])[:12],
+    }
+    report.table(pd.DataFrame([summary]), digits=None)
+    scenario = pd.DataFrame({"parameter": list(spec), "value": [json.dumps(v) if isinstance(v, (list, dict)) else str(v)
+                                                                for v in spec.values()]})
+    scenario = scenario[~scenario["parameter"].str.endswith(("_low", "_high")) & (scenario["parameter"] != "run_id")]
+    report.sections.append("<details><summary>Scenario parameters</summary>")
+    report.table(scenario, digits=None)
+    report.sections.append("</details>")
+
+    bills = store.bills([run_id])
+    totals = bills.groupby("mechanism", sort=False)["bill"].sum()
+    totals = totals.reindex(F.ordered_mechanisms(totals.index))
+    conv = totals.get("conventional")
+    total_df = pd.DataFrame({"mechanism": [F.label(m) for m in totals.index],
+                             f"community bill ({currency})": totals.to_numpy()})
+    if conv is not None:
+        total_df[f"savings vs conventional ({currency})"] = conv - totals.to_numpy()
+        total_df["savings (%)"] = (conv - totals.to_numpy()) / conv * 100 if conv else float("nan")
+    report.heading("Community bill")
+    report.table(total_df)
+
+    daily = store.daily_bills([run_id])
+    report.heading("Daily table", "The notebook's daily table: average load per house, average PV per "
+                   f"prosumer (kWh/day) and the community bill per mechanism ({currency}/day).")
+    if daily.empty:
+        report.paragraph("No daily bills stored for this run.")
+    else:
+        report.table(notebook_daily_table(daily, currency))
+        report.figure("daily-load-pv", F.daily_load_pv(daily))
+        report.figure("daily-community-bill", F.daily_community_bill(daily, currency))
+
+    report.heading("Bills per household", f"Bill over the horizon ({currency}); negative = net income.")
+    wide = bills.pivot_table(index="household", columns="mechanism", values="bill", aggfunc="first")
+    order = list(dict.fromkeys(bills["household"]))
+    wide = wide.reindex(index=order, columns=F.ordered_mechanisms(bills["mechanism"]))
+    kinds = bills.drop_duplicates("household").set_index("household")["kind"]
+    wide.columns = [F.label(m) for m in wide.columns]
+    wide.insert(0, "kind", kinds.reindex(wide.index).to_numpy())
+    report.table(wide.reset_index())
+    report.figure("household-bills", F.household_bills(bills, currency))
+
+    prices = store.prices([run_id])
+    report.heading("Clearing prices", f"Community-wide prices per slot ({currency}/kWh). Conventional "
+                   "settlement uses each household's own tariffs and sets no community price.")
+    if prices.empty:
+        report.paragraph("No clearing prices stored for this run.")
+    else:
+        report.figure("prices-over-time", F.prices_over_time(prices, currency))
+        report.figure("prices-by-hour", F.prices_by_hour(prices, currency))
+
+    report.heading("KPIs", "Per mechanism; definitions, formulas and sources in docs/metrics.md.")
+    report.table(kpi_table(store.metrics(run_ids=[run_id]), currency), digits=4)
+    return report
+
+
+# -- many runs -----------------------------------------------------------------------------------
+def choose_grouping(params: pd.DataFrame) -> str | None:
+    """The first of :data:`GROUPING_CANDIDATES` that takes more than one value in ``params``."""
+    if "households" not in params.columns and {"consumers", "prosumers"} <= set(params.columns):
+        params = params.assign(households=params["consumers"] + params["prosumers"])
+    for name in GROUPING_CANDIDATES:
+        if name in params.columns and params[name].astype(str).nunique() > 1:
+            return name
+    return None
+
+
+def _savings_metrics(names: Iterable[str]) -> list[str]:
+    names = list(names)
+    preferred = [n for n in SAVINGS_METRICS if n in names]
+    return preferred or [n for n in names if n.startswith("savings")]
+
+
+def many_runs_report(store, run_ids: Iterable[int] | None = None, batch: str | None = None,
+                     by: str | None = None) -> Report:
+    """The report of several stored runs (see the module docstring)."""
+    runs = select_runs(store, run_ids, batch)
+    ids = runs["run_id"].astype(int).tolist()
+    params = store.run_params(ids)
+    if by is None:
+        by = choose_grouping(params)
+    table = compare(store, run_ids=ids, by=by)
+    metrics = store.metrics(run_ids=ids)
+    names = metric_order(metrics["metric"])
+    currency = _currency(params.iloc[0].to_dict())
+    where = f"batch {batch!r}" if batch is not None else f"runs {_id_ranges(ids)}"
+    report = Report(
+        title=f"p2pstore comparison: {where}" if batch is not None else "p2pstore comparison",
+        subtitle=f"{len(ids)} finished runs ({where})" + (f", grouped by {by}" if by else "")
+                 + f" — {_safe_url(store)}",
+    )
+    savings = _savings_metrics(names)
+    if savings:
+        report.heading("Savings per mechanism", "Savings against conventional settlement across runs: box = "
+                       "quartiles, line = median, triangle = mean, points = runs.")
+        report.sections.append('<div class="grid">')
+        for name in savings:
+            rows = metrics[metrics["mechanism"] != "conventional"]
+            report.figure(f"distribution-{_slug(name)}", F.metric_distribution(rows, name, metric_label(name, currency)))
+        report.sections.append("</div>")
+    if by is not None:
+        report.heading(f"KPIs against {by}", f"Mean across runs per value of {by}; the band spans min to max.")
+        report.sections.append('<div class="grid">')
+        for name in names:
+            report.figure(f"{_slug(name)}-vs-{_slug(by)}", F.metric_vs_parameter(table, by, name, metric_label(name, currency)))
+        report.sections.append("</div>")
+    report.heading("Comparison table", "Per mechanism" + (f" and {by}" if by else "")
+                   + ": mean, median, min and max of each KPI across runs (docs/metrics.md).")
+    shown = table.copy()
+    shown["mechanism"] = shown["mechanism"].map(F.label)
+    report.table(shown, digits=4)
+    report.heading("Runs included")
+    report.table(_runs_table(runs, params, metrics, by), digits=2)
+    return report
+
+
+def _runs_table(runs: pd.DataFrame, params: pd.DataFrame, metrics: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    cols = ["run_id", "batch", "seed", "consumers", "prosumers", "days"]
+    out = runs[cols].copy()
+    out["batch"] = out["batch"].fillna("")
+    if by is not None and by not in out.columns:
+        extra = params.assign(households=params["consumers"] + params["prosumers"]) if by == "households" else params
+        out = out.merge(extra[["run_id", by]], on="run_id", how="left")
+    bill = metrics[metrics["metric"] == "community_bill"]
+    if len(bill):
+        wide = bill.pivot_table(index="run_id", columns="mechanism", values="value", aggfunc="first")
+        wide = wide.reindex(columns=F.ordered_mechanisms(wide.columns))
+        wide.columns = [f"bill {F.label(m)}" for m in wide.columns]
+        out = out.merge(wide.reset_index(), on="run_id", how="left")
+    out["finished"] = runs["finished_at"].map(lambda v: _fmt(v, None)).to_numpy()
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "figure"
+
+
+def _id_ranges(ids: list[int]) -> str:
+    parts, start, prev = [], None, None
+    for i in sorted(ids):
+        if start is None:
+            start = prev = i
+        elif i == prev + 1:
+            prev = i
+        else:
+            parts.append(f"{start}-{prev}" if prev != start else str(start))
+            start = prev = i
+    if start is not None:
+        parts.append(f"{start}-{prev}" if prev != start else str(start))
+    return ",".join(parts)
+
+
+def make_report(store, out: str | Path, *, run_id: int | None = None, run_ids: Iterable[int] | None = None,
+                batch: str | None = None, by: str | None = None, png_dir: str | Path | None = None) -> list[Path]:
+    """Build the single-run (``run_id``) or many-run (``run_ids`` / ``batch``) report and write it
+    to ``out`` (and the PNGs to ``png_dir``). Returns the written paths, the HTML first."""
+    if run_id is not None:
+        report = single_run_report(store, int(run_id))
+    else:
+        report = many_runs_report(store, run_ids=run_ids, batch=batch, by=by)
+    return report.write(out, png_dir)
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
+       max-width: 1100px; padding: 0 1em; color: #222; line-height: 1.4; }}
+h1 {{ margin-bottom: 0.1em; }}
+.subtitle, .note {{ color: #555; }}
+h2 {{ border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }}
+table {{ border-collapse: collapse; font-size: 0.88em; margin: 0.5em 0 1em; }}
+th, td {{ border: 1px solid #ddd; padding: 0.25em 0.6em; }}
+th {{ background: #f3f3f3; text-align: left; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+tbody tr:nth-child(even) {{ background: #fafafa; }}
+.scroll {{ overflow-x: auto; max-height: 36em; overflow-y: auto; }}
+figure {{ margin: 1em 0; }}
+figure img {{ max-width: 100%; height: auto; border: 1px solid #eee; }}
+figcaption {{ color: #555; font-size: 0.9em; }}
+details {{ margin: 0.5em 0; }}
+.grid {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 0 1.5em; }}
+</style>
+</head>
+<body>
+<h1>{title}</h1>
+<p class="subtitle">{subtitle}</p>
+{body}
+<footer><p class="note">Generated by p2pstore. Figures are embedded; this file opens offline.</p></footer>
+</body>
+</html>
+"""

@@ -1,0 +1,336 @@
+"""Bulk readers returning pandas DataFrames (mixed into :class:`p2pstore.store.Store`).
+
+Every reader is one (or, for very long id lists, a few) SQLAlchemy Core ``SELECT`` read with
+``pandas.read_sql``: no row-by-row ORM loads. Typed Core columns mean both backends return the
+same dtypes (SQLite's text timestamps come back as datetimes). Mechanism and household labels
+are plain strings; rows come in a stable order (run, mechanism in settlement order, household
+in community order, slot/day).
+
+Units follow docs/schema.md: energies kWh, powers kW, prices currency per kWh, bills currency.
+
+Example::
+
+    from p2pstore import Store
+    store = Store("sqlite:///p2pstore.db")
+    bills = store.bills([1, 2])                    # long: run_id, mechanism, household, bill, ...
+    bills.pivot_table(index="household", columns="mechanism", values="bill")
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, select
+
+from p2pstore.errors import InputError, NotFoundError
+from p2pstore.store.models import (
+    Bill,
+    ClearingPrice,
+    CommunitySeries,
+    DailyBill,
+    Household,
+    HouseholdSeries,
+    Run,
+    RunMetric,
+    ScenarioRow,
+)
+
+if TYPE_CHECKING:  # pandas is imported lazily so that importing the store stays cheap
+    import pandas as pd
+
+#: Scenario columns joined onto run-level frames (also stored as columns of ``scenarios``).
+SCENARIO_COLUMNS = ("seed", "consumers", "prosumers", "days")
+
+#: At most this many ids go into one ``IN (...)``: SQLite allows 32766 host parameters and
+#: psycopg 65535, so longer lists are read in chunks and concatenated.
+ID_CHUNK = 10_000
+
+_MECHANISM_ORDER = ("conventional", "mmr", "bill_sharing")
+
+_runs = Run.__table__
+_scen = ScenarioRow.__table__
+_hh = Household.__table__
+_bills = Bill.__table__
+_daily = DailyBill.__table__
+_prices = ClearingPrice.__table__
+_hseries = HouseholdSeries.__table__
+_cseries = CommunitySeries.__table__
+_metrics = RunMetric.__table__
+
+
+def _ids(run_ids: int | Iterable[int] | None) -> list[int] | None:
+    if run_ids is None:
+        return None
+    if isinstance(run_ids, (numbers.Integral, str)):
+        run_ids = [run_ids]
+    try:
+        return sorted({int(r) for r in run_ids})
+    except (TypeError, ValueError):
+        raise InputError(f"run ids must be integers, got {run_ids!r}") from None
+
+
+def _names(value: str | Iterable[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def _mechanism_rank(series: pd.Series) -> pd.Series:
+    order = {m: i for i, m in enumerate(_MECHANISM_ORDER)}
+    return series.map(lambda m: order.get(m, len(order))).astype("int64")
+
+
+class StoreReaders:
+    """DataFrame readers; expects ``self.engine`` (a SQLAlchemy Engine)."""
+
+    engine: Any
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _read(self, stmt, params: dict[str, Any] | None = None, *, ids: list[int] | None = None,
+              columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Run ``stmt`` and return a DataFrame. ``ids`` bind the expanding ``run_ids`` parameter,
+        chunked so that very long lists stay under the drivers' parameter limits."""
+        import pandas as pd
+
+        params = dict(params or {})
+        with self.engine.connect() as conn:
+            if ids is None:
+                frames = [pd.read_sql(stmt, conn, params=params)]
+            else:
+                chunks = [ids[i:i + ID_CHUNK] for i in range(0, len(ids), ID_CHUNK)] or [[]]
+                frames = [pd.read_sql(stmt, conn, params={**params, "run_ids": chunk}) for chunk in chunks]
+        frames = [f for f in frames if len(f)] or frames[:1]
+        df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        if columns is not None and df.empty:
+            df = df.reindex(columns=list(columns))
+        return df
+
+    def _require_runs(self, ids: list[int]) -> None:
+        """Raise :class:`NotFoundError` naming the ids in ``ids`` that are not stored runs."""
+        if not ids:
+            return
+        found = set(self._read(
+            select(_runs.c.id).where(_runs.c.id.in_(bindparam("run_ids", expanding=True))), ids=ids,
+        )["id"].astype(int))
+        missing = [i for i in ids if i not in found]
+        if missing:
+            shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+            raise NotFoundError(f"no run with id {shown}" if len(missing) == 1 else f"no runs with ids {shown}")
+
+    def _require_batch(self, batch: str) -> None:
+        stmt = select(_runs.c.id).where(_runs.c.batch == batch).limit(1)
+        with self.engine.connect() as conn:
+            if conn.execute(stmt).first() is None:
+                raise NotFoundError(f"no batch named {batch!r}")
+
+    @staticmethod
+    def _sorted(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+        if df.empty:
+            return df.reset_index(drop=True)
+        if "mechanism" in keys:
+            rank = _mechanism_rank(df["mechanism"])
+            df = df.assign(_mech=rank)
+            keys = ["_mech" if k == "mechanism" else k for k in keys]
+            return df.sort_values(list(keys), kind="stable").drop(columns="_mech").reset_index(drop=True)
+        return df.sort_values(list(keys), kind="stable").reset_index(drop=True)
+
+    # -- runs and scenarios ----------------------------------------------------------------------
+    def runs(self, status: str | Iterable[str] | None = None, batch: str | None = None,
+             run_ids: int | Iterable[int] | None = None) -> pd.DataFrame:
+        """Runs (one row each) with their scenario's seed, consumers, prosumers and days.
+
+        Columns: run_id, scenario_id, status, mechanisms, series, batch, priority, attempts,
+        max_attempts, not_before, enqueued_at, started_at, finished_at, heartbeat_at, worker,
+        error, spec_hash, seed, consumers, prosumers, days. Filters combine with AND.
+        """
+        cols = [_runs.c.id.label("run_id")] + [c for c in _runs.c if c.name != "id"]
+        cols += [_scen.c.spec_hash] + [_scen.c[name] for name in SCENARIO_COLUMNS]
+        stmt = select(*cols).select_from(_runs.join(_scen, _runs.c.scenario_id == _scen.c.id))
+        statuses = _names(status)
+        if statuses is not None:
+            stmt = stmt.where(_runs.c.status.in_(statuses))
+        if batch is not None:
+            stmt = stmt.where(_runs.c.batch == batch)
+        ids = _ids(run_ids)
+        if ids is not None:
+            stmt = stmt.where(_runs.c.id.in_(bindparam("run_ids", expanding=True)))
+        df = self._read(stmt.order_by(_runs.c.id), ids=ids)
+        return self._sorted(df, ["run_id"])
+
+    def scenarios(self) -> pd.DataFrame:
+        """Stored scenarios: scenario_id, spec_hash, spec_json, seed, consumers, prosumers, days,
+        created_at."""
+        cols = [_scen.c.id.label("scenario_id")] + [c for c in _scen.c if c.name != "id"]
+        return self._read(select(*cols).order_by(_scen.c.id))
+
+    def run_params(self, run_ids: int | Iterable[int] | None = None, batch: str | None = None) -> pd.DataFrame:
+        """One row per run with every field of its scenario spec (from the stored JSON).
+
+        Range fields (``[low, high]`` pairs) become two columns ``<name>_low`` / ``<name>_high``
+        and keep their plain name as a ``"low:high"`` string; ``mechanisms`` is a
+        comma-separated string. Useful to group runs by any scenario parameter.
+        """
+        import pandas as pd
+
+        ids = _ids(run_ids)
+        stmt = select(_runs.c.id.label("run_id"), _runs.c.batch, _scen.c.spec_json).select_from(
+            _runs.join(_scen, _runs.c.scenario_id == _scen.c.id))
+        if batch is not None:
+            stmt = stmt.where(_runs.c.batch == batch)
+        if ids is not None:
+            stmt = stmt.where(_runs.c.id.in_(bindparam("run_ids", expanding=True)))
+        raw = self._read(stmt.order_by(_runs.c.id), ids=ids)
+        rows = []
+        for run_id, run_batch, spec_json in raw.itertuples(index=False):
+            row: dict[str, Any] = {"run_id": int(run_id), "batch": run_batch}
+            for key, value in json.loads(spec_json).items():
+                if isinstance(value, list) and key == "mechanisms":
+                    row[key] = ",".join(map(str, value))
+                elif isinstance(value, list) and len(value) == 2:
+                    row[f"{key}_low"], row[f"{key}_high"] = value
+                    row[key] = f"{value[0]:g}:{value[1]:g}"
+                else:
+                    row[key] = value
+            rows.append(row)
+        df = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["run_id", "batch"])
+        return self._sorted(df, ["run_id"])
+
+    # -- per-run results --------------------------------------------------------------------------
+    def households(self, run_id: int) -> pd.DataFrame:
+        """Households of one run: run_id, position, household, kind, lambda_buy, lambda_sell
+        (currency/kWh), load_kwh, pv_kwh (horizon totals)."""
+        ids = _ids(run_id)
+        self._require_runs(ids)
+        stmt = select(_hh).where(_hh.c.run_id == ids[0]).order_by(_hh.c.position)
+        return self._read(stmt)
+
+    def bills(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """Bills in long format: run_id, mechanism, household, kind, position, bill (currency;
+        negative = net income), self_consumed_kwh, grid_import_kwh, grid_export_kwh,
+        p2p_import_kwh, p2p_export_kwh."""
+        ids = _ids(run_ids)
+        self._require_runs(ids)
+        join = _bills.join(_hh, (_hh.c.run_id == _bills.c.run_id) & (_hh.c.household == _bills.c.household),
+                           isouter=True)
+        stmt = (
+            select(_bills.c.run_id, _bills.c.mechanism, _bills.c.household, _hh.c.kind, _hh.c.position,
+                   *[c for c in _bills.c if c.name not in ("run_id", "mechanism", "household")])
+            .select_from(join)
+            .where(_bills.c.run_id.in_(bindparam("run_ids", expanding=True)))
+        )
+        mechs = _names(mechanism)
+        if mechs is not None:
+            stmt = stmt.where(_bills.c.mechanism.in_(mechs))
+        df = self._read(stmt, ids=ids)
+        return self._sorted(df, ["run_id", "mechanism", "position", "household"])
+
+    def daily_bills(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """The notebook's daily table, long: run_id, mechanism, day (1-based), date, bill
+        (community currency/day), avg_load_kwh_per_house, avg_pv_kwh_per_prosumer."""
+        ids = _ids(run_ids)
+        self._require_runs(ids)
+        stmt = select(_daily).where(_daily.c.run_id.in_(bindparam("run_ids", expanding=True)))
+        mechs = _names(mechanism)
+        if mechs is not None:
+            stmt = stmt.where(_daily.c.mechanism.in_(mechs))
+        df = self._read(stmt, ids=ids)
+        return self._sorted(df, ["run_id", "mechanism", "day"])
+
+    def prices(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """Clearing prices per slot: run_id, mechanism, slot, ts, p2p_allowed, import_price,
+        export_price, p2p_price (currency/kWh; NaN where the mechanism uses per-household
+        tariffs or has no P2P price)."""
+        ids = _ids(run_ids)
+        self._require_runs(ids)
+        stmt = select(_prices).where(_prices.c.run_id.in_(bindparam("run_ids", expanding=True)))
+        mechs = _names(mechanism)
+        if mechs is not None:
+            stmt = stmt.where(_prices.c.mechanism.in_(mechs))
+        df = self._read(stmt, ids=ids)
+        if not df.empty:
+            df["p2p_allowed"] = df["p2p_allowed"].astype(bool)
+            for col in ("import_price", "export_price", "p2p_price"):
+                df[col] = df[col].astype("float64")
+        return self._sorted(df, ["run_id", "mechanism", "slot"])
+
+    def series(self, run_id: int, mechanism: str | Iterable[str] | None = None,
+               household: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """Per-household per-slot series (stored with ``--series full`` only; empty otherwise):
+        run_id, mechanism, household, slot, load_kw, pv_kw, grid_import_kwh, grid_export_kwh,
+        p2p_import_kwh, p2p_export_kwh, cost (currency in the slot)."""
+        ids = _ids(run_id)
+        self._require_runs(ids)
+        stmt = select(_hseries).where(_hseries.c.run_id == ids[0])
+        mechs, homes = _names(mechanism), _names(household)
+        if mechs is not None:
+            stmt = stmt.where(_hseries.c.mechanism.in_(mechs))
+        if homes is not None:
+            stmt = stmt.where(_hseries.c.household.in_(homes))
+        df = self._read(stmt.order_by(_hseries.c.mechanism, _hseries.c.household, _hseries.c.slot),
+                        columns=[c.name for c in _hseries.c])
+        if df.empty:
+            return df
+        order = self._read(select(_hh.c.household, _hh.c.position).where(_hh.c.run_id == ids[0]))
+        pos = dict(zip(order["household"], order["position"]))
+        df = df.assign(_pos=df["household"].map(pos).fillna(len(pos)).astype("int64"))
+        return self._sorted(df, ["mechanism", "_pos", "slot"]).drop(columns="_pos")
+
+    def community_series(self, run_id: int, mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """Per-slot community aggregates (``--series full`` or ``community``; empty with ``none``):
+        run_id, mechanism, slot, load_kw, pv_kw, grid_import_kwh, grid_export_kwh, p2p_kwh, cost."""
+        ids = _ids(run_id)
+        self._require_runs(ids)
+        stmt = select(_cseries).where(_cseries.c.run_id == ids[0])
+        mechs = _names(mechanism)
+        if mechs is not None:
+            stmt = stmt.where(_cseries.c.mechanism.in_(mechs))
+        df = self._read(stmt, columns=[c.name for c in _cseries.c])
+        return self._sorted(df, ["mechanism", "slot"])
+
+    def metrics(self, run_ids: int | Iterable[int] | None = None, batch: str | None = None,
+                metric: str | Iterable[str] | None = None, *, wide: bool = False) -> pd.DataFrame:
+        """KPIs of runs (see docs/metrics.md), joined with the run's batch and scenario columns.
+
+        Long (default): run_id, mechanism, metric, value, batch, seed, consumers, prosumers, days.
+        ``wide=True``: one row per (run, mechanism), one column per metric.
+        ``run_ids`` and ``batch`` combine with AND; with neither, every run is read. Unknown run ids or an
+        unknown batch raise :class:`~p2pstore.errors.NotFoundError`.
+        """
+        ids = _ids(run_ids)
+        if ids is not None:
+            self._require_runs(ids)
+        if batch is not None:
+            self._require_batch(batch)
+        stmt = (
+            select(_metrics.c.run_id, _metrics.c.mechanism, _metrics.c.metric, _metrics.c.value,
+                   _runs.c.batch, *[_scen.c[name] for name in SCENARIO_COLUMNS])
+            .select_from(_metrics.join(_runs, _runs.c.id == _metrics.c.run_id)
+                         .join(_scen, _scen.c.id == _runs.c.scenario_id))
+        )
+        if ids is not None:
+            stmt = stmt.where(_metrics.c.run_id.in_(bindparam("run_ids", expanding=True)))
+        if batch is not None:
+            stmt = stmt.where(_runs.c.batch == batch)
+        names = _names(metric)
+        if names is not None:
+            stmt = stmt.where(_metrics.c.metric.in_(names))
+        df = self._read(stmt, ids=ids)
+        if not df.empty:
+            df["value"] = df["value"].astype("float64")
+        df = self._sorted(df, ["run_id", "mechanism", "metric"])
+        if not wide:
+            return df
+        index = ["run_id", "mechanism", "batch", *SCENARIO_COLUMNS]
+        if df.empty:
+            return df.drop(columns=["metric", "value"])
+        wide_df = df.pivot_table(index=["run_id", "mechanism"], columns="metric", values="value",
+                                 aggfunc="first", dropna=False).reset_index()
+        wide_df.columns.name = None
+        keys = df.drop_duplicates(["run_id", "mechanism"])[index]
+        out = keys.merge(wide_df, on=["run_id", "mechanism"], how="left")
+        return out.reset_index(drop=True)

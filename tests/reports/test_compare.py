@@ -1,0 +1,160 @@
+"""``compare``: numbers equal to raw SQL, grouping by any scenario field, formats parse, errors."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from p2pstore.cli import cli
+from p2pstore.errors import NotFoundError, P2PStoreError
+from p2pstore.reports.compare import compare, parse_run_ids, render_compare
+
+STATS = ["mean", "median", "min", "max"]
+
+
+def invoke(url, *args):
+    return CliRunner().invoke(cli, ["--db", url, *args], catch_exceptions=False)
+
+
+def raw_metrics(url: str, ids: list[int]) -> pd.DataFrame:
+    """run_metrics joined with scenarios, read with plain SQL (not through the readers)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT m.run_id, m.mechanism, m.metric, m.value, s.prosumers, s.spec_json "
+                "FROM run_metrics m JOIN runs r ON r.id = m.run_id JOIN scenarios s ON s.id = r.scenario_id"
+            )).all()
+    finally:
+        engine.dispose()
+    df = pd.DataFrame(rows, columns=["run_id", "mechanism", "metric", "value", "prosumers", "spec_json"])
+    return df[df["run_id"].isin(ids)]
+
+
+def test_compare_matches_raw_sql(sweep):
+    table = compare(sweep.store, batch="sweep", by="prosumers")
+    assert table.attrs["run_ids"] == sweep.ids  # the queued run is left out
+    raw = raw_metrics(sweep.url, sweep.ids)
+    expected = raw.groupby(["prosumers", "mechanism", "metric"])["value"].agg(
+        ["count", "mean", "median", "min", "max"]).reset_index()
+    merged = table.merge(expected, on=["prosumers", "mechanism", "metric"], suffixes=("", "_sql"))
+    assert len(merged) == len(table) == len(expected)
+    assert (merged["runs"] == merged["count"]).all()
+    for stat in STATS:
+        assert merged[stat].to_numpy() == pytest.approx(merged[f"{stat}_sql"].to_numpy(), rel=1e-12, nan_ok=True)
+    assert set(table["prosumers"]) == {2, 4}
+    assert set(table["runs"]) <= {0, 2}
+    assert list(dict.fromkeys(table["mechanism"])) == ["conventional", "mmr", "bill_sharing"]
+
+    ungrouped = compare(sweep.store, run_ids=sweep.ids)
+    assert "prosumers" not in ungrouped.columns
+    assert set(ungrouped["runs"]) <= {0, 4}
+    one = raw.groupby(["mechanism", "metric"])["value"].mean()
+    for rec in ungrouped.itertuples():
+        assert rec.mean == pytest.approx(one[(rec.mechanism, rec.metric)], rel=1e-12, nan_ok=True)
+
+
+def test_compare_by_any_scenario_field_and_metric_filter(sweep):
+    metric = sweep.store.metrics(run_ids=sweep.ids)["metric"].iloc[0]
+    by_seed = compare(sweep.store, run_ids=sweep.ids, by="seed", metrics=[metric])
+    assert set(by_seed["metric"]) == {metric}
+    assert sorted(set(by_seed["seed"])) == [11, 12, 13, 14]
+    by_range = compare(sweep.store, batch="sweep", by="prosumer_sell_tariff", metrics=[metric])
+    assert set(by_range["prosumer_sell_tariff"]) == {"3:3.8"}
+    by_households = compare(sweep.store, batch="sweep", by="households", metrics=[metric])
+    assert sorted(set(by_households["households"])) == [4, 6]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"run_ids": [12345]}, "no run with id 12345"),
+        ({"batch": "nope"}, "no batch named 'nope'"),
+        ({"batch": "sweep", "metrics": ["no_such_kpi"]}, "unknown metric 'no_such_kpi'"),
+        ({"batch": "sweep", "by": "colour"}, "unknown scenario parameter 'colour'"),
+        ({}, "--runs IDS or --batch NAME"),
+    ],
+)
+def test_compare_errors(sweep, kwargs, message):
+    with pytest.raises(NotFoundError, match=message.replace("(", r"\(")):
+        compare(sweep.store, **kwargs)
+
+
+def test_compare_refuses_unfinished_run(sweep):
+    with pytest.raises(P2PStoreError, match=f"run {sweep.queued} is queued"):
+        compare(sweep.store, run_ids=[sweep.ids[0], sweep.queued])
+
+
+def test_parse_run_ids():
+    assert parse_run_ids("1,2,5-7") == [1, 2, 5, 6, 7]
+    assert parse_run_ids(["3", "1-2"]) == [3, 1, 2]
+    with pytest.raises(P2PStoreError, match="bad run id list"):
+        parse_run_ids("1,x")
+
+
+def test_cli_formats_parse(sweep):
+    ids = ",".join(map(str, sweep.ids))
+    api = compare(sweep.store, run_ids=sweep.ids, by="prosumers")
+
+    csv = invoke(sweep.url, "compare", "--runs", ids, "--by", "prosumers", "--format", "csv")
+    assert csv.exit_code == 0, csv.output
+    df = pd.read_csv(io.StringIO(csv.output))
+    assert list(df.columns) == ["prosumers", "mechanism", "metric", "runs", *STATS]
+    assert len(df) == len(api)
+    assert df["mean"].to_numpy() == pytest.approx(api["mean"].to_numpy(), rel=1e-12, nan_ok=True)
+
+    js = invoke(sweep.url, "compare", "--batch", "sweep", "--by", "prosumers", "--format", "json")
+    assert js.exit_code == 0, js.output
+    records = json.loads(js.output)
+    assert len(records) == len(api) and set(records[0]) == {"prosumers", "mechanism", "metric", "runs", *STATS}
+
+    md = invoke(sweep.url, "compare", "--batch", "sweep", "--format", "markdown")
+    assert md.exit_code == 0, md.output
+    lines = md.output.strip().splitlines()
+    assert lines[0] == "| mechanism | metric | runs | mean | median | min | max |"
+    assert set(lines[1].replace(" ", "").strip("|").split("|")) <= {":---", "---:"}
+    assert all(line.startswith("| ") and line.endswith(" |") and line.count(" | ") == 6 for line in lines)
+    assert len(lines) == 2 + len(compare(sweep.store, batch="sweep"))
+
+    table = invoke(sweep.url, "compare", "--batch", "sweep", "--by", "prosumers")
+    assert table.exit_code == 0, table.output
+    head = table.output.splitlines()[0].split()
+    assert head == ["prosumers", "mechanism", "metric", "runs", *STATS]
+    assert "bill_sharing" in table.output
+
+
+def test_cli_metric_option_repeats(sweep):
+    names = list(dict.fromkeys(sweep.store.metrics(run_ids=sweep.ids)["metric"]))[:2]
+    args = [a for name in names for a in ("--metric", name)]
+    out = invoke(sweep.url, "compare", "--batch", "sweep", *args, "--format", "json")
+    assert out.exit_code == 0, out.output
+    assert {r["metric"] for r in json.loads(out.output)} == set(names)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["compare", "--batch", "nope"], "no batch named 'nope'"),
+        (["compare", "--runs", "99999"], "no run with id 99999"),
+        (["compare", "--batch", "sweep", "--metric", "bogus"], "unknown metric 'bogus'"),
+        (["compare", "--batch", "sweep", "--by", "colour"], "unknown scenario parameter 'colour'"),
+        (["compare"], "give exactly one of --runs IDS or --batch NAME"),
+        (["compare", "--runs", "1", "--batch", "sweep"], "give exactly one of"),
+        (["compare", "--runs", "a-b"], "bad run id list"),
+    ],
+)
+def test_cli_errors_are_one_line(sweep, args, message):
+    result = CliRunner().invoke(cli, ["--db", sweep.url, *args])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
+    assert message in result.output
+
+
+def test_render_rejects_unknown_format(sweep):
+    with pytest.raises(P2PStoreError, match="unknown format"):
+        render_compare(compare(sweep.store, batch="sweep"), "xml")

@@ -1,0 +1,150 @@
+"""``report``: self-contained HTML that renders every figure in headless Chromium; PNG copies."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from chromium_probe import image_states
+from p2pstore.cli import cli
+from p2pstore.errors import NotFoundError
+from p2pstore.reports.html import make_report, notebook_daily_table, single_run_report
+
+NOTEBOOK_TITLES = ("Daily average load &amp; PV over community", "Daily community bill under different mechanisms")
+
+
+def invoke(url, *args):
+    return CliRunner().invoke(cli, ["--db", url, *args], catch_exceptions=False)
+
+
+def assert_self_contained(html: str) -> None:
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!data:|#)""", html), "external reference in the report"
+    assert "<link" not in html.lower()
+
+
+def assert_renders(path, tmp_path, n_images: int) -> None:
+    states = image_states(path, tmp_path)
+    assert len(states) == n_images
+    assert all(complete and width > 0 and height > 0 for complete, width, height in states), states
+
+
+def test_single_run_report(sweep, tmp_path):
+    out = tmp_path / "run.html"
+    result = invoke(sweep.url, "report", "--run", str(sweep.single), "-o", str(out), "--png-dir", str(tmp_path / "png"))
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert_self_contained(html)
+    for title in NOTEBOOK_TITLES:
+        assert title in html
+    for label in ("Bills per household", "Bill per household under different mechanisms",
+                  "Clearing prices over time", "Clearing prices by hour of day", "KPIs",
+                  "bill_conv_Rs", "bill_mmr_Rs", "bill_bs_Rs", "avg_pv_kWh_per_prosumer"):
+        assert label in html, label
+    pngs = sorted(p.name for p in (tmp_path / "png").iterdir())
+    assert pngs == ["01-daily-load-pv.png", "02-daily-community-bill.png", "03-household-bills.png",
+                    "04-prices-over-time.png", "05-prices-by-hour.png"]
+    assert all((tmp_path / "png" / p).read_bytes().startswith(b"\x89PNG") for p in pngs)
+    assert_renders(out, tmp_path, n_images=5)
+
+
+def test_single_run_daily_table_is_the_notebooks(sweep):
+    daily = sweep.store.daily_bills([sweep.single])
+    table = notebook_daily_table(daily)
+    assert list(table.columns) == ["day", "avg_load_kWh_per_house", "avg_pv_kWh_per_prosumer",
+                                   "bill_conv_Rs", "bill_mmr_Rs", "bill_bs_Rs"]
+    assert list(table["day"]) == [1, 2, 3]
+    bills = sweep.store.bills([sweep.single])
+    for mech, col in (("conventional", "bill_conv_Rs"), ("mmr", "bill_mmr_Rs"), ("bill_sharing", "bill_bs_Rs")):
+        total = bills.loc[bills["mechanism"] == mech, "bill"].sum()
+        assert table[col].sum() == pytest.approx(total, rel=1e-9)
+    report = single_run_report(sweep.store, sweep.single)
+    assert [slug for slug, _, _ in report.figures][:2] == ["daily-load-pv", "daily-community-bill"]
+
+
+def test_many_runs_report(sweep, tmp_path):
+    out = tmp_path / "sweep.html"
+    result = invoke(sweep.url, "report", "--batch", "sweep", "-o", str(out), "--png-dir", str(tmp_path / "png"))
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert_self_contained(html)
+    assert "grouped by prosumers" in html  # the parameter that varies is picked by default
+    assert "Runs included" in html and "Comparison table" in html
+    for run_id in sweep.ids:
+        assert f'<td class="num">{run_id}</td>' in html
+    assert f'<td class="num">{sweep.queued}</td>' not in html
+    n = len(list((tmp_path / "png").iterdir()))
+    assert n >= 2
+    assert_renders(out, tmp_path, n_images=n)
+
+
+def test_many_runs_report_by_other_parameter(sweep, tmp_path):
+    paths = make_report(sweep.store, tmp_path / "r.html", run_ids=sweep.ids, by="seed")
+    html = paths[0].read_text()
+    assert "grouped by seed" in html and "against seed" in html
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["report", "--run", "4242", "-o", "x.html"], "no run with id 4242"),
+        (["report", "--batch", "nope", "-o", "x.html"], "no batch named 'nope'"),
+        (["report", "-o", "x.html"], "give exactly one of --run ID, --runs IDS or --batch NAME"),
+        (["report", "--run", "1", "--batch", "sweep", "-o", "x.html"], "give exactly one of"),
+    ],
+)
+def test_report_errors(sweep, tmp_path, args, message):
+    result = CliRunner().invoke(cli, ["--db", sweep.url, *args])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
+    assert message in result.output
+
+
+def test_report_of_unfinished_run_is_refused(sweep, tmp_path):
+    with pytest.raises(NotFoundError, match="queued"):
+        make_report(sweep.store, tmp_path / "q.html", run_id=sweep.queued)
+    assert not (tmp_path / "q.html").exists()
+
+
+def test_cli_starts_without_pandas_or_matplotlib():
+    code = (
+        "import sys; from click.testing import CliRunner; from p2pstore.cli import cli\n"
+        "for name in ('compare', 'report', 'export'):\n"
+        "    r = CliRunner().invoke(cli, [name, '--help']); assert r.exit_code == 0, r.output\n"
+        "heavy = [m for m in ('pandas', 'matplotlib', 'numpy', 'sqlalchemy') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_default_scenario_report_reproduces_the_notebook_table(tmp_path):
+    """The single-run report of the notebook's scenario shows the notebook's daily table."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from p2pstore import Scenario, Store
+    from p2pstore.simulate import simulate
+
+    golden = np.load(Path(__file__).resolve().parents[1] / "golden" / "notebook_s42_c3_p7_d30.npz")
+    store = Store(f"sqlite:///{tmp_path / 'nb.db'}")
+    try:
+        run_id = store.create_run(Scenario(), series="none")
+        assert store.write_results(run_id, simulate(Scenario()), "none")
+        table = notebook_daily_table(store.daily_bills([run_id]))
+        np.testing.assert_array_equal(table["day"], golden["daily_day"])
+        np.testing.assert_allclose(table["avg_load_kWh_per_house"], golden["daily_avg_load_kwh_per_house"], rtol=1e-9)
+        np.testing.assert_allclose(table["avg_pv_kWh_per_prosumer"], golden["daily_avg_pv_kwh_per_prosumer"], rtol=1e-9)
+        for mech, short in (("conventional", "conv"), ("mmr", "mmr"), ("bill_sharing", "bs")):
+            np.testing.assert_allclose(table[f"bill_{short}_Rs"], golden[f"daily_bill_{mech}"], rtol=1e-9)
+        html = make_report(store, tmp_path / "nb.html", run_id=run_id)[0].read_text()
+    finally:
+        store.engine.dispose()
+    for value in golden["daily_bill_mmr"][:5]:  # printed like the notebook's daily_df.round(2)
+        assert f'<td class="num">{value:,.2f}</td>' in html
+    for title in NOTEBOOK_TITLES:
+        assert title in html
