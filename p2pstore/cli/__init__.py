@@ -20,6 +20,12 @@ COMMANDS: dict[str, str] = {
     "bills": "results:bills",
     "query": "results:query",
     "db": "db:db",
+    "enqueue": "queue_cmds:enqueue",
+    "worker": "queue_cmds:worker",
+    "schedule": "queue_cmds:schedule",
+    "compare": "report_cmds:compare",
+    "report": "report_cmds:report",
+    "export": "report_cmds:export",
 }
 
 

@@ -43,7 +43,7 @@ def run(ctx, scenario_file, as_json, daily, series, **flags):
         return
     click.echo(
         f"run {run_id}: {profiles.n_households} households, {profiles.days} days, "
-        f"{profiles.n_slots} slots, series={series}, stored in {store.display_url}"
+        f"{profiles.n_slots} slots, series={series}, stored in {store.url}"
     )
     click.echo(render(totals_frame(settlement, scenario.currency)))
     if daily:

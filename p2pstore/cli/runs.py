@@ -11,6 +11,9 @@ from p2pstore.cli.formatting import echo_json, render
 RUNS_COMMANDS = {
     "list": "runs:list_runs",
     "show": "runs:show_run",
+    "cancel": "queue_cmds:cancel_runs",
+    "retry": "queue_cmds:retry_runs",
+    "wait": "queue_cmds:wait_runs",
 }
 
 
@@ -22,6 +25,8 @@ def runs():
     Examples:
       p2pstore runs list
       p2pstore runs show 1 --json
+      p2pstore runs wait --batch demo
+      p2pstore runs retry --failed
     """
 
 
@@ -41,7 +46,7 @@ def list_runs(ctx, status, batch, as_json, fmt):
       p2pstore runs list --status failed --format csv
     """
     df = open_store(ctx).runs(status=status, batch=batch)
-    cols = [c for c in ("id", "status", "batch", "seed", "consumers", "prosumers", "days",
+    cols = [c for c in ("run_id", "status", "batch", "seed", "consumers", "prosumers", "days",
                         "mechanisms", "series", "attempts", "enqueued_at", "finished_at", "worker")
             if c in df.columns]
     click.echo(render(df[cols], "json" if as_json else fmt))

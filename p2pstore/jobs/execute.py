@@ -17,12 +17,11 @@ def worker_name(prefix: str = "worker") -> str:
     return f"{prefix}@{socket.gethostname()}:{os.getpid()}"
 
 
-def compute(spec_json: str):
-    """Settle the scenario given as canonical JSON. Pure; safe to call in a worker process."""
-    from p2pstore.scenario import from_json
+def compute(scenario):
+    """Settle ``scenario``. Pure; safe to call in a worker process (scenarios pickle)."""
     from p2pstore.simulate import simulate
 
-    return simulate(from_json(spec_json))
+    return simulate(scenario)
 
 
 def execute_run(store, run_id: int, worker: str):
@@ -34,7 +33,7 @@ def execute_run(store, run_id: int, worker: str):
     """
     run = store.get_run(run_id)
     try:
-        settlement = compute(store.scenario_json_of(run_id))
+        settlement = compute(store.scenario_of(run_id))
         committed = store.write_results(run_id, settlement, run["series"], worker=worker)
     except Exception as exc:
         store.mark_failed(run_id, error_text(exc), worker=worker)
