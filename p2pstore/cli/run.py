@@ -61,10 +61,15 @@ def totals_frame(settlement, currency: str):
         rows.append({
             "mechanism": mechanism,
             f"community_bill_{currency}": round(total, 2),
-            f"savings_{currency}": round(m["savings_vs_conventional"], 2),
-            "savings_%": round(m["savings_vs_conventional_pct"], 2),
+            f"savings_{currency}": _round(m["savings_vs_conventional"]),
+            "savings_%": _round(m["savings_vs_conventional_pct"]),
         })
     return pd.DataFrame(rows)
+
+
+def _round(value):
+    """Two decimals; None (an undefined ratio, e.g. savings % of a zero bill) stays None."""
+    return None if value is None else round(value, 2)
 
 
 SHORT = {"conventional": "conv", "mmr": "mmr", "bill_sharing": "bs"}

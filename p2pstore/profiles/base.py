@@ -47,8 +47,13 @@ class Profiles:
 
     @property
     def lambda_sell_ref(self) -> float:
-        """Reference export tariff: mean of the positive export tariffs (prosumers only; notebook)."""
-        return float(np.mean(self.lambda_sell[self.lambda_sell > 0]))
+        """Reference export tariff: mean of the positive export tariffs (prosumers only; notebook).
+
+        0.0 when no household has a positive export tariff (the notebook's mean of nothing would
+        be NaN and poison every P2P price, although nobody can export then).
+        """
+        positive = self.lambda_sell[self.lambda_sell > 0]
+        return float(np.mean(positive)) if positive.size else 0.0
 
     def timestamps(self) -> np.ndarray:
         """[H] datetime64[m] of each slot's start."""

@@ -64,4 +64,5 @@ def settle(profiles: Profiles, mechanisms: tuple[str, ...] | list[str]) -> Settl
         except KeyError:
             raise ValueError(f"unknown mechanism {name!r} (known: {', '.join(MECHANISM_FUNCTIONS)})") from None
         results[name] = fn(profiles, flows)
+    flows.release_scratch()
     return Settlement(profiles, flows, results)
