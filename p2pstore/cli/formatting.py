@@ -29,8 +29,32 @@ def render(df, fmt: str = "table", *, float_digits: int | None = None) -> str:
         return "\n".join(lines)
     if df.empty:
         return "(no rows)"
-    shown = df.round(float_digits) if float_digits is not None else df
-    return shown.to_string(index=False)
+    return _aligned(df, float_digits)
+
+
+def _aligned(df, digits: int | None = None) -> str:
+    """Plain text table: numbers right-aligned, text left-aligned, headers like their column."""
+    import pandas as pd
+
+    columns = []
+    for name in df.columns:
+        values = df[name]
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        cells = [_text(v, digits) for v in values]
+        width = max([len(str(name))] + [len(c) for c in cells])
+        pad = str.rjust if numeric else str.ljust
+        columns.append([pad(str(name), width)] + [pad(c, width) for c in cells])
+    return "\n".join("  ".join(row).rstrip() for row in zip(*columns))
+
+
+def _text(v, digits: int | None = None) -> str:
+    import pandas as pd
+
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return ""
+    if digits is not None and isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    return str(v)
 
 
 def _cell(v, digits):

@@ -45,7 +45,7 @@ def run(ctx, scenario_file, as_json, daily, series, **flags):
         f"run {run_id}: {profiles.n_households} households, {profiles.days} days, "
         f"{profiles.n_slots} slots, series={series}, stored in {store.url}"
     )
-    click.echo(render(totals_frame(settlement, scenario.currency)))
+    click.echo(render(totals_frame(settlement, scenario.currency), float_digits=2))
     if daily:
         click.echo()
         click.echo(render(daily_frame(settlement, scenario.currency), float_digits=2))

@@ -1,0 +1,345 @@
+"""Queue commands: ``enqueue``, ``worker``, ``schedule ...`` and ``runs cancel|retry|wait``.
+
+Thin: parse options, call :mod:`p2pstore.jobs`, print.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from p2pstore.cli import LazyGroup, open_store
+from p2pstore.cli.formatting import echo_json
+from p2pstore.cli.options import scenario_from_options, scenario_options
+
+
+def _queue_options(fn):
+    fn = click.option("--max-attempts", type=int, default=3, show_default=True,
+                      help="Attempts before a failing run is marked failed (retries back off).")(fn)
+    fn = click.option("--priority", type=int, default=0, show_default=True,
+                      help="Lower runs first (like nice).")(fn)
+    return fn
+
+
+# -- enqueue -----------------------------------------------------------------------------------
+@click.command()
+@scenario_options
+@click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2,...",
+              help="Sweep a scenario field over values (repeatable: the cartesian product is queued). "
+                   "Ranges as LOW:HIGH, several mechanisms as a+b.")
+@click.option("--seeds", metavar="A..B", help="Sweep the seed over A..B (inclusive).")
+@click.option("--batch", help="Batch name grouping these runs (default: generated).")
+@_queue_options
+@click.option("--at", "at", metavar="ISO-8601", help="Do not start before this time (naive = UTC).")
+@click.option("--json", "as_json", is_flag=True, help='Print {"batch": ..., "run_ids": [...]}.')
+@click.pass_context
+def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_attempts, at, as_json, **flags):
+    """Queue runs for workers: one scenario, or the cartesian product of sweeps over it.
+
+    All runs are inserted in one transaction; nothing is written if any value is invalid.
+
+    \b
+    Examples:
+      p2pstore enqueue --sweep prosumers=3,5,7 --seeds 1..20 --batch demo
+      p2pstore enqueue scenario.toml --days 7 --at 2026-01-01T02:00:00Z
+      p2pstore enqueue --sweep mechanisms=mmr+bill_sharing,conventional --series none --json
+    """
+    from p2pstore.jobs.enqueue import enqueue_sweep, parse_at
+
+    base = scenario_from_options(scenario_file, **flags)
+    not_before = parse_at(at)
+    if seeds and flags.get("seed") is not None:
+        from p2pstore.errors import InputError
+
+        raise InputError("give --seed or --seeds, not both")
+    store = open_store(ctx)
+    batch, ids = enqueue_sweep(store, base, sweeps=sweeps, seeds=seeds, batch=batch, series=series,
+                               priority=priority, not_before=not_before, max_attempts=max_attempts)
+    if as_json:
+        echo_json({"batch": batch, "run_ids": ids})
+        return
+    click.echo(f"queued {len(ids)} run(s) in batch {batch}: {_id_ranges(ids)}")
+
+
+def _id_ranges(ids: list[int]) -> str:
+    """``[1, 2, 3, 7]`` -> ``"1-3, 7"``."""
+    out, start, prev = [], None, None
+    for i in ids:
+        if start is None:
+            start = prev = i
+        elif i == prev + 1:
+            prev = i
+        else:
+            out.append(f"{start}-{prev}" if prev != start else str(start))
+            start = prev = i
+    if start is not None:
+        out.append(f"{start}-{prev}" if prev != start else str(start))
+    return ", ".join(out)
+
+
+# -- worker ------------------------------------------------------------------------------------
+@click.command()
+@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Runs settled at once, each in its own process.")
+@click.option("--burst", is_flag=True, help="Exit 0 once nothing is queued or running for this worker.")
+@click.option("--name", help="Worker name stored on its runs (default worker@HOST:PID; must be unique).")
+@click.option("--poll", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+              help="Seconds between claim ticks.")
+@click.option("--heartbeat", type=click.FloatRange(min=0.05), default=10.0, show_default=True,
+              help="Seconds between heartbeats of held runs.")
+@click.option("--stale-after", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="A running run whose heartbeat is older than this many seconds is reaped.")
+@click.option("--backoff", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Retry delay after the first failure, doubling per attempt (max 300 s).")
+@click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="On SIGTERM/SIGINT, seconds to finish held runs before releasing them.")
+@click.option("--schedule-sync", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+              help="Seconds between re-reads of the schedules table.")
+@click.option("--connect-retry", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="First wait between attempts while the database is unreachable (doubles, max 30 s).")
+@click.pass_context
+def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, backoff, grace, schedule_sync,
+           connect_retry):
+    """Claim queued runs and settle them; fire cron schedules.
+
+    Stops claiming on SIGTERM/SIGINT, finishes what it holds (up to --grace) and exits 0.
+    Refuses a database that is not at the head schema revision.
+
+    \b
+    Examples:
+      p2pstore worker --burst                       # drain the queue, then exit
+      p2pstore --db postgresql://postgres@db/p2p worker --concurrency 4
+    """
+    import logging
+
+    from p2pstore.jobs.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    code = run_worker(
+        ctx.find_root().obj["db_url"], name, concurrency=concurrency, burst=burst, poll=poll,
+        heartbeat=heartbeat, stale_after=stale_after, backoff_base=backoff, grace=grace,
+        schedule_sync=schedule_sync, connect_retry=connect_retry,
+    )
+    ctx.exit(code)
+
+
+# -- runs cancel / retry / wait ----------------------------------------------------------------
+@click.command("cancel")
+@click.argument("run_ids", type=int, nargs=-1)
+@click.option("--batch", help="Cancel every queued or running run of this batch.")
+@click.pass_context
+def cancel_runs(ctx, run_ids, batch):
+    """Cancel queued or running runs. A running run's worker cannot commit its results.
+
+    \b
+    Examples:
+      p2pstore runs cancel 12 13
+      p2pstore runs cancel --batch demo
+    """
+    from p2pstore.jobs.queue import cancel
+
+    ids = cancel(open_store(ctx).engine, list(run_ids) or None, batch)
+    click.echo(f"cancelled {len(ids)} run(s){': ' + _id_ranges(ids) if ids else ''}")
+
+
+@click.command("retry")
+@click.argument("run_ids", type=int, nargs=-1)
+@click.option("--failed", is_flag=True, help="Requeue every failed run.")
+@click.pass_context
+def retry_runs(ctx, run_ids, failed):
+    """Requeue failed or cancelled runs with fresh attempts.
+
+    \b
+    Examples:
+      p2pstore runs retry 12
+      p2pstore runs retry --failed
+    """
+    from p2pstore.jobs.queue import retry
+
+    ids = retry(open_store(ctx).engine, list(run_ids) or None, failed=failed)
+    click.echo(f"requeued {len(ids)} run(s){': ' + _id_ranges(ids) if ids else ''}")
+
+
+@click.command("wait")
+@click.argument("run_ids", type=int, nargs=-1)
+@click.option("--batch", help="Wait for every run of this batch.")
+@click.option("--timeout", type=click.FloatRange(min=0), help="Give up after this many seconds (exit 2).")
+@click.option("--poll", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+              help="Seconds between checks.")
+@click.pass_context
+def wait_runs(ctx, run_ids, batch, timeout, poll):
+    """Wait until runs finish, with a progress bar; exit 1 if any failed.
+
+    Without ids or --batch, waits for every run queued or running now.
+
+    \b
+    Examples:
+      p2pstore runs wait --batch demo --timeout 600
+      p2pstore runs wait 4 5 6
+    """
+    from p2pstore.errors import P2PStoreError
+    from p2pstore.jobs.queue import FINAL_STATUSES, pending_ids, status_counts
+
+    engine = open_store(ctx).engine
+    ids = list(run_ids) or None
+    if ids is None and batch is None:
+        ids = pending_ids(engine)
+        if not ids:
+            click.echo("nothing queued or running")
+            return
+    counts = status_counts(engine, ids, batch)
+    total = sum(counts.values())
+    if ids and total != len(set(ids)):
+        from p2pstore.errors import NotFoundError
+
+        raise NotFoundError("some of the given run ids do not exist")
+    if batch and total == 0:
+        from p2pstore.errors import NotFoundError
+
+        raise NotFoundError(f"no runs in batch {batch!r}")
+    start = time.monotonic()
+    done0 = sum(counts[s] for s in FINAL_STATUSES)
+
+    def label(c, rate):
+        parts = [f"{s} {c[s]}" for s in ("succeeded", "failed", "cancelled", "running", "queued") if c[s]]
+        return " | ".join(parts) + (f" | {rate:.2f} runs/s" if rate else "")
+
+    with click.progressbar(length=total, label=label(counts, 0), show_eta=True, show_pos=True,
+                           file=sys.stderr, width=30) as bar:
+        bar.update(done0)
+        shown = done0
+        while True:
+            done = sum(counts[s] for s in FINAL_STATUSES)
+            elapsed = time.monotonic() - start
+            rate = (done - done0) / elapsed if elapsed > 0 else 0.0
+            bar.label = label(counts, rate)
+            bar.update(done - shown)
+            shown = done
+            if done >= total:
+                break
+            if timeout is not None and elapsed >= timeout:
+                raise P2PStoreError(f"timed out after {timeout:g} s: {total - done} of {total} runs unfinished "
+                                    f"({label(counts, 0)})")
+            time.sleep(poll)
+            counts = status_counts(engine, ids, batch)
+    click.echo(f"{total} run(s): {label(counts, 0)}")
+    if counts["failed"]:
+        ctx.exit(1)
+
+
+# -- schedules ---------------------------------------------------------------------------------
+SCHEDULE_COMMANDS = {
+    "add": "queue_cmds:schedule_add",
+    "list": "queue_cmds:schedule_list",
+    "pause": "queue_cmds:schedule_pause",
+    "resume": "queue_cmds:schedule_resume",
+    "remove": "queue_cmds:schedule_remove",
+}
+
+
+@click.group(cls=LazyGroup, lazy_commands=SCHEDULE_COMMANDS)
+def schedule():
+    """Cron schedules: every firing queues one run of the schedule's scenario.
+
+    Workers fire them (each worker keeps every active schedule; one run per firing however many
+    workers are up).
+
+    \b
+    Examples:
+      p2pstore schedule add nightly --cron "0 2 * * *" --timezone Europe/Berlin --days 7
+      p2pstore schedule list
+      p2pstore schedule pause nightly
+    """
+
+
+@click.command("add")
+@click.argument("name")
+@click.option("--cron", required=True, metavar="EXPR",
+              help='Crontab expression "m h dom mon dow" (a leading seconds field is allowed).')
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone of the cron fields.")
+@scenario_options
+@_queue_options
+@click.pass_context
+def schedule_add(ctx, name, cron, timezone, scenario_file, series, priority, max_attempts, **flags):
+    """Add a schedule running a scenario (file and/or flags, as in `run`).
+
+    \b
+    Examples:
+      p2pstore schedule add nightly --cron "0 2 * * *" scenario.toml
+      p2pstore schedule add hourly-mmr --cron "0 * * * *" --mechanism mmr --series none
+    """
+    from p2pstore.jobs.schedules import add_schedule, next_fire_time, parse_cron
+
+    parse_cron(cron, timezone)  # before opening (or creating) the database
+    scenario = scenario_from_options(scenario_file, **flags)
+    sid = add_schedule(open_store(ctx), name, cron, scenario, timezone=timezone, series=series,
+                       priority=priority, max_attempts=max_attempts)
+    click.echo(f"schedule {name!r} (id {sid}) added; next firing {next_fire_time(cron, timezone).isoformat()}")
+
+
+@click.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON records.")
+@click.pass_context
+def schedule_list(ctx, as_json):
+    """List schedules with their next firing and their last run.
+
+    \b
+    Example:
+      p2pstore schedule list --json
+    """
+    from p2pstore.jobs.schedules import list_schedules, next_fire_time
+
+    rows = list_schedules(open_store(ctx).engine)
+    for r in rows:
+        r["next_fire_time"] = None if r["paused"] else next_fire_time(r["cron"], r["timezone"])
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("(no schedules)")
+        return
+    import pandas as pd
+
+    from p2pstore.cli.formatting import render
+
+    cols = ["id", "name", "cron", "timezone", "paused", "next_fire_time", "last_fire_time", "runs",
+            "mechanisms", "series", "scenario_id"]
+    click.echo(render(pd.DataFrame(rows)[cols]))
+
+
+def _set_paused(ctx, name, paused):
+    from p2pstore.jobs.schedules import set_paused
+
+    set_paused(open_store(ctx).engine, name, paused)
+    click.echo(f"schedule {name!r} {'paused' if paused else 'resumed'}")
+
+
+@click.command("pause")
+@click.argument("name")
+@click.pass_context
+def schedule_pause(ctx, name):
+    """Stop a schedule firing (workers pick the change up within --schedule-sync)."""
+    _set_paused(ctx, name, True)
+
+
+@click.command("resume")
+@click.argument("name")
+@click.pass_context
+def schedule_resume(ctx, name):
+    """Let a paused schedule fire again."""
+    _set_paused(ctx, name, False)
+
+
+@click.command("remove")
+@click.argument("name")
+@click.pass_context
+def schedule_remove(ctx, name):
+    """Delete a schedule; the runs it queued stay."""
+    from p2pstore.jobs.schedules import remove_schedule
+
+    remove_schedule(open_store(ctx).engine, name)
+    click.echo(f"schedule {name!r} removed")
