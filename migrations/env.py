@@ -1,0 +1,68 @@
+"""Alembic environment for p2pstore.
+
+The connection comes, in order of preference, from ``config.attributes["connection"]``
+(p2pstore.store.migrate and pytest-alembic pass one, inside their own transaction), from
+``-x db=URL``, from ``sqlalchemy.url``, or from p2pstore's own URL resolution
+(``P2PSTORE_DATABASE_URL``, else ``./p2pstore.db``).
+"""
+
+from __future__ import annotations
+
+from alembic import context
+
+from p2pstore.store.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _url() -> str:
+    from p2pstore.store.engine import resolve_url
+
+    return resolve_url(context.get_x_argument(as_dictionary=True).get("db")
+                       or config.get_main_option("sqlalchemy.url") or None)
+
+
+def _configure(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
+                      dialect_opts={"paramstyle": "named"})
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    from sqlalchemy.engine import Connection
+
+    given = config.attributes.get("connection")
+    if isinstance(given, Connection):
+        _configure(given)  # a Connection: the caller owns its transaction
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    if given is not None:  # an Engine
+        engine = given
+    else:
+        from p2pstore.store.engine import create_engine
+
+        engine = create_engine(_url())
+    with engine.begin() as connection:
+        _configure(connection)
+        with context.begin_transaction():
+            context.run_migrations()
+    if given is None:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

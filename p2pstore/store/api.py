@@ -1,0 +1,304 @@
+"""The :class:`Store`: scenarios, runs and results in SQLite or PostgreSQL.
+
+Backend specifics (COPY vs executemany, ON CONFLICT flavours, SQLite locking) stay private to
+this package; callers see one API.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from p2pstore.errors import InputError, NotFoundError, StoreError
+from p2pstore.store.engine import begin_write, create_engine, engine_url, one_line
+from p2pstore.store.readers import StoreReaders
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+    from p2pstore.scenario import Scenario
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRequest:
+    """One run to enqueue.
+
+    ``series``: ``full`` | ``community`` | ``none`` (see :func:`p2pstore.store.writer.result_blocks`).
+    ``priority``: lower runs first. ``not_before``: earliest start (None = now, on the DB clock;
+    naive datetimes are taken as UTC). ``worker``: insert the run already claimed by this worker
+    (``status='running'``, one attempt; the synchronous ``p2pstore run`` path), so no queue
+    worker can take it in between.
+    """
+
+    scenario: Scenario
+    series: str = "full"
+    batch: str | None = None
+    priority: int = 0
+    not_before: dt.datetime | None = None
+    max_attempts: int = 3
+    worker: str | None = None
+
+
+class _LostRun(Exception):
+    """The guarded final update matched no row: roll the whole write back."""
+
+
+class Store(StoreReaders):
+    """Results store at ``url`` (see :func:`p2pstore.store.engine.resolve_url`).
+
+    On construction the schema revision is checked; a fresh database is migrated to head when
+    ``migrate`` is true, anything else not at head raises :class:`StoreError`.
+    """
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True):
+        from p2pstore.store.migrate import ensure_schema
+
+        self.engine: Engine = create_engine(url)
+        try:
+            ensure_schema(self.engine, migrate=migrate)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    # -- identity --------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The database URL, password masked."""
+        return engine_url(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        """Release every pooled connection (PostgreSQL databases can then be dropped)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    # -- scenarios and runs ----------------------------------------------------------------
+    def save_scenario(self, scenario: Scenario) -> int:
+        """Id of ``scenario``'s row, inserted if its spec hash is new (safe under races)."""
+        with begin_write(self.engine) as conn:
+            return self._scenario_id(conn, scenario)
+
+    def _scenario_id(self, conn: Connection, scenario: Scenario) -> int:
+        from sqlalchemy import select
+
+        from p2pstore.store.models import ScenarioRow
+
+        spec_hash = scenario.spec_hash()
+        values = {
+            "spec_hash": spec_hash, "spec_json": scenario.canonical_json(), "seed": scenario.seed,
+            "consumers": scenario.consumers, "prosumers": scenario.prosumers, "days": scenario.days,
+        }
+        # insert first, then select: a write first keeps SQLite from a read-to-write lock upgrade,
+        # and on PostgreSQL a concurrent insert of the same hash waits and then does nothing
+        conn.execute(self._insert(ScenarioRow).values(**values)
+                     .on_conflict_do_nothing(index_elements=["spec_hash"]))
+        return conn.execute(select(ScenarioRow.id).where(ScenarioRow.spec_hash == spec_hash)).scalar_one()
+
+    def _insert(self, model):
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(model)
+
+    def create_runs(self, items: Iterable[RunRequest]) -> list[int]:
+        """Insert queued runs, all in one transaction; return their ids in ``items`` order."""
+        from sqlalchemy import func, insert
+
+        from p2pstore.store.models import Run
+
+        items = list(items)
+        for item in items:
+            _check_series(item.series)
+        if not items:
+            return []
+        with begin_write(self.engine) as conn:
+            scenario_ids: dict[str, int] = {}
+            rows: list[dict[str, Any]] = []
+            for item in items:
+                key = item.scenario.spec_hash()
+                if key not in scenario_ids:
+                    scenario_ids[key] = self._scenario_id(conn, item.scenario)
+                row = {
+                    "scenario_id": scenario_ids[key], "status": "queued",
+                    "mechanisms": ",".join(item.scenario.mechanisms), "series": item.series,
+                    "batch": item.batch, "priority": item.priority, "attempts": 0,
+                    "max_attempts": item.max_attempts,
+                }
+                if item.not_before is not None:
+                    row["not_before"] = self._timestamp(item.not_before)
+                if item.worker is not None:
+                    row.update(status="running", worker=item.worker, attempts=1)
+                rows.append(row)
+            ids: list[int | None] = [None] * len(rows)
+            # executemany needs uniform keys: group rows by key set (server defaults fill the rest)
+            groups: dict[tuple[str, ...], list[int]] = {}
+            for i, r in enumerate(rows):
+                groups.setdefault(tuple(sorted(r)), []).append(i)
+            for positions in groups.values():
+                stmt = insert(Run).returning(Run.id, sort_by_parameter_order=True)
+                if "worker" in rows[positions[0]]:
+                    stmt = stmt.values(started_at=func.now(), heartbeat_at=func.now())
+                result = conn.execute(stmt, [rows[i] for i in positions])
+                for i, run_id in zip(positions, result.scalars().all()):
+                    ids[i] = run_id
+        return ids  # type: ignore[return-value]
+
+    def create_run(self, scenario: Scenario, series: str = "full", **kwargs: Any) -> int:
+        """Insert one queued run (see :class:`RunRequest` for the keywords); return its id."""
+        return self.create_runs([RunRequest(scenario, series, **kwargs)])[0]
+
+    def _timestamp(self, value: dt.datetime) -> dt.datetime:
+        """UTC; naive on SQLite (stored as text), aware on PostgreSQL."""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if self.dialect == "sqlite" else value
+
+    def get_run(self, run_id: int) -> dict[str, Any]:
+        """The run's row as a dict (plus ``spec_hash``); :class:`NotFoundError` if absent."""
+        from sqlalchemy import select
+
+        from p2pstore.store.models import Run, ScenarioRow
+
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(Run.__table__, ScenarioRow.spec_hash)
+                .join(ScenarioRow, ScenarioRow.id == Run.scenario_id).where(Run.id == run_id)
+            ).first()
+        if row is None:
+            raise NotFoundError(f"run {run_id} does not exist")
+        return dict(row._mapping)
+
+    def scenario_of(self, run_id: int) -> Scenario:
+        """The :class:`~p2pstore.scenario.Scenario` a run settles."""
+        from sqlalchemy import select
+
+        from p2pstore.scenario import from_json
+        from p2pstore.store.models import Run, ScenarioRow
+
+        with self.engine.connect() as conn:
+            spec = conn.execute(
+                select(ScenarioRow.spec_json).join(Run, Run.scenario_id == ScenarioRow.id)
+                .where(Run.id == run_id)
+            ).scalar_one_or_none()
+        if spec is None:
+            raise NotFoundError(f"run {run_id} does not exist")
+        return from_json(spec)
+
+    # -- run state -------------------------------------------------------------------------
+    def mark_running(self, run_id: int, worker: str) -> bool:
+        """Claim a queued run for ``worker`` (the synchronous ``p2pstore run`` path).
+
+        Returns False if the run exists but is not queued; :class:`NotFoundError` if absent.
+        """
+        from sqlalchemy import func, update
+
+        from p2pstore.store.models import Run
+
+        with begin_write(self.engine) as conn:
+            n = conn.execute(
+                update(Run).where(Run.id == run_id, Run.status == "queued")
+                .values(status="running", worker=worker, started_at=func.now(),
+                        heartbeat_at=func.now(), attempts=Run.attempts + 1)
+            ).rowcount
+            if n == 0:
+                self._require_run(conn, run_id)
+        return n == 1
+
+    def mark_failed(self, run_id: int, error: str, *, worker: str | None = None) -> bool:
+        """Record a failure (``error``: a one-line message). With ``worker``, only if it still owns
+        the run (status running). Returns whether the run was updated."""
+        from sqlalchemy import func, update
+
+        from p2pstore.store.models import Run
+
+        stmt = update(Run).where(Run.id == run_id)
+        if worker is not None:
+            stmt = stmt.where(Run.worker == worker, Run.status == "running")
+        with begin_write(self.engine) as conn:
+            n = conn.execute(stmt.values(status="failed", finished_at=func.now(), error=error)).rowcount
+            if n == 0 and worker is None:
+                self._require_run(conn, run_id)
+        return n == 1
+
+    def _require_run(self, conn: Connection, run_id: int) -> None:
+        from sqlalchemy import select
+
+        from p2pstore.store.models import Run
+
+        if conn.execute(select(Run.id).where(Run.id == run_id)).first() is None:
+            raise NotFoundError(f"run {run_id} does not exist")
+
+    # -- ad-hoc SQL -------------------------------------------------------------------------
+    def query(self, sql: str):
+        """Run one read-only SQL statement; return a pandas DataFrame (``p2pstore query``).
+
+        A write is refused with :class:`StoreError` ``"read-only: ..."`` and changes nothing; see
+        :func:`p2pstore.store.query.run_readonly_query`.
+        """
+        from p2pstore.store.query import run_readonly_query
+
+        return run_readonly_query(self.engine, sql, dataframe=True)
+
+    # -- results ---------------------------------------------------------------------------
+    def write_results(self, run_id: int, settlement, series: str = "full", *,
+                      worker: str | None = None) -> bool:
+        """Store ``settlement`` as the results of ``run_id`` and mark it succeeded, atomically.
+
+        One transaction writes households, bills, daily bills, clearing prices, community series
+        (``full``/``community``), household series (``full``) and metrics, and sets
+        ``status='succeeded'``. With ``worker``, the status update is guarded by
+        ``worker = :worker AND status = 'running'``; if another process took the run away
+        (reaper, cancel), nothing is written and False is returned. Readers never see half a run.
+        """
+        from sqlalchemy import delete, func, update
+        from sqlalchemy.exc import DBAPIError
+
+        from p2pstore.store import models
+        from p2pstore.store.writer import write_settlement
+
+        _check_series(series)
+        stmt = update(models.Run).where(models.Run.id == run_id)
+        if worker is not None:
+            stmt = stmt.where(models.Run.worker == worker, models.Run.status == "running")
+        stmt = stmt.values(status="succeeded", series=series, finished_at=func.now(), error=None)
+        try:
+            with begin_write(self.engine) as conn:
+                # the guarded update comes first: on PostgreSQL it row-locks the run, so a reaper
+                # waits for this transaction and then finds it no longer running
+                if conn.execute(stmt).rowcount != 1:
+                    raise _LostRun
+                for table in reversed(models.RESULT_TABLES):  # a re-write replaces, never mixes
+                    conn.execute(delete(models.Base.metadata.tables[table])
+                                 .where(models.Base.metadata.tables[table].c.run_id == run_id))
+                write_settlement(conn, run_id, settlement, series)
+        except _LostRun:
+            if worker is None:
+                with self.engine.connect() as conn:
+                    self._require_run(conn, run_id)
+            return False
+        except (DBAPIError, self.engine.dialect.loaded_dbapi.Error) as exc:  # raw COPY/executemany too
+            raise StoreError(f"cannot store results of run {run_id} in {self.url!r}: {one_line(exc)}") from None
+        return True
+
+
+def _check_series(series: str) -> None:
+    from p2pstore.store.models import SERIES_MODES
+
+    if series not in SERIES_MODES:
+        raise InputError(f"series must be one of {', '.join(SERIES_MODES)}, got {series!r}")

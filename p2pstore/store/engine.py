@@ -1,0 +1,149 @@
+"""Database URL resolution and engine creation (SQLite pragmas, PostgreSQL driver choice).
+
+One URL setting: an explicit URL, else ``P2PSTORE_DATABASE_URL``, else ``sqlite:///./p2pstore.db``.
+Every problem opening the database surfaces as a one-line :class:`StoreError` naming the URL
+with its password masked.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from p2pstore.errors import StoreError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+ENV_VAR = "P2PSTORE_DATABASE_URL"
+DEFAULT_URL = "sqlite:///./p2pstore.db"
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+
+#: SQLite waits this long (milliseconds) for another writer's lock before failing.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Execution option: on SQLite, begin the transaction with ``BEGIN IMMEDIATE`` (writers).
+SQLITE_IMMEDIATE = "p2pstore_sqlite_immediate"
+#: PostgreSQL connection attempts give up after this many seconds.
+PG_CONNECT_TIMEOUT_S = 10
+
+
+def resolve_url(url: str | None = None) -> str:
+    """Return the database URL to use: ``url``, else the environment, else the default file.
+
+    ``postgresql://`` and ``postgres://`` are rewritten to ``postgresql+psycopg://`` (psycopg 3).
+    """
+    url = url or os.environ.get(ENV_VAR) or DEFAULT_URL
+    url = url.strip()
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    if url.startswith("postgres+"):
+        return "postgresql+" + url[len("postgres+"):]
+    return url
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for messages and logs)."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # unparseable: still never echo a password
+        head, sep, tail = url.partition("@")
+        if sep and ":" in head.split("//", 1)[-1]:
+            scheme, _, cred = head.partition("//")
+            user = cred.split(":", 1)[0]
+            return f"{scheme}//{user}:***@{tail}"
+        return url
+
+
+def one_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message (driver errors are multi-line)."""
+    orig = getattr(exc, "orig", None) or exc
+    for line in str(orig).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(orig).__name__
+
+
+def create_engine(url: str | None = None) -> Engine:
+    """Create a SQLAlchemy engine for ``url`` (resolved by :func:`resolve_url`).
+
+    Does not connect; :func:`check_connection` does. Raises :class:`StoreError` for a malformed
+    URL or an unsupported dialect.
+    """
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    url = resolve_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"cannot parse database URL {mask_url(url)!r} "
+                         "(expected sqlite:///PATH or postgresql://USER@HOST/DB)") from None
+    dialect = parsed.get_backend_name()
+    if dialect not in SUPPORTED_DIALECTS:
+        raise StoreError(f"unsupported database {dialect!r} in URL {mask_url(url)!r} "
+                         f"(supported: {', '.join(SUPPORTED_DIALECTS)})")
+    try:
+        if dialect == "sqlite":
+            engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            _configure_sqlite(engine)
+        else:
+            engine = sa.create_engine(
+                parsed, pool_pre_ping=True, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S}
+            )
+    except (NoSuchModuleError, ImportError, ArgumentError) as exc:
+        raise StoreError(f"cannot use database URL {mask_url(url)!r}: {one_line(exc)}") from None
+    return engine
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once; raise a one-line :class:`StoreError` naming the URL if that fails."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        raise StoreError(f"cannot connect to database {engine_url(engine)!r}: {one_line(exc)}") from None
+
+
+def begin_write(engine: Engine):
+    """``engine.begin()`` for a write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+    return engine.execution_options(**{SQLITE_IMMEDIATE: True}).begin()
+
+
+def engine_url(engine: Engine) -> str:
+    """The engine's URL with the password masked."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, busy timeout, foreign keys on every connection; real BEGIN/COMMIT transactions.
+
+    pysqlite's own transaction handling defers BEGIN and commits around DDL; taking over
+    (``isolation_level=None`` + an explicit BEGIN) makes every SQLAlchemy transaction a real
+    SQLite transaction, which the one-transaction result write and the migrations rely on.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised through every test
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        try:
+            if engine.url.database not in (None, "", ":memory:"):
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # pragma: no cover
+        # Writers ask for IMMEDIATE: taking the write lock up front lets busy_timeout queue
+        # them, where a read-then-write upgrade in WAL mode would fail with SQLITE_BUSY.
+        immediate = conn.get_execution_options().get(SQLITE_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,352 @@
+"""Bulk writer of one run's results: rows built column-wise from numpy, loaded in bulk.
+
+Rows are described as *blocks*: ``{column: scalar | [n] array}``, n rows sharing the scalars
+(one mechanism, or one mechanism and household). Backends load blocks their fastest way, on the
+raw driver connection of the caller's transaction:
+
+* PostgreSQL: ``COPY ... FROM STDIN (FORMAT BINARY)``. A block whose text columns are all
+  scalars has fixed-width rows, so its COPY tuples are one numpy structured array turned into
+  bytes; other blocks (a few rows: households, bills, metrics) go through ``Copy.write_row``.
+* SQLite: one ``executemany`` per table on tuples zipped from ``ndarray.tolist()`` columns.
+
+``household_series`` is produced in primary-key order (mechanism, household label, slot), so
+B-tree pages fill left to right on both backends.
+
+Nothing here commits: :meth:`p2pstore.store.Store.write_results` owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from p2pstore.errors import InputError
+from p2pstore.store.models import SERIES_MODES, Base
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+Block = dict[str, Any]
+
+#: Columns each result table is loaded with, in order.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    name: tuple(c.name for c in Base.metadata.tables[name].columns)
+    for name in ("households", "bills", "daily_bills", "clearing_prices",
+                 "household_series", "community_series", "run_metrics")
+}
+
+_PG_EPOCH_US = np.datetime64("2000-01-01T00:00:00", "us")
+
+
+# --------------------------------------------------------------------------------------------
+# rows of a settlement, as blocks
+# --------------------------------------------------------------------------------------------
+def result_blocks(run_id: int, settlement, series: str = "full") -> Iterator[tuple[str, Iterable[Block]]]:
+    """Yield ``(table, blocks)`` for every table ``series`` stores, in write order.
+
+    ``series``: ``full`` (everything), ``community`` (no per-household series) or ``none``
+    (no per-slot series; prices, bills, daily bills and metrics are always written).
+    Blocks are produced lazily so that the ``[N, H]`` volume arrays of one mechanism at a time
+    are alive.
+    """
+    if series not in SERIES_MODES:
+        raise ValueError(f"series must be one of {SERIES_MODES}, got {series!r}")
+    yield "households", [_households(run_id, settlement)]
+    yield "bills", [_bills(run_id, m, r, settlement.profiles) for m, r in settlement.results.items()]
+    yield "daily_bills", list(_daily_bills(run_id, settlement))
+    yield "clearing_prices", [_prices(run_id, m, r, settlement.profiles) for m, r in settlement.results.items()]
+    if series in ("full", "community"):
+        yield "community_series", [_community(run_id, m, r) for m, r in settlement.results.items()]
+    if series == "full":
+        yield "household_series", _household_series(run_id, settlement)
+    yield "run_metrics", [_metrics(run_id, settlement)]
+
+
+def _labels(profiles) -> np.ndarray:
+    return np.asarray([str(x) for x in profiles.labels], dtype=object)
+
+
+def _households(run_id: int, s) -> Block:
+    p = s.profiles
+    dt_h = p.slot_hours
+    return {
+        "run_id": run_id,
+        "position": np.arange(p.n_households, dtype=np.int32),
+        "household": _labels(p),
+        "kind": np.asarray([str(k) for k in p.kinds], dtype=object),
+        "lambda_buy": np.asarray(p.lambda_buy, dtype=np.float64),
+        "lambda_sell": np.asarray(p.lambda_sell, dtype=np.float64),
+        "load_kwh": p.load_kw.sum(axis=1) * dt_h,
+        "pv_kwh": p.pv_kw.sum(axis=1) * dt_h,
+    }
+
+
+def _bills(run_id: int, mechanism: str, r, profiles) -> Block:
+    return {"run_id": run_id, "mechanism": mechanism, "household": _labels(profiles),
+            "bill": np.asarray(r.bills, dtype=np.float64), **r.household_totals()}
+
+
+def _daily_bills(run_id: int, s) -> Iterator[Block]:
+    """The notebook's daily table (:attr:`Settlement.daily`), one block per mechanism."""
+    d = s.daily
+    avg_pv = np.asarray(d["avg_pv_kwh_per_prosumer"], dtype=np.float64)
+    for mechanism, bill in d["bill"].items():
+        yield {
+            "run_id": run_id, "mechanism": mechanism,
+            "day": np.asarray(d["day"], dtype=np.int32),
+            "date": np.asarray(d["date"]).astype("datetime64[us]"),
+            "bill": np.asarray(bill, dtype=np.float64),
+            "avg_load_kwh_per_house": np.asarray(d["avg_load_kwh_per_house"], dtype=np.float64),
+            # NaN (no prosumers) is stored as NULL
+            "avg_pv_kwh_per_prosumer": avg_pv if np.isfinite(avg_pv).all() else None,
+        }
+
+
+def _prices(run_id: int, mechanism: str, r, p) -> Block:
+    def price(a):
+        return None if a is None else np.asarray(a, dtype=np.float64)
+
+    return {
+        "run_id": run_id, "mechanism": mechanism,
+        "slot": np.arange(p.n_slots, dtype=np.int32),
+        "ts": p.timestamps().astype("datetime64[us]"),
+        "p2p_allowed": np.asarray(p.p2p_allowed, dtype=bool),
+        "import_price": price(r.import_price), "export_price": price(r.export_price),
+        "p2p_price": price(r.p2p_price),
+    }
+
+
+def _community(run_id: int, mechanism: str, r) -> Block:
+    series = r.community_series()
+    n = len(series["cost"])
+    return {"run_id": run_id, "mechanism": mechanism, "slot": np.arange(n, dtype=np.int32), **series}
+
+
+def _household_series(run_id: int, s) -> Iterator[Block]:
+    p = s.profiles
+    slots = np.arange(p.n_slots, dtype=np.int32)
+    labels = [str(x) for x in p.labels]
+    # primary-key order (mechanism, household, slot): index pages fill left to right
+    by_label = sorted(range(len(labels)), key=labels.__getitem__)
+    for mechanism in sorted(s.results):
+        r = s.results[mechanism]
+        columns = {
+            "load_kw": p.load_kw, "pv_kw": p.pv_kw,
+            "grid_import_kwh": r.grid_import_kwh(), "grid_export_kwh": r.grid_export_kwh(),
+            "p2p_import_kwh": r.p2p_import_kwh(), "p2p_export_kwh": r.p2p_export_kwh(),
+            "cost": r.cost,
+        }
+        for i in by_label:
+            yield {"run_id": run_id, "mechanism": mechanism, "household": labels[i], "slot": slots,
+                   **{name: a[i] for name, a in columns.items()}}
+
+
+def _metrics(run_id: int, s) -> Block:
+    rows = [(m, k, v) for m, values in s.metrics.items() for k, v in values.items()]
+    return {
+        "run_id": run_id,
+        "mechanism": np.asarray([m for m, _, _ in rows], dtype=object),
+        "metric": np.asarray([k for _, k, _ in rows], dtype=object),
+        # NaN/inf (e.g. a percentage of a zero bill) are stored as NULL on both backends
+        "value": np.asarray([float(v) if v is not None and np.isfinite(v) else None for _, _, v in rows],
+                            dtype=object),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# loading blocks
+# --------------------------------------------------------------------------------------------
+def block_len(block: Block) -> int:
+    for v in block.values():
+        if isinstance(v, np.ndarray):
+            return len(v)
+    return 1
+
+
+def write_blocks(conn: Connection, table: str, blocks: Iterable[Block]) -> int:
+    """Load ``blocks`` into ``table`` on ``conn``'s transaction; return the row count.
+
+    Raises :class:`InputError` on a NaN or infinite value: PostgreSQL would keep it and SQLite
+    would turn it into NULL, so neither backend stores one.
+    """
+    raw = conn.connection.driver_connection
+    columns = COLUMNS[table]
+    blocks = _finite(table, blocks)
+    if conn.dialect.name == "postgresql":
+        return _copy_pg(raw, table, columns, blocks)
+    return _executemany_sqlite(raw, table, columns, blocks)
+
+
+def _finite(table: str, blocks: Iterable[Block]) -> Iterator[Block]:
+    for block in blocks:
+        for column, v in block.items():
+            if isinstance(v, np.ndarray) and v.dtype.kind == "f" and not np.isfinite(v).all():
+                where = np.flatnonzero(~np.isfinite(v))[0]
+                raise InputError(f"non-finite value {v[where]} in {table}.{column} "
+                                 f"(mechanism {block.get('mechanism', '-')}, row {where}); not stored")
+        yield block
+
+
+def write_settlement(conn: Connection, run_id: int, settlement, series: str = "full") -> dict[str, int]:
+    """Write every result row of ``settlement`` for ``run_id``; return rows written per table."""
+    return {table: write_blocks(conn, table, blocks)
+            for table, blocks in result_blocks(run_id, settlement, series)}
+
+
+# -- SQLite ------------------------------------------------------------------------------------
+def _sqlite_value_column(value: Any, n: int) -> Iterable:
+    if not isinstance(value, np.ndarray):
+        if isinstance(value, dt.datetime):
+            value = _sqlite_datetime(value)
+        return itertools.repeat(value, n)
+    if value.dtype.kind == "M":
+        # SQLAlchemy's SQLite DateTime storage format: "YYYY-MM-DD HH:MM:SS.ffffff"
+        text = np.datetime_as_string(value.astype("datetime64[us]"), unit="us")
+        return np.char.replace(text, "T", " ").tolist()
+    return value.tolist()
+
+
+def _sqlite_datetime(value: dt.datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_rows(columns: tuple[str, ...], blocks: Iterable[Block]) -> Iterator[tuple]:
+    for block in blocks:
+        n = block_len(block)
+        yield from zip(*(_sqlite_value_column(block[c], n) for c in columns))
+
+
+def _executemany_sqlite(raw, table: str, columns: tuple[str, ...], blocks: Iterable[Block]) -> int:
+    """``executemany`` of prepared tuples on the raw sqlite3 connection (its open transaction)."""
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    cur = raw.cursor()
+    try:
+        cur.executemany(sql, _sqlite_rows(columns, blocks))
+        return cur.rowcount
+    finally:
+        cur.close()
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+def _pg_types(table: str) -> dict[str, str]:
+    """PostgreSQL binary type of each column, from the models."""
+    from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text
+
+    out = {}
+    for col in Base.metadata.tables[table].columns:
+        t = col.type
+        if isinstance(t, Boolean):
+            out[col.name] = "bool"
+        elif isinstance(t, Integer):
+            out[col.name] = "int4"
+        elif isinstance(t, Float):
+            out[col.name] = "float8"
+        elif isinstance(t, DateTime):
+            out[col.name] = "timestamptz" if t.timezone else "timestamp"
+        elif isinstance(t, (String, Text)):
+            out[col.name] = "text"
+        else:  # pragma: no cover - a new column type needs a mapping here
+            raise TypeError(f"no COPY type for {table}.{col.name}: {t!r}")
+    return out
+
+
+_PG_DTYPES = {"bool": "u1", "int4": ">i4", "float8": ">f8", "timestamp": ">i8", "timestamptz": ">i8"}
+
+
+def _pg_micros(value) -> Any:
+    """Microseconds since 2000-01-01 (PostgreSQL's binary timestamp), scalar or array."""
+    if isinstance(value, np.ndarray):
+        return (value.astype("datetime64[us]") - _PG_EPOCH_US).astype(np.int64)
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return (np.datetime64(value, "us") - _PG_EPOCH_US).astype(np.int64)
+
+
+def _pg_block_bytes(columns: tuple[str, ...], types: dict[str, str], block: Block) -> bytes | None:
+    """COPY BINARY tuples of a block whose rows all have the same width; None if they don't."""
+    n = block_len(block)
+    fields: list[tuple[str, str]] = [("nf", ">i2")]
+    fill: list[tuple[str, Any]] = []
+    lengths: list[int] = []
+    for i, c in enumerate(columns):
+        v, t = block[c], types[c]
+        if isinstance(v, np.ndarray) and (v.dtype.kind in "OUS" or t == "text"):
+            return None  # per-row labels or NULLs: rows are not fixed-width
+        fields.append((f"l{i}", ">i4"))
+        if v is None:
+            lengths.append(-1)
+            continue
+        if t == "text":
+            data = str(v).encode()
+            lengths.append(len(data))
+            if data:
+                fields.append((f"v{i}", f"S{len(data)}"))
+                fill.append((f"v{i}", data))
+            continue
+        dtype = np.dtype(_PG_DTYPES[t])
+        fields.append((f"v{i}", dtype.str))
+        lengths.append(dtype.itemsize)
+        if t.startswith("timestamp"):
+            v = _pg_micros(v)
+        fill.append((f"v{i}", v))
+    arr = np.empty(n, dtype=np.dtype(fields))
+    arr["nf"] = len(columns)
+    for i, length in enumerate(lengths):
+        arr[f"l{i}"] = length
+    for name, v in fill:
+        arr[name] = v
+    return arr.tobytes()
+
+
+def _pg_row_values(columns: tuple[str, ...], types: dict[str, str], block: Block) -> Iterator[tuple]:
+    n = block_len(block)
+    cols = []
+    for c in columns:
+        v = block[c]
+        if isinstance(v, np.ndarray):
+            if v.dtype.kind == "M":
+                v = v.astype("datetime64[us]").astype(dt.datetime)
+                if types[c] == "timestamptz":
+                    v = [x.replace(tzinfo=dt.timezone.utc) for x in v]
+            cols.append(v.tolist() if isinstance(v, np.ndarray) else v)
+        else:
+            cols.append(itertools.repeat(v, n))
+    return zip(*cols)
+
+
+def _copy_pg(raw, table: str, columns: tuple[str, ...], blocks: Iterable[Block]) -> int:
+    """``COPY table FROM STDIN (FORMAT BINARY)`` on the raw psycopg connection (its transaction).
+
+    We send the COPY signature ourselves; psycopg then adds the trailer only if ``write_row``
+    was used (row mode), so we add it when every block went through as bytes.
+    """
+    types = _pg_types(table)
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    rows = 0
+    row_mode = False
+    with raw.cursor() as cur, cur.copy(sql) as copy:
+        copy.set_types([types[c] for c in columns])
+        copy.write(_PG_COPY_SIGNATURE)
+        for block in blocks:
+            data = _pg_block_bytes(columns, types, block)
+            if data is not None:
+                copy.write(data)
+                rows += block_len(block)
+                continue
+            for row in _pg_row_values(columns, types, block):
+                copy.write_row(row)
+                rows += 1
+                row_mode = True
+        if not row_mode:
+            copy.write(_PG_COPY_TRAILER)
+    return rows
+
+
+_PG_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+_PG_COPY_TRAILER = b"\xff\xff"

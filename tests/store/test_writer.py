@@ -1,0 +1,268 @@
+"""write_results: exact round trip, series modes, one transaction, the guarded final write."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import text
+
+from p2pstore.errors import InputError, NotFoundError
+from p2pstore.store import writer
+from p2pstore.store.models import RESULT_TABLES
+
+from store_helpers import SCENARIO, count
+
+
+def _frame(store, sql: str, **params) -> dict[str, np.ndarray]:
+    with store.engine.connect() as conn:
+        result = conn.execute(text(sql), params)
+        cols = list(result.keys())
+        rows = result.fetchall()
+    return {c: np.array([r[i] for r in rows]) for i, c in enumerate(cols)}
+
+
+def test_full_round_trip_is_exact(store, settlement):
+    run_id = store.create_run(SCENARIO)
+    assert store.write_results(run_id, settlement, "full") is True
+    p = settlement.profiles
+    n, h = p.load_kw.shape
+    labels = [str(x) for x in p.labels]
+    mechs = list(settlement.results)
+
+    hh = _frame(store, "SELECT * FROM households WHERE run_id = :r ORDER BY position", r=run_id)
+    assert hh["household"].tolist() == labels
+    assert hh["kind"].tolist() == [str(k) for k in p.kinds]
+    np.testing.assert_array_equal(hh["lambda_buy"], p.lambda_buy)
+    np.testing.assert_array_equal(hh["lambda_sell"], p.lambda_sell)
+    np.testing.assert_allclose(hh["load_kwh"], p.load_kw.sum(axis=1) * p.slot_hours, rtol=1e-12)
+
+    for m, r in settlement.results.items():
+        bills = _frame(store, "SELECT * FROM bills WHERE run_id = :r AND mechanism = :m ORDER BY household",
+                       r=run_id, m=m)
+        order = np.argsort(labels)
+        np.testing.assert_array_equal(bills["bill"], np.asarray(r.bills)[order])
+        for key, values in r.household_totals().items():
+            np.testing.assert_array_equal(bills[key], values[order])
+
+        prices = _frame(store, "SELECT * FROM clearing_prices WHERE run_id = :r AND mechanism = :m ORDER BY slot",
+                        r=run_id, m=m)
+        np.testing.assert_array_equal(prices["slot"], np.arange(h))
+        np.testing.assert_array_equal(prices["p2p_allowed"].astype(bool), p.p2p_allowed)
+        for col in ("import_price", "export_price", "p2p_price"):
+            expected = getattr(r, col)
+            if expected is None:
+                assert all(v is None for v in prices[col])
+            else:
+                np.testing.assert_array_equal(prices[col].astype(float), expected)
+        ts = _frame(store, "SELECT ts FROM clearing_prices WHERE run_id = :r AND mechanism = :m ORDER BY slot",
+                    r=run_id, m=m)["ts"]
+        assert str(ts[1])[:16].replace("T", " ") == str(p.timestamps()[1]).replace("T", " ")
+
+        hs = _frame(store, "SELECT * FROM household_series WHERE run_id = :r AND mechanism = :m "
+                           "ORDER BY household, slot", r=run_id, m=m)
+        assert len(hs["slot"]) == n * h
+        for col, full in (("load_kw", p.load_kw), ("pv_kw", p.pv_kw), ("cost", r.cost),
+                          ("grid_import_kwh", r.grid_import_kwh()), ("p2p_export_kwh", r.p2p_export_kwh())):
+            np.testing.assert_array_equal(hs[col].reshape(n, h), full[order])
+
+        cs = _frame(store, "SELECT * FROM community_series WHERE run_id = :r AND mechanism = :m ORDER BY slot",
+                    r=run_id, m=m)
+        for col, values in r.community_series().items():
+            np.testing.assert_array_equal(cs[col], values)
+
+        daily = _frame(store, "SELECT * FROM daily_bills WHERE run_id = :r AND mechanism = :m ORDER BY day",
+                       r=run_id, m=m)
+        np.testing.assert_array_equal(daily["bill"], settlement.daily["bill"][m])
+        np.testing.assert_array_equal(daily["day"], [1, 2])
+
+    metrics = _frame(store, "SELECT * FROM run_metrics WHERE run_id = :r", r=run_id)
+    stored = {(a, b): v for a, b, v in zip(metrics["mechanism"], metrics["metric"], metrics["value"])}
+    for m, values in settlement.metrics.items():
+        for k, v in values.items():
+            assert (stored[(m, k)] is None) if not np.isfinite(v) else stored[(m, k)] == v
+    assert sorted(set(metrics["mechanism"])) == sorted(mechs)
+
+    run = store.get_run(run_id)
+    assert run["status"] == "succeeded" and run["finished_at"] is not None and run["series"] == "full"
+
+
+@pytest.mark.parametrize("series, community, household", [("full", True, True), ("community", True, False),
+                                                         ("none", False, False)])
+def test_series_modes(store, settlement, series, community, household):
+    run_id = store.create_run(SCENARIO, series)
+    assert store.write_results(run_id, settlement, series)
+    n, h = settlement.profiles.load_kw.shape
+    m = len(settlement.results)
+    assert count(store, "clearing_prices", run_id) == m * h  # always
+    assert count(store, "bills", run_id) == m * n
+    assert count(store, "daily_bills", run_id) == m * 2
+    assert count(store, "community_series", run_id) == (m * h if community else 0)
+    assert count(store, "household_series", run_id) == (m * n * h if household else 0)
+    with pytest.raises(InputError, match="series"):
+        store.write_results(run_id, settlement, "some")
+
+
+def test_rewrite_replaces_results(store, settlement):
+    run_id = store.create_run(SCENARIO)
+    store.write_results(run_id, settlement, "full")
+    before = {t: count(store, t, run_id) for t in RESULT_TABLES}
+    store.write_results(run_id, settlement, "community")
+    assert count(store, "household_series", run_id) == 0
+    assert count(store, "bills", run_id) == before["bills"]
+
+
+def test_failure_mid_write_stores_nothing(store, settlement, monkeypatch):
+    run_id = store.create_run(SCENARIO)
+    real = writer.write_blocks
+    written = []
+
+    def failing(conn, table, blocks):
+        if table == "household_series":
+            raise RuntimeError("disk on fire")
+        written.append(table)
+        return real(conn, table, blocks)
+
+    monkeypatch.setattr(writer, "write_blocks", failing)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        store.write_results(run_id, settlement, "full")
+    assert {"households", "bills", "clearing_prices"} <= set(written)  # they were sent, then rolled back
+    for table in RESULT_TABLES:
+        assert count(store, table) == 0, table
+    assert store.get_run(run_id)["status"] == "queued"
+
+
+def test_driver_error_mid_write_is_one_line_and_stores_nothing(store, settlement):
+    import types
+
+    run_id = store.create_run(SCENARIO)
+    bad = types.SimpleNamespace(**vars(settlement))
+    bad.daily = dict(settlement.daily, day=np.ones_like(settlement.daily["day"]))  # duplicate key
+    from p2pstore.errors import StoreError
+
+    with pytest.raises(StoreError, match=f"cannot store results of run {run_id}") as err:
+        store.write_results(run_id, bad, "full")
+    assert "\n" not in str(err.value)
+    for table in RESULT_TABLES:
+        assert count(store, table) == 0, table
+    assert store.get_run(run_id)["status"] == "queued"
+
+
+def test_guarded_final_write(store, settlement):
+    run_id = store.create_run(SCENARIO)
+    assert store.mark_running(run_id, "w1")
+    assert not store.mark_running(run_id, "w2")  # already taken
+    # another worker cannot commit this run
+    assert store.write_results(run_id, settlement, worker="w2") is False
+    assert count(store, "bills") == 0
+    # a reaper put the run back in the queue: the original worker has lost it
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE runs SET status = 'queued', worker = NULL WHERE id = :r"), {"r": run_id})
+    assert store.write_results(run_id, settlement, worker="w1") is False
+    assert count(store, "household_series") == 0
+    assert store.get_run(run_id)["status"] == "queued"
+    # claimed again by w1: now it commits
+    assert store.mark_running(run_id, "w1")
+    assert store.get_run(run_id)["attempts"] == 2
+    assert store.write_results(run_id, settlement, worker="w1") is True
+    run = store.get_run(run_id)
+    assert run["status"] == "succeeded" and run["worker"] == "w1"
+    assert count(store, "bills", run_id) == len(settlement.results) * settlement.profiles.n_households
+
+
+def test_missing_run(store, settlement):
+    with pytest.raises(NotFoundError):
+        store.write_results(12345, settlement)
+    assert store.write_results(12345, settlement, worker="w") is False
+    with pytest.raises(NotFoundError):
+        store.mark_running(12345, "w")
+    with pytest.raises(NotFoundError):
+        store.mark_failed(12345, "boom")
+
+
+def test_mark_failed(store):
+    run_id = store.create_run(SCENARIO)
+    assert store.mark_running(run_id, "w1")
+    assert not store.mark_failed(run_id, "boom", worker="w2")
+    assert store.mark_failed(run_id, "boom", worker="w1")
+    run = store.get_run(run_id)
+    assert run["status"] == "failed" and run["error"] == "boom" and run["finished_at"] is not None
+
+
+def test_pg_copy_block_bytes_match_write_row(db_url, backend, settlement):
+    """The numpy COPY encoding and psycopg's own write_row produce the same table contents."""
+    if backend != "postgresql":
+        # SQLite has a single path; check that its row tuples are plain Python values
+        rows = list(writer._sqlite_rows(writer.COLUMNS["clearing_prices"],
+                                        [writer._prices(1, "mmr", settlement.results["mmr"], settlement.profiles)]))
+        assert all(type(v) in (int, float, str, bool, type(None)) for v in rows[0])
+        return
+    from p2pstore.store import Store
+
+    with Store(db_url) as store:
+        a, b = store.create_run(SCENARIO), store.create_run(SCENARIO)
+        r = settlement.results["bill_sharing"]
+        table = "clearing_prices"
+        with store.engine.begin() as conn:
+            writer.write_blocks(conn, table, [writer._prices(a, "bill_sharing", r, settlement.profiles)])
+            raw = conn.connection.driver_connection
+            types_ = writer._pg_types(table)
+            cols = writer.COLUMNS[table]
+            block = writer._prices(b, "bill_sharing", r, settlement.profiles)
+            with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)") as cp:
+                cp.set_types([types_[c] for c in cols])
+                for row in writer._pg_row_values(cols, types_, block):
+                    cp.write_row(row)
+        ra = _frame(store, "SELECT * FROM clearing_prices WHERE run_id = :r ORDER BY slot", r=a)
+        rb = _frame(store, "SELECT * FROM clearing_prices WHERE run_id = :r ORDER BY slot", r=b)
+        for col in ra:
+            if col != "run_id":
+                assert ra[col].tolist() == rb[col].tolist(), col
+
+
+def test_readers_never_see_half_a_run(store, settlement):
+    """A concurrent reader sees a run's results all at once, together with 'succeeded'."""
+    import threading
+
+    run_id = store.create_run(SCENARIO)
+    expected = len(settlement.results) * settlement.profiles.load_kw.size
+    seen: set[tuple[str, int, int]] = set()
+    done = threading.Event()
+
+    def poll():
+        while not done.is_set():
+            with store.engine.connect() as conn:  # one snapshot: REPEATABLE-READ-like single query
+                row = conn.execute(text(
+                    "SELECT r.status, (SELECT COUNT(*) FROM household_series h WHERE h.run_id = r.id), "
+                    "(SELECT COUNT(*) FROM bills b WHERE b.run_id = r.id) FROM runs r WHERE r.id = :r"),
+                    {"r": run_id}).one()
+            seen.add(tuple(row))
+
+    reader = threading.Thread(target=poll)
+    reader.start()
+    try:
+        for _ in range(3):
+            assert store.write_results(run_id, settlement, "full")
+    finally:
+        done.set()
+        reader.join()
+    n_bills = len(settlement.results) * settlement.profiles.n_households
+    assert seen <= {("queued", 0, 0), ("succeeded", expected, n_bills)}, seen
+
+
+def test_non_finite_results_are_refused_on_both_backends(store, settlement):
+    import types
+
+    from p2pstore.settlement.result import MechanismResult
+
+    run_id = store.create_run(SCENARIO)
+    r = settlement.results["mmr"]
+    cost = r.cost.copy()
+    cost[1, 5] = np.nan
+    bad_mmr = MechanismResult(**{**{f: getattr(r, f) for f in r.__dataclass_fields__}, "cost": cost,
+                                 "bills": cost.sum(axis=1)})
+    bad = types.SimpleNamespace(**{**vars(settlement), "results": {**settlement.results, "mmr": bad_mmr}})
+    with pytest.raises(InputError, match=r"non-finite value nan in bills\.bill \(mechanism mmr"):
+        store.write_results(run_id, bad, "full")
+    for table in RESULT_TABLES:
+        assert count(store, table) == 0, table
+    assert store.get_run(run_id)["status"] == "queued"
