@@ -25,35 +25,35 @@ def compute(scenario):
 
 
 def execute_run(store, run_id: int, worker: str):
-    """Compute run ``run_id`` (claimed by ``worker``) and write its results.
+    """Compute run ``run_id`` (claimed by ``worker``) and write its results in one transaction.
 
     Returns ``(committed, settlement)``: ``committed`` is False when the run was taken away
-    from ``worker`` meanwhile (nothing was written). A failure in computing or writing marks
-    the run failed (or retried) with its error text, and is re-raised.
+    from ``worker`` meanwhile (reaped or cancelled; nothing was written). Errors in computing or
+    writing propagate: the caller records them (``run_now`` marks the run failed; a worker
+    retries it with backoff while attempts remain).
     """
     run = store.get_run(run_id)
-    try:
-        settlement = compute(store.scenario_of(run_id))
-        committed = store.write_results(run_id, settlement, run["series"], worker=worker)
-    except Exception as exc:
-        store.mark_failed(run_id, error_text(exc), worker=worker)
-        raise
+    settlement = compute(store.scenario_of(run_id))
+    committed = store.write_results(run_id, settlement, run["series"], worker=worker)
     return committed, settlement
 
 
 def run_now(store, scenario, series: str = "full"):
     """Store ``scenario`` as a run claimed by this process, settle it and write it.
 
-    Returns ``(run_id, settlement)``. Used by ``p2pstore run``.
+    Returns ``(run_id, settlement)``. Used by ``p2pstore run``; a failure marks the run failed.
     """
+    from p2pstore.errors import StoreError
     from p2pstore.store import RunRequest
 
     me = worker_name("cli")
     [run_id] = store.create_runs([RunRequest(scenario=scenario, series=series, worker=me)])
-    committed, settlement = execute_run(store, run_id, me)
+    try:
+        committed, settlement = execute_run(store, run_id, me)
+    except Exception as exc:
+        store.mark_failed(run_id, error_text(exc), worker=me)
+        raise
     if not committed:
-        from p2pstore.errors import StoreError
-
         raise StoreError(f"run {run_id} was taken over by another process; its results were not written")
     return run_id, settlement
 

@@ -92,6 +92,11 @@ class Run(Base):
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     worker: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)
+    # set on runs enqueued by a cron schedule; unique together (see uq_runs_schedule_id_fire_time).
+    # schedule_id refers to schedules.id without a FOREIGN KEY, so SQLite adds and drops the column
+    # in place (no table rebuild); `schedule remove` clears it on the schedule's runs.
+    schedule_id: Mapped[int | None] = mapped_column(Integer)
+    fire_time: Mapped[dt.datetime | None] = mapped_column(Timestamp)  # the firing's nominal time, UTC
 
 
 class Household(Base):
@@ -140,7 +145,7 @@ class DailyBill(Base):
     date: Mapped[dt.date] = mapped_column(DateTime(timezone=False))
     bill: Mapped[float] = mapped_column(Float)  # community total, currency/day
     avg_load_kwh_per_house: Mapped[float] = mapped_column(Float)
-    avg_pv_kwh_per_prosumer: Mapped[float] = mapped_column(Float)
+    avg_pv_kwh_per_prosumer: Mapped[float | None] = mapped_column(Float)  # NULL without prosumers
 
 
 class ClearingPrice(Base):
@@ -208,3 +213,27 @@ RESULT_TABLES = (
     "households", "bills", "daily_bills", "clearing_prices",
     "household_series", "community_series", "run_metrics",
 )
+
+
+class Schedule(Base):
+    """A cron schedule (owned by p2pstore.jobs.schedules): every firing enqueues one run of its
+    scenario, unique on ``(schedule_id, fire_time)`` so workers firing together enqueue once."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (CheckConstraint(_in("series", SERIES_MODES), name="series"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    cron: Mapped[str] = mapped_column(String(200))  # crontab text, parsed by APScheduler's CronTrigger
+    timezone: Mapped[str] = mapped_column(String(64))  # IANA name the cron fields are read in
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"))
+    mechanisms: Mapped[str] = mapped_column(String(200))  # comma-separated, as runs.mechanisms
+    series: Mapped[str] = mapped_column(String(16), default="full")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+# A unique index rather than a constraint: SQLite can add one without rebuilding ``runs``.
+Index("uq_runs_schedule_id_fire_time", Run.schedule_id, Run.fire_time, unique=True)

@@ -1,0 +1,135 @@
+"""Enqueueing: a scenario, or the cartesian product of sweeps over it, as queued runs.
+
+Every scenario of a sweep is built and validated before anything is written; the runs are then
+inserted in one transaction (:meth:`Store.create_runs`), however many there are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from p2pstore.errors import InputError
+
+#: Upper bound on runs one enqueue may create (a typo in a sweep should not queue a billion).
+MAX_RUNS = 1_000_000
+
+
+def parse_sweep(text: str) -> tuple[str, list[Any]]:
+    """``"prosumers=3,5,7"`` -> ``("prosumers", ["3", "5", "7"])`` (values parsed per field).
+
+    Ranges use ``:`` (``consumer_buy_tariff=6:7,5:6``), several mechanisms ``+``
+    (``mechanisms=mmr+bill_sharing,conventional``).
+    """
+    from p2pstore.scenario import parse_value
+
+    key, sep, values = text.partition("=")
+    key = key.strip().replace("-", "_")
+    if not sep or not key or not values.strip():
+        raise InputError(f"--sweep expects KEY=V1,V2,... (got {text!r})")
+    if key == "mechanism":
+        key = "mechanisms"
+    items = [v.strip() for v in values.split(",")]
+    if any(not v for v in items):
+        raise InputError(f"--sweep {key}: empty value in {values!r}")
+    return key, [parse_value(key, v) for v in items]
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"1..20"`` (inclusive) or ``"7"`` -> list of seeds."""
+    lo, sep, hi = text.partition("..")
+    try:
+        a = int(lo)
+        b = int(hi) if sep else a
+    except ValueError:
+        raise InputError(f"--seeds expects A..B with integers, e.g. 1..20 (got {text!r})") from None
+    if b < a:
+        raise InputError(f"--seeds {text}: the range is empty (B < A)")
+    return list(range(a, b + 1))
+
+
+def expand(base, sweeps: Sequence[tuple[str, Sequence[Any]]] = (), seeds: Sequence[int] | None = None) -> list:
+    """Scenarios of the cartesian product of ``sweeps`` (and ``seeds``) applied to ``base``.
+
+    Order: the first sweep varies slowest, seeds fastest. Each scenario is validated (a bad
+    value raises :class:`ScenarioError` naming the field).
+    """
+    from p2pstore.scenario import from_mapping
+
+    axes: list[tuple[str, Sequence[Any]]] = list(sweeps)
+    if seeds is not None:
+        axes.append(("seed", list(seeds)))
+    keys = [k for k, _ in axes]
+    dupes = {k for k in keys if keys.count(k) > 1}
+    if dupes:
+        raise InputError(f"swept twice: {', '.join(sorted(dupes))} (--seeds sweeps 'seed')")
+    total = 1
+    for _, values in axes:
+        total *= len(values)
+    if total > MAX_RUNS:
+        raise InputError(f"the sweep makes {total} runs, more than the limit of {MAX_RUNS}")
+    base_values = base.to_dict()
+    out = []
+    for combo in itertools.product(*(values for _, values in axes)):
+        out.append(from_mapping({**base_values, **dict(zip(keys, combo))}))
+    return out
+
+
+def default_batch_name() -> str:
+    return dt.datetime.now(dt.UTC).strftime("batch-%Y%m%dT%H%M%SZ-") + secrets.token_hex(2)
+
+
+def parse_at(text: str | None) -> dt.datetime | None:
+    """ISO-8601 start time; naive means UTC."""
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--at expects an ISO-8601 time like 2026-01-31T18:00:00+01:00 (got {text!r})") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def enqueue(
+    store,
+    scenarios: Sequence,
+    *,
+    series: str = "full",
+    batch: str | None = None,
+    priority: int = 0,
+    not_before: dt.datetime | None = None,
+    max_attempts: int = 3,
+) -> list[int]:
+    """Queue one run per scenario, in one transaction; return their ids in order."""
+    from p2pstore.store import RunRequest
+
+    if max_attempts < 1:
+        raise InputError(f"--max-attempts must be >= 1, got {max_attempts}")
+    if batch is not None and (not batch.strip() or len(batch) > 200):
+        raise InputError("--batch must be 1 to 200 characters")
+    return store.create_runs([
+        RunRequest(scenario=s, series=series, batch=batch, priority=priority,
+                   not_before=not_before, max_attempts=max_attempts)
+        for s in scenarios
+    ])
+
+
+def enqueue_sweep(
+    store,
+    base,
+    *,
+    sweeps: Sequence[str] = (),
+    seeds: str | None = None,
+    batch: str | None = None,
+    **options: Mapping[str, Any],
+) -> tuple[str, list[int]]:
+    """Parse ``--sweep``/``--seeds`` texts, expand over ``base`` and enqueue; ``(batch, ids)``."""
+    parsed = [parse_sweep(s) for s in sweeps]
+    scenarios = expand(base, parsed, parse_seeds(seeds) if seeds else None)
+    batch = batch or default_batch_name()
+    return batch, enqueue(store, scenarios, batch=batch, **options)

@@ -1,0 +1,202 @@
+"""Cron schedules: a named scenario enqueued at every firing of a cron expression.
+
+Expressions are parsed by APScheduler's :class:`CronTrigger` (5 crontab fields via
+``CronTrigger.from_crontab``; a 6-field form with a leading *seconds* field is accepted too), in
+the schedule's IANA time zone. Every worker runs every active schedule in its own in-memory
+APScheduler; a firing inserts a run keyed unique on ``(schedule_id, fire_time)`` with
+``INSERT ... ON CONFLICT DO NOTHING``, so however many workers fire, one run is enqueued.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from p2pstore.errors import InputError, NotFoundError, P2PStoreError
+from p2pstore.jobs.queue import db_now, runs, to_utc_naive
+from p2pstore.store.engine import begin_write
+from p2pstore.store.models import Schedule
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
+    from sqlalchemy.engine import Engine
+
+schedules = Schedule.__table__
+
+
+class ScheduleError(P2PStoreError):
+    """A bad schedule (cron expression, time zone, name)."""
+
+
+def parse_cron(expr: str, timezone: str = "UTC") -> CronTrigger:
+    """The :class:`CronTrigger` of ``expr`` in ``timezone``; :class:`ScheduleError` if invalid.
+
+    ``"m h dom mon dow"`` (crontab) or ``"s m h dom mon dow"`` (leading seconds field).
+    """
+    from apscheduler.triggers.cron import CronTrigger
+
+    tz = parse_timezone(timezone)
+    fields = expr.split()
+    try:
+        if len(fields) == 6:
+            s, m, h, dom, mon, dow = fields
+            return CronTrigger(second=s, minute=m, hour=h, day=dom, month=mon, day_of_week=dow, timezone=tz)
+        return CronTrigger.from_crontab(expr, timezone=tz)
+    except (ValueError, TypeError) as exc:
+        raise ScheduleError(f"invalid cron expression {expr!r}: {exc}") from None
+
+
+def parse_timezone(name: str):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(f"unknown time zone {name!r} (use an IANA name like UTC or Europe/Berlin)") from None
+
+
+def next_fire_time(expr: str, timezone: str, after: dt.datetime | None = None) -> dt.datetime | None:
+    """The next firing at or after ``after`` (default now), aware in the schedule's zone."""
+    trigger = parse_cron(expr, timezone)
+    now = after or dt.datetime.now(dt.UTC)
+    return trigger.get_next_fire_time(None, now)
+
+
+def latest_fire_time(trigger: CronTrigger, now: dt.datetime, lookback_s: int = 300) -> dt.datetime | None:
+    """The most recent firing of ``trigger`` at or before ``now`` (within ``lookback_s``).
+
+    APScheduler does not pass the scheduled time to the job, and the job may start a little
+    late; every worker derives the same nominal time from the trigger, which is what makes the
+    ``(schedule_id, fire_time)`` key collide across workers.
+    """
+    t = now.replace(microsecond=0)
+    for _ in range(lookback_s + 1):
+        if trigger.get_next_fire_time(None, t) == t:
+            return t
+        t -= dt.timedelta(seconds=1)
+    return None
+
+
+def add_schedule(
+    store,
+    name: str,
+    cron: str,
+    scenario,
+    *,
+    timezone: str = "UTC",
+    series: str = "full",
+    priority: int = 0,
+    max_attempts: int = 3,
+) -> int:
+    """Create schedule ``name``; return its id. Everything is validated before anything is written."""
+    if not name or not name.strip() or len(name) > 200:
+        raise ScheduleError("schedule name must be 1 to 200 characters")
+    parse_cron(cron, timezone)
+    if max_attempts < 1:
+        raise InputError(f"--max-attempts must be >= 1, got {max_attempts}")
+    engine = store.engine
+    if _find(engine, name) is not None:
+        raise ScheduleError(f"schedule {name!r} already exists (remove it first)")
+    scenario_id = store.save_scenario(scenario)
+    try:
+        with begin_write(engine) as conn:
+            return conn.execute(
+                sa.insert(schedules).values(
+                    name=name, cron=cron, timezone=timezone, scenario_id=scenario_id,
+                    mechanisms=",".join(scenario.mechanisms), series=series, priority=priority,
+                    max_attempts=max_attempts, paused=False,
+                ).returning(schedules.c.id)
+            ).scalar_one()
+    except sa.exc.IntegrityError:
+        raise ScheduleError(f"schedule {name!r} already exists (remove it first)") from None
+
+
+def _find(engine: Engine, name: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(schedules).where(schedules.c.name == name)).mappings().first()
+    return dict(row) if row else None
+
+
+def get_schedule(engine: Engine, name: str) -> dict[str, Any]:
+    row = _find(engine, name)
+    if row is None:
+        raise NotFoundError(f"no schedule named {name!r}")
+    return row
+
+
+def list_schedules(engine: Engine, *, active_only: bool = False) -> list[dict[str, Any]]:
+    """Every schedule as a dict, with ``last_fire_time`` (of its newest run) and ``runs``."""
+    last = (
+        sa.select(runs.c.schedule_id, sa.func.max(runs.c.fire_time).label("last_fire_time"),
+                  sa.func.count().label("runs"))
+        .where(runs.c.schedule_id.is_not(None))
+        .group_by(runs.c.schedule_id)
+        .subquery()
+    )
+    q = (
+        sa.select(schedules, last.c.last_fire_time, sa.func.coalesce(last.c.runs, 0).label("runs"))
+        .select_from(schedules.outerjoin(last, last.c.schedule_id == schedules.c.id))
+        .order_by(schedules.c.id)
+    )
+    if active_only:
+        q = q.where(schedules.c.paused.is_(False))
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def set_paused(engine: Engine, name: str, paused: bool) -> None:
+    with begin_write(engine) as conn:
+        n = conn.execute(sa.update(schedules).where(schedules.c.name == name).values(paused=paused)).rowcount
+    if n != 1:
+        raise NotFoundError(f"no schedule named {name!r}")
+
+
+def remove_schedule(engine: Engine, name: str) -> int:
+    """Delete schedule ``name``; its runs stay (their ``schedule_id`` is cleared). Returns its id."""
+    with begin_write(engine) as conn:
+        sid = conn.execute(
+            sa.delete(schedules).where(schedules.c.name == name).returning(schedules.c.id)
+        ).scalar_one_or_none()
+        if sid is None:
+            raise NotFoundError(f"no schedule named {name!r}")
+        conn.execute(sa.update(runs).where(runs.c.schedule_id == sid).values(schedule_id=None))
+    return sid
+
+
+def fire_schedule(engine: Engine, schedule_id: int, fire_time: dt.datetime) -> int | None:
+    """Enqueue the run of one firing; return its id, or None when another worker already did
+    (or the schedule is paused or gone). One ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``."""
+    fire_utc = to_utc_naive(fire_time)
+    with begin_write(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        now = db_now(conn)
+        src = sa.select(
+            schedules.c.scenario_id,
+            sa.literal("queued"),
+            schedules.c.mechanisms,
+            schedules.c.series,
+            sa.literal("schedule:") + schedules.c.name,
+            schedules.c.priority,
+            sa.literal(0),
+            schedules.c.max_attempts,
+            now,
+            now,
+            schedules.c.id,
+            sa.literal(fire_utc, runs.c.fire_time.type),
+        ).where(schedules.c.id == schedule_id, schedules.c.paused.is_(False))
+        stmt = (
+            insert(runs)
+            .from_select(
+                ["scenario_id", "status", "mechanisms", "series", "batch", "priority", "attempts",
+                 "max_attempts", "not_before", "enqueued_at", "schedule_id", "fire_time"],
+                src,
+            )
+            .on_conflict_do_nothing(index_elements=["schedule_id", "fire_time"])
+            .returning(runs.c.id)
+        )
+        return conn.execute(stmt).scalar_one_or_none()
