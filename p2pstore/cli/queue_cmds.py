@@ -13,6 +13,7 @@ import click
 from p2pstore.cli import LazyGroup, open_store
 from p2pstore.cli.formatting import echo_json
 from p2pstore.cli.options import scenario_from_options, scenario_options
+from p2pstore.reports.compare import format_run_ids
 
 
 def _queue_options(fn):
@@ -60,23 +61,7 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
     if as_json:
         echo_json({"batch": batch, "run_ids": ids})
         return
-    click.echo(f"queued {len(ids)} run(s) in batch {batch}: {_id_ranges(ids)}")
-
-
-def _id_ranges(ids: list[int]) -> str:
-    """``[1, 2, 3, 7]`` -> ``"1-3, 7"``."""
-    out, start, prev = [], None, None
-    for i in ids:
-        if start is None:
-            start = prev = i
-        elif i == prev + 1:
-            prev = i
-        else:
-            out.append(f"{start}-{prev}" if prev != start else str(start))
-            start = prev = i
-    if start is not None:
-        out.append(f"{start}-{prev}" if prev != start else str(start))
-    return ", ".join(out)
+    click.echo(f"queued {len(ids)} run(s) in batch {batch}: {format_run_ids(ids, sep=', ')}")
 
 
 # -- worker ------------------------------------------------------------------------------------
@@ -143,7 +128,7 @@ def cancel_runs(ctx, run_ids, batch):
     from p2pstore.jobs.queue import cancel
 
     ids = cancel(open_store(ctx).engine, list(run_ids) or None, batch)
-    click.echo(f"cancelled {len(ids)} run(s){': ' + _id_ranges(ids) if ids else ''}")
+    click.echo(f"cancelled {len(ids)} run(s){': ' + format_run_ids(ids, sep=', ') if ids else ''}")
 
 
 @click.command("retry")
@@ -161,7 +146,7 @@ def retry_runs(ctx, run_ids, failed):
     from p2pstore.jobs.queue import retry
 
     ids = retry(open_store(ctx).engine, list(run_ids) or None, failed=failed)
-    click.echo(f"requeued {len(ids)} run(s){': ' + _id_ranges(ids) if ids else ''}")
+    click.echo(f"requeued {len(ids)} run(s){': ' + format_run_ids(ids, sep=', ') if ids else ''}")
 
 
 @click.command("wait")

@@ -66,6 +66,22 @@ def parse_run_ids(text: str | Iterable[Any]) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
+def format_run_ids(ids: Iterable[int], sep: str = ",") -> str:
+    """``[1, 2, 3, 7]`` -> ``"1-3,7"``: the inverse of :func:`parse_run_ids` (sorted)."""
+    parts: list[str] = []
+    start = prev = None
+    for i in sorted(ids):
+        if start is not None and i == prev + 1:
+            prev = i
+            continue
+        if start is not None:
+            parts.append(f"{start}-{prev}" if prev != start else str(start))
+        start = prev = i
+    if start is not None:
+        parts.append(f"{start}-{prev}" if prev != start else str(start))
+    return sep.join(parts)
+
+
 def select_runs(store, run_ids: Iterable[int] | None = None, batch: str | None = None) -> pd.DataFrame:
     """The succeeded runs of ``run_ids`` and/or ``batch`` (one row each, see ``Store.runs``).
 

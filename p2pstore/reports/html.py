@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from p2pstore.reports import figures as F
-from p2pstore.reports.compare import compare, metric_order, select_runs
+from p2pstore.reports.compare import compare, format_run_ids, metric_order, select_runs
 
 #: Short column names of the notebook's daily table (``bill_conv_Rs``, ...).
 DAILY_SHORT = {"conventional": "conv", "mmr": "mmr", "bill_sharing": "bs"}
@@ -276,7 +276,7 @@ def many_runs_report(store, run_ids: Iterable[int] | None = None, batch: str | N
     metrics = store.metrics(run_ids=ids)
     names = metric_order(metrics["metric"])
     currency = _currency(params.iloc[0].to_dict())
-    where = f"batch {batch!r}" if batch is not None else f"runs {_id_ranges(ids)}"
+    where = f"batch {batch!r}" if batch is not None else f"runs {format_run_ids(ids)}"
     report = Report(
         title=f"p2pstore comparison: {where}" if batch is not None else "p2pstore comparison",
         subtitle=f"{len(ids)} finished runs ({where})" + (f", grouped by {by}" if by else "")
@@ -326,21 +326,6 @@ def _runs_table(runs: pd.DataFrame, params: pd.DataFrame, metrics: pd.DataFrame,
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "figure"
-
-
-def _id_ranges(ids: list[int]) -> str:
-    parts, start, prev = [], None, None
-    for i in sorted(ids):
-        if start is None:
-            start = prev = i
-        elif i == prev + 1:
-            prev = i
-        else:
-            parts.append(f"{start}-{prev}" if prev != start else str(start))
-            start = prev = i
-    if start is not None:
-        parts.append(f"{start}-{prev}" if prev != start else str(start))
-    return ",".join(parts)
 
 
 def make_report(store, out: str | Path, *, run_id: int | None = None, run_ids: Iterable[int] | None = None,

@@ -158,3 +158,13 @@ def test_cli_errors_are_one_line(sweep, args, message):
 def test_render_rejects_unknown_format(sweep):
     with pytest.raises(P2PStoreError, match="unknown format"):
         render_compare(compare(sweep.store, batch="sweep"), "xml")
+
+
+def test_format_run_ids_inverts_parse():
+    from p2pstore.reports.compare import format_run_ids
+
+    assert format_run_ids([7, 1, 2, 3, 9, 10]) == "1-3,7,9-10"
+    assert format_run_ids([4], sep=", ") == "4"
+    assert format_run_ids([]) == ""
+    ids = [1, 2, 3, 5, 8, 9]
+    assert parse_run_ids(format_run_ids(ids)) == ids
