@@ -134,9 +134,9 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         try:
-            if engine.url.database not in (None, "", ":memory:"):
-                cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            if engine.url.database not in (None, "", ":memory:"):
+                _ensure_wal(cur)
             cur.execute("PRAGMA foreign_keys=ON")
         finally:
             cur.close()
@@ -147,3 +147,25 @@ def _configure_sqlite(engine: Engine) -> None:
         # them, where a read-then-write upgrade in WAL mode would fail with SQLITE_BUSY.
         immediate = conn.get_execution_options().get(SQLITE_IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _ensure_wal(cur) -> None:
+    """Put the database file in WAL mode (a persistent property of the file).
+
+    Switching needs an exclusive lock, and SQLite answers "database is locked" at once, without
+    its busy handler, when several connections open a fresh file together; so switch only when
+    needed, and retry within the busy timeout.
+    """
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)

@@ -101,6 +101,8 @@ def workers(db_url, tmp_path):
     yield start
     for w in started:
         w.kill()
+        # shown by pytest under "Captured stdout teardown" when the test failed
+        print(f"--- worker {w.name} log ---\n{w.log}")
 
 
 def wait_for(predicate, timeout: float = 60, every: float = 0.1, what: str = "condition"):

@@ -116,12 +116,16 @@ def test_failing_run_is_retried_then_failed_with_its_error(store, workers):
 
 
 def test_sigterm_finishes_the_held_run_then_exits_0(store, workers):
-    [rid] = enqueue(store, [Scenario(days=30)], series="community")
-    w = workers("w", *FAST, "--grace", "60")
+    # long enough (half a year, full series: seconds) to still be held when SIGTERM arrives
+    [rid] = enqueue(store, [Scenario(days=180, consumers=20, prosumers=20)], series="full")
+    w = workers("w", *FAST, "--grace", "120")
     wait_for(lambda: store.get_run(rid)["status"] == "running", 60, what="claim")
     w.signal(signal.SIGTERM)
-    assert w.wait(60) == 0, w.log
+    assert w.wait(150) == 0, w.log
     assert store.get_run(rid)["status"] == "succeeded"
+    log = w.log
+    assert "SIGTERM: no new claims; finishing 1 held run(s)" in log, log
+    assert log.index("finishing 1 held run(s)") < log.index(f"run {rid} succeeded"), log
 
 
 def test_sigint_past_the_grace_releases_the_held_run(store, workers):
