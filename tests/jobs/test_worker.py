@@ -67,7 +67,9 @@ def _expected_bills(scenario):
 
 
 def test_killed_worker_run_is_reaped_and_completed_by_another(store, workers):
-    scenario = Scenario(days=60, seed=5)
+    # long enough (seconds of full-series writing) to be killed while held
+    days = 240
+    scenario = Scenario(days=days, seed=5)
     [rid] = enqueue(store, [scenario], series="full")
     victim = workers("victim", *FAST)
     wait_for(lambda: store.get_run(rid)["status"] == "running", 60, what="the victim to claim")
@@ -91,10 +93,10 @@ def test_killed_worker_run_is_reaped_and_completed_by_another(store, workers):
     for mechanism, expected in _expected_bills(scenario).items():
         got = bills[bills["mechanism"] == mechanism]["bill"].to_numpy()
         np.testing.assert_allclose(got, expected, rtol=1e-12)
-    slots = 60 * 96
+    slots = days * 96
     assert count(store, "SELECT COUNT(*) FROM household_series WHERE run_id=:r", r=rid) == 3 * 10 * slots
     assert count(store, "SELECT COUNT(*) FROM clearing_prices WHERE run_id=:r", r=rid) == 3 * slots
-    assert count(store, "SELECT COUNT(*) FROM daily_bills WHERE run_id=:r", r=rid) == 3 * 60
+    assert count(store, "SELECT COUNT(*) FROM daily_bills WHERE run_id=:r", r=rid) == 3 * days
 
 
 #: Valid at enqueue (every field passes validation) but impossible to settle: PV with a yield of
