@@ -86,11 +86,16 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
     ctx.obj = {"db_url": db_url}
 
 
+def db_url(ctx: click.Context) -> str | None:
+    """The root group's ``--db`` URL (None: the environment or the default file)."""
+    return ctx.find_root().obj["db_url"]
+
+
 def open_store(ctx: click.Context, *, migrate: bool = True):
     """The Store for the group's ``--db`` URL (imported lazily)."""
     from p2pstore.store import Store
 
-    return Store(ctx.find_root().obj["db_url"], migrate=migrate)
+    return Store(db_url(ctx), migrate=migrate)
 
 
 def main(argv: list[str] | None = None) -> None:

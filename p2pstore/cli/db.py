@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from p2pstore.cli import db_url
 
 
 @click.group()
@@ -23,8 +24,7 @@ def upgrade(ctx):
     """Migrate the database to the newest schema revision (creates it if empty)."""
     from p2pstore.store import migrate
 
-    url = ctx.find_root().obj["db_url"]
-    before, after = migrate.upgrade(url)
+    before, after = migrate.upgrade(db_url(ctx))
     click.echo(f"{before or 'empty'} -> {after}")
 
 
@@ -34,6 +34,5 @@ def current(ctx):
     """Print the database's schema revision and the newest one this p2pstore knows."""
     from p2pstore.store import migrate
 
-    url = ctx.find_root().obj["db_url"]
-    rev, head = migrate.current(url)
+    rev, head = migrate.current(db_url(ctx))
     click.echo(f"current: {rev or 'none (empty database)'}\nhead:    {head}")

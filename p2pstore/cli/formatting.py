@@ -9,9 +9,10 @@ import click
 FORMATS = ("table", "csv", "json")
 
 
-def format_option(*choices: str, default: str = "table"):
+def format_option(*choices: str, default: str = "table", help: str = "Output format."):
+    """The ``--format`` option (parameter ``fmt``) offering ``choices`` (default :data:`FORMATS`)."""
     return click.option("--format", "fmt", type=click.Choice(choices or FORMATS), default=default,
-                        show_default=True, help="Output format.")
+                        show_default=True, help=help)
 
 
 def render(df, fmt: str = "table", *, float_digits: int | None = None) -> str:

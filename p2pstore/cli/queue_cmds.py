@@ -10,7 +10,7 @@ import time
 
 import click
 
-from p2pstore.cli import LazyGroup, open_store
+from p2pstore.cli import LazyGroup, db_url, open_store
 from p2pstore.cli.formatting import echo_json
 from p2pstore.cli.options import scenario_from_options, scenario_options
 from p2pstore.reports.compare import format_run_ids
@@ -105,7 +105,7 @@ def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, backoff,
                         format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     code = run_worker(
-        ctx.find_root().obj["db_url"], name, concurrency=concurrency, burst=burst, poll=poll,
+        db_url(ctx), name, concurrency=concurrency, burst=burst, poll=poll,
         heartbeat=heartbeat, stale_after=stale_after, backoff_base=backoff, grace=grace,
         schedule_sync=schedule_sync, connect_retry=connect_retry,
     )
@@ -113,6 +113,11 @@ def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, backoff,
 
 
 # -- runs cancel / retry / wait ----------------------------------------------------------------
+def _echo_ids(done: str, ids: list[int]) -> None:
+    """``cancelled 3 run(s): 4-6`` (no list when nothing changed)."""
+    click.echo(f"{done} {len(ids)} run(s){': ' + format_run_ids(ids, sep=', ') if ids else ''}")
+
+
 @click.command("cancel")
 @click.argument("run_ids", type=int, nargs=-1)
 @click.option("--batch", help="Cancel every queued or running run of this batch.")
@@ -127,8 +132,7 @@ def cancel_runs(ctx, run_ids, batch):
     """
     from p2pstore.jobs.queue import cancel
 
-    ids = cancel(open_store(ctx).engine, list(run_ids) or None, batch)
-    click.echo(f"cancelled {len(ids)} run(s){': ' + format_run_ids(ids, sep=', ') if ids else ''}")
+    _echo_ids("cancelled", cancel(open_store(ctx).engine, list(run_ids) or None, batch))
 
 
 @click.command("retry")
@@ -145,8 +149,7 @@ def retry_runs(ctx, run_ids, failed):
     """
     from p2pstore.jobs.queue import retry
 
-    ids = retry(open_store(ctx).engine, list(run_ids) or None, failed=failed)
-    click.echo(f"requeued {len(ids)} run(s){': ' + format_run_ids(ids, sep=', ') if ids else ''}")
+    _echo_ids("requeued", retry(open_store(ctx).engine, list(run_ids) or None, failed=failed))
 
 
 @click.command("wait")

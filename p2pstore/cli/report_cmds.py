@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from p2pstore.cli import open_store
+from p2pstore.cli.formatting import format_option
+from p2pstore.reports.compare import COMPARE_FORMATS
 
 
 def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None, *, single: bool = False) -> dict:
@@ -25,8 +27,7 @@ def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None
 @click.option("--batch", metavar="NAME", help="Every finished run of this batch.")
 @click.option("--by", metavar="PARAM", help="Group by a scenario parameter (any scenario field, e.g. prosumers).")
 @click.option("--metric", "metrics", multiple=True, metavar="NAME", help="Only this KPI (repeatable; default all).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
-              show_default=True, help="Output format.")
+@format_option(*COMPARE_FORMATS)
 @click.pass_context
 def compare(ctx, run_ids, batch, by, metrics, fmt):
     """Compare mechanisms across runs: mean, median, min and max of each KPI per mechanism.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from p2pstore.cli import LazyGroup, open_store
-from p2pstore.cli.formatting import echo_json, render
+from p2pstore.cli.formatting import echo_json, format_option, render
 
 #: subcommand -> "module:attr" under p2pstore.cli
 RUNS_COMMANDS = {
@@ -35,8 +35,7 @@ def runs():
               help="Only runs in this state.")
 @click.option("--batch", help="Only runs of this batch.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON records.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="Output format (--json is --format json).")
+@format_option(help="Output format (--json is --format json).")
 @click.pass_context
 def list_runs(ctx, status, batch, as_json, fmt):
     """List runs, newest last, with their scenario size and status.

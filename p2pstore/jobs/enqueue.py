@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from p2pstore.errors import InputError
@@ -66,16 +67,12 @@ def expand(base, sweeps: Sequence[tuple[str, Sequence[Any]]] = (), seeds: Sequen
     dupes = {k for k in keys if keys.count(k) > 1}
     if dupes:
         raise InputError(f"swept twice: {', '.join(sorted(dupes))} (--seeds sweeps 'seed')")
-    total = 1
-    for _, values in axes:
-        total *= len(values)
+    total = math.prod(len(values) for _, values in axes)
     if total > MAX_RUNS:
         raise InputError(f"the sweep makes {total} runs, more than the limit of {MAX_RUNS}")
     base_values = base.to_dict()
-    out = []
-    for combo in itertools.product(*(values for _, values in axes)):
-        out.append(from_mapping({**base_values, **dict(zip(keys, combo))}))
-    return out
+    return [from_mapping({**base_values, **dict(zip(keys, combo))})
+            for combo in itertools.product(*(values for _, values in axes))]
 
 
 def default_batch_name() -> str:
@@ -95,6 +92,12 @@ def parse_at(text: str | None) -> dt.datetime | None:
     return value
 
 
+def check_max_attempts(max_attempts: int) -> None:
+    """:class:`InputError` unless a run may be attempted at least once."""
+    if max_attempts < 1:
+        raise InputError(f"--max-attempts must be >= 1, got {max_attempts}")
+
+
 def enqueue(
     store,
     scenarios: Sequence,
@@ -108,8 +111,7 @@ def enqueue(
     """Queue one run per scenario, in one transaction; return their ids in order."""
     from p2pstore.store import RunRequest
 
-    if max_attempts < 1:
-        raise InputError(f"--max-attempts must be >= 1, got {max_attempts}")
+    check_max_attempts(max_attempts)
     if batch is not None and (not batch.strip() or len(batch) > 200):
         raise InputError("--batch must be 1 to 200 characters")
     return store.create_runs([
@@ -126,7 +128,7 @@ def enqueue_sweep(
     sweeps: Sequence[str] = (),
     seeds: str | None = None,
     batch: str | None = None,
-    **options: Mapping[str, Any],
+    **options: Any,
 ) -> tuple[str, list[int]]:
     """Parse ``--sweep``/``--seeds`` texts, expand over ``base`` and enqueue; ``(batch, ids)``."""
     parsed = [parse_sweep(s) for s in sweeps]

@@ -41,9 +41,11 @@ def execute_run(store, run_id: int, worker: str):
 def run_now(store, scenario, series: str = "full"):
     """Store ``scenario`` as a run claimed by this process, settle it and write it.
 
-    Returns ``(run_id, settlement)``. Used by ``p2pstore run``; a failure marks the run failed.
+    Returns ``(run_id, settlement)``. Used by ``p2pstore run``; a failure marks the run failed
+    at once (not requeued for the workers).
     """
     from p2pstore.errors import StoreError
+    from p2pstore.jobs.queue import mark_failed
     from p2pstore.store import RunRequest
 
     me = worker_name("cli")
@@ -51,7 +53,7 @@ def run_now(store, scenario, series: str = "full"):
     try:
         committed, settlement = execute_run(store, run_id, me)
     except Exception as exc:
-        store.mark_failed(run_id, error_text(exc), worker=me)
+        mark_failed(store.engine, run_id, error_text(exc), worker=me, retry=False)
         raise
     if not committed:
         raise StoreError(f"run {run_id} was taken over by another process; its results were not written")

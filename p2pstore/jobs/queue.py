@@ -35,16 +35,27 @@ FINAL_STATUSES = ("succeeded", "failed", "cancelled")
 #: Default retry backoff: ``base * 2 ** (attempt - 1)`` seconds, capped at ``cap``.
 BACKOFF_BASE_S = 5.0
 BACKOFF_CAP_S = 300.0
+#: How a reaped run's error begins (:func:`taken_away` tells reaped runs apart by it).
+REAPED_PREFIX = "reaped: "
 
 
 # -- clock ---------------------------------------------------------------------------------------
-def utcnow() -> dt.datetime:
-    """Naive UTC now (the form SQLite stores; SQLAlchemy drops tzinfo there anyway)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+def now_utc() -> dt.datetime:
+    """Aware UTC now (this process's clock)."""
+    return dt.datetime.now(dt.UTC)
 
 
 def _is_pg(engine_or_conn) -> bool:
     return engine_or_conn.dialect.name == "postgresql"
+
+
+def db_timestamp(engine_or_conn, value: dt.datetime) -> dt.datetime:
+    """``value`` (aware, or naive meaning UTC) as the backend stores it: aware UTC on PostgreSQL
+    (a naive value would be read in the session's time zone), naive UTC on SQLite."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC)
+    return value if _is_pg(engine_or_conn) else value.replace(tzinfo=None)
 
 
 def db_now(engine_or_conn, plus_seconds: float = 0.0):
@@ -54,14 +65,8 @@ def db_now(engine_or_conn, plus_seconds: float = 0.0):
         if plus_seconds:
             expr = expr + sa.literal(dt.timedelta(seconds=plus_seconds), sa.Interval())
         return expr
-    return sa.literal(utcnow() + dt.timedelta(seconds=plus_seconds), runs.c.not_before.type)
-
-
-def to_utc_naive(value: dt.datetime) -> dt.datetime:
-    """An aware or naive-UTC datetime as naive UTC."""
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
+    return sa.literal(db_timestamp(engine_or_conn, now_utc() + dt.timedelta(seconds=plus_seconds)),
+                      runs.c.not_before.type)
 
 
 def backoff_seconds(attempt: int, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S) -> float:
@@ -122,7 +127,7 @@ def taken_away(engine: Engine, run_ids: Iterable[int], worker: str) -> list[int]
                             .where(runs.c.id.in_(ids))).all()
     return sorted(
         rid for rid, status, owner, error in rows
-        if status == "cancelled" or owner != worker or (error or "").startswith("reaped:")
+        if status == "cancelled" or owner != worker or (error or "").startswith(REAPED_PREFIX)
     )
 
 
@@ -132,11 +137,12 @@ def mark_failed(
     error: str,
     *,
     worker: str,
+    retry: bool = True,
     backoff_base: float = BACKOFF_BASE_S,
     backoff_cap: float = BACKOFF_CAP_S,
 ) -> str | None:
     """Record a failed attempt of ``worker``'s run: requeue it after a backoff while attempts
-    remain, else mark it ``failed``. The error text is kept either way.
+    remain (and ``retry``), else mark it ``failed``. The error text is kept either way.
 
     Returns the new status (``"queued"`` or ``"failed"``), or None when ``worker`` no longer
     owned the run (reaped or cancelled meanwhile: nothing changed).
@@ -148,7 +154,7 @@ def mark_failed(
     if row is None:
         return None
     attempts, max_attempts = row
-    retry = attempts < max_attempts
+    retry = retry and attempts < max_attempts
     with begin_write(engine) as conn:
         values: dict[str, Any] = {"error": error}
         if retry:
@@ -180,6 +186,13 @@ def release(engine: Engine, run_id: int, worker: str) -> bool:
         return conn.execute(stmt).rowcount == 1
 
 
+def _stale(conn, stale_after: float):
+    """Running runs whose last sign of life (heartbeat, else start) is older than ``stale_after`` s."""
+    last_seen = sa.func.coalesce(runs.c.heartbeat_at, runs.c.started_at)
+    return sa.and_(runs.c.status == "running",
+                   sa.or_(last_seen.is_(None), last_seen < db_now(conn, -stale_after)))
+
+
 def reap_stale(engine: Engine, stale_after: float) -> dict[int, str]:
     """Take back running runs whose heartbeat is older than ``stale_after`` seconds.
 
@@ -188,18 +201,16 @@ def reap_stale(engine: Engine, stale_after: float) -> dict[int, str]:
     """
     with begin_write(engine) as conn:
         now = db_now(conn)
-        cutoff = db_now(conn, -stale_after)
         retry = runs.c.attempts < runs.c.max_attempts
-        last_seen = sa.func.coalesce(runs.c.heartbeat_at, runs.c.started_at)
         message = (
-            sa.literal("reaped: no heartbeat for more than ")
+            sa.literal(REAPED_PREFIX + "no heartbeat for more than ")
             + sa.literal(f"{stale_after:g}")
             + sa.literal(" s from worker ")
             + sa.func.coalesce(runs.c.worker, sa.literal("?"))
         )
         stmt = (
             sa.update(runs)
-            .where(runs.c.status == "running", sa.or_(last_seen.is_(None), last_seen < cutoff))
+            .where(_stale(conn, stale_after))
             .values(
                 status=sa.case((retry, "queued"), else_="failed"),
                 error=message,
@@ -217,13 +228,11 @@ def has_pending_work(engine: Engine, stale_after: float) -> bool:
     """True while a burst worker should keep going: a queued run is due now or awaits a retry
     (``attempts > 0``), or a running run has gone stale and will be reaped."""
     with engine.connect() as conn:
-        now = db_now(conn)
-        cutoff = db_now(conn, -stale_after)
-        last_seen = sa.func.coalesce(runs.c.heartbeat_at, runs.c.started_at)
         due = sa.and_(runs.c.status == "queued",
-                      sa.or_(runs.c.not_before <= now, runs.c.attempts > 0))
-        stale = sa.and_(runs.c.status == "running", sa.or_(last_seen.is_(None), last_seen < cutoff))
-        return conn.execute(sa.select(runs.c.id).where(sa.or_(due, stale)).limit(1)).first() is not None
+                      sa.or_(runs.c.not_before <= db_now(conn), runs.c.attempts > 0))
+        return conn.execute(
+            sa.select(runs.c.id).where(sa.or_(due, _stale(conn, stale_after))).limit(1)
+        ).first() is not None
 
 
 # -- user actions --------------------------------------------------------------------------------
@@ -323,7 +332,3 @@ def pending_ids(engine: Engine) -> list[int]:
             sa.select(runs.c.id).where(runs.c.status.in_(("queued", "running"))).order_by(runs.c.id)
         ).scalars())
 
-
-def batch_exists(engine: Engine, batch: str) -> bool:
-    with engine.connect() as conn:
-        return conn.execute(sa.select(runs.c.id).where(runs.c.batch == batch).limit(1)).first() is not None

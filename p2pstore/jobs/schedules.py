@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from p2pstore.errors import InputError, NotFoundError, P2PStoreError
-from p2pstore.jobs.queue import db_now, runs, to_utc_naive
+from p2pstore.errors import NotFoundError, P2PStoreError
+from p2pstore.jobs.enqueue import check_max_attempts
+from p2pstore.jobs.queue import db_now, db_timestamp, now_utc, runs
 from p2pstore.store.engine import begin_write
 from p2pstore.store.models import Schedule
 
@@ -60,8 +61,7 @@ def parse_timezone(name: str):
 def next_fire_time(expr: str, timezone: str, after: dt.datetime | None = None) -> dt.datetime | None:
     """The next firing at or after ``after`` (default now), aware in the schedule's zone."""
     trigger = parse_cron(expr, timezone)
-    now = after or dt.datetime.now(dt.UTC)
-    return trigger.get_next_fire_time(None, now)
+    return trigger.get_next_fire_time(None, after or now_utc())
 
 
 def latest_fire_time(trigger: CronTrigger, now: dt.datetime, lookback_s: int = 300) -> dt.datetime | None:
@@ -94,8 +94,7 @@ def add_schedule(
     if not name or not name.strip() or len(name) > 200:
         raise ScheduleError("schedule name must be 1 to 200 characters")
     parse_cron(cron, timezone)
-    if max_attempts < 1:
-        raise InputError(f"--max-attempts must be >= 1, got {max_attempts}")
+    check_max_attempts(max_attempts)
     engine = store.engine
     if _find(engine, name) is not None:
         raise ScheduleError(f"schedule {name!r} already exists (remove it first)")
@@ -146,6 +145,18 @@ def list_schedules(engine: Engine, *, active_only: bool = False) -> list[dict[st
         return [dict(r) for r in conn.execute(q).mappings()]
 
 
+def active_schedules(engine: Engine) -> list[dict[str, Any]]:
+    """``id``, ``name``, ``cron`` and ``timezone`` of every schedule not paused: what a worker
+    mirrors on each sync (no per-schedule run statistics, unlike :func:`list_schedules`)."""
+    q = (
+        sa.select(schedules.c.id, schedules.c.name, schedules.c.cron, schedules.c.timezone)
+        .where(schedules.c.paused.is_(False))
+        .order_by(schedules.c.id)
+    )
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(q).mappings()]
+
+
 def set_paused(engine: Engine, name: str, paused: bool) -> None:
     with begin_write(engine) as conn:
         n = conn.execute(sa.update(schedules).where(schedules.c.name == name).values(paused=paused)).rowcount
@@ -168,7 +179,6 @@ def remove_schedule(engine: Engine, name: str) -> int:
 def fire_schedule(engine: Engine, schedule_id: int, fire_time: dt.datetime) -> int | None:
     """Enqueue the run of one firing; return its id, or None when another worker already did
     (or the schedule is paused or gone). One ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``."""
-    fire_utc = to_utc_naive(fire_time)
     with begin_write(engine) as conn:
         if conn.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
@@ -187,7 +197,7 @@ def fire_schedule(engine: Engine, schedule_id: int, fire_time: dt.datetime) -> i
             now,
             now,
             schedules.c.id,
-            sa.literal(fire_utc, runs.c.fire_time.type),
+            sa.literal(db_timestamp(conn, fire_time), runs.c.fire_time.type),
         ).where(schedules.c.id == schedule_id, schedules.c.paused.is_(False))
         stmt = (
             insert(runs)

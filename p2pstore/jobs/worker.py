@@ -232,12 +232,12 @@ class Worker:
         # max_instances=2: an overlapping firing returns at once (see claim_tick) instead of
         # being refused with a warning by APScheduler
         sched.add_job(self._guard(self.claim_tick), "interval", seconds=o.poll, id="claim",
-                      next_run_time=_now_utc(), max_instances=2)
+                      next_run_time=queue.now_utc(), max_instances=2)
         sched.add_job(self._guard(self.heartbeat_tick), "interval", seconds=o.heartbeat, id="heartbeat")
         sched.add_job(self._guard(self.reap_tick), "interval", seconds=o.reap_every or o.stale_after / 4,
-                      id="reaper", next_run_time=_now_utc())
+                      id="reaper", next_run_time=queue.now_utc())
         sched.add_job(self._guard(self.sync_schedules), "interval", seconds=o.schedule_sync,
-                      id="schedules", next_run_time=_now_utc())
+                      id="schedules", next_run_time=queue.now_utc())
         self.scheduler = sched
         sched.start()
 
@@ -357,7 +357,7 @@ class Worker:
                 return
         if self.scheduler is not None and not self.stop_event.is_set():
             try:
-                self.scheduler.modify_job("claim", next_run_time=_now_utc())
+                self.scheduler.modify_job("claim", next_run_time=queue.now_utc())
             except Exception:  # noqa: BLE001 - scheduler shutting down
                 pass
 
@@ -391,9 +391,8 @@ class Worker:
         """Mirror the active rows of ``schedules`` as cron jobs in this worker's scheduler."""
         from p2pstore.jobs import schedules as sch
 
-        wanted = {}
-        for row in sch.list_schedules(self.engine, active_only=True):
-            wanted[row["id"]] = (row["cron"], row["timezone"], row["name"])
+        wanted = {row["id"]: (row["cron"], row["timezone"], row["name"])
+                  for row in sch.active_schedules(self.engine)}
         for sid in list(self._schedule_jobs):
             if sid not in wanted or wanted[sid][:2] != self._schedule_jobs[sid]:
                 self.scheduler.remove_job(f"schedule-{sid}")
@@ -414,7 +413,7 @@ class Worker:
     def fire(self, schedule_id: int, name: str, trigger) -> None:
         from p2pstore.jobs import schedules as sch
 
-        fire_time = sch.latest_fire_time(trigger, _now_utc())
+        fire_time = sch.latest_fire_time(trigger, queue.now_utc())
         if fire_time is None:
             return
         run_id = sch.fire_schedule(self.engine, schedule_id, fire_time)
@@ -467,12 +466,6 @@ class Worker:
             self.scheduler.shutdown(wait=False)
         if self.engine is not None:
             self.engine.dispose()
-
-
-def _now_utc():
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC)
 
 
 def run_worker(url: str | None, name: str | None = None, **options) -> int:

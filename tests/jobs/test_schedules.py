@@ -122,3 +122,24 @@ def test_a_schedule_fired_by_two_workers_enqueues_one_run_per_firing(store, work
     for t in both:
         outcomes = sorted((fired["a"][t], fired["b"][t]))
         assert outcomes[0] == "already queued" and outcomes[1].startswith("run "), (t, outcomes)
+
+
+def test_fire_time_is_utc_whatever_the_session_time_zone(db_url, store, monkeypatch):
+    """Workers whose PostgreSQL sessions run in another time zone (PGTZ, the server's default)
+    derive the same (schedule, fire_time) key, so they still enqueue one run per firing."""
+    from p2pstore.scenario import Scenario
+    from p2pstore.store.engine import create_engine
+
+    sid = sch.add_schedule(store, "tz", "* * * * *", Scenario(days=1), series="none")
+    when = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+    monkeypatch.setenv("PGTZ", "Europe/Berlin")
+    berlin = create_engine(db_url)
+    try:
+        rid = sch.fire_schedule(berlin, sid, when)  # connects now, in a Berlin session
+        monkeypatch.delenv("PGTZ")
+        assert rid is not None
+        assert sch.fire_schedule(store.engine, sid, when) is None  # the same firing from a UTC session
+    finally:
+        berlin.dispose()
+    got = store.get_run(rid)["fire_time"]
+    assert (got if got.tzinfo else got.replace(tzinfo=dt.UTC)) == when
