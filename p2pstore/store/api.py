@@ -283,9 +283,9 @@ class Store(StoreReaders):
                 # waits for this transaction and then finds it no longer running
                 if conn.execute(stmt).rowcount != 1:
                     raise _LostRun
-                for table in reversed(models.RESULT_TABLES):  # a re-write replaces, never mixes
-                    conn.execute(delete(models.Base.metadata.tables[table])
-                                 .where(models.Base.metadata.tables[table].c.run_id == run_id))
+                for name in reversed(models.RESULT_TABLES):  # a re-write replaces, never mixes
+                    table = models.Base.metadata.tables[name]
+                    conn.execute(delete(table).where(table.c.run_id == run_id))
                 write_settlement(conn, run_id, settlement, series)
         except _LostRun:
             if worker is None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from p2pstore.errors import StoreError
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
 ENV_VAR = "P2PSTORE_DATABASE_URL"
 DEFAULT_URL = "sqlite:///./p2pstore.db"
@@ -69,7 +69,7 @@ def one_line(exc: BaseException) -> str:
 def create_engine(url: str | None = None) -> Engine:
     """Create a SQLAlchemy engine for ``url`` (resolved by :func:`resolve_url`).
 
-    Does not connect; :func:`check_connection` does. Raises :class:`StoreError` for a malformed
+    Does not connect; :func:`connect` does. Raises :class:`StoreError` for a malformed
     URL or an unsupported dialect.
     """
     import sqlalchemy as sa
@@ -99,13 +99,12 @@ def create_engine(url: str | None = None) -> Engine:
     return engine
 
 
-def check_connection(engine: Engine) -> None:
-    """Connect once; raise a one-line :class:`StoreError` naming the URL if that fails."""
+def connect(engine: Engine) -> Connection:
+    """``engine.connect()``; a failure is a one-line :class:`StoreError` naming the URL."""
     from sqlalchemy.exc import DBAPIError
 
     try:
-        with engine.connect():
-            pass
+        return engine.connect()
     except DBAPIError as exc:
         raise StoreError(f"cannot connect to database {engine_url(engine)!r}: {one_line(exc)}") from None
 

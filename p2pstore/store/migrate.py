@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from p2pstore.errors import StoreError
-from p2pstore.store.engine import begin_write, check_connection, create_engine, engine_url, one_line
+from p2pstore.store.engine import begin_write, connect, create_engine, engine_url, one_line
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -82,15 +82,14 @@ def ensure_schema(engine: Engine, *, migrate: bool = True) -> str:
     """
     from sqlalchemy.exc import DBAPIError
 
-    check_connection(engine)
     where = engine_url(engine)
     head = head_revision()
-    try:
-        with engine.connect() as conn:
+    with connect(engine) as conn:
+        try:
             rev = _revision_of(conn)
             has_tables = rev is None and _has_p2pstore_tables(conn)
-    except DBAPIError as exc:
-        raise StoreError(f"cannot read schema version of {where!r}: {one_line(exc)}") from None
+        except DBAPIError as exc:
+            raise StoreError(f"cannot read schema version of {where!r}: {one_line(exc)}") from None
     if rev == head:
         return rev
     if rev is None and not has_tables:
@@ -120,8 +119,7 @@ def upgrade(url: str | None = None, target: str = "head") -> tuple[str | None, s
 
     engine = create_engine(url)
     try:
-        check_connection(engine)
-        with engine.connect() as conn:
+        with connect(engine) as conn:
             before = _revision_of(conn)
         if before is not None and before not in _known_revisions():
             raise StoreError(f"database {engine_url(engine)!r} is at schema revision {before}, unknown "
@@ -145,12 +143,11 @@ def current(url: str | None = None) -> tuple[str | None, str]:
 
     engine = create_engine(url)
     try:
-        check_connection(engine)
-        try:
-            with engine.connect() as conn:
+        with connect(engine) as conn:
+            try:
                 rev = _revision_of(conn)
-        except DBAPIError as exc:
-            raise StoreError(f"cannot read schema version of {engine_url(engine)!r}: {one_line(exc)}") from None
+            except DBAPIError as exc:
+                raise StoreError(f"cannot read schema version of {engine_url(engine)!r}: {one_line(exc)}") from None
         return rev, head_revision()
     finally:
         engine.dispose()

@@ -25,8 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from p2pstore.scenario import SERIES_MODES
+
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-SERIES_MODES = ("full", "community", "none")
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -211,7 +212,7 @@ class RunMetric(Base):
 #: Result tables in write order (all keyed by run_id, deleted with their run).
 RESULT_TABLES = (
     "households", "bills", "daily_bills", "clearing_prices",
-    "household_series", "community_series", "run_metrics",
+    "community_series", "household_series", "run_metrics",
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from p2pstore.errors import StoreError
-from p2pstore.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from p2pstore.store.engine import SQLITE_BUSY_TIMEOUT_MS, connect, one_line
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -38,11 +38,6 @@ def run_readonly_query(engine: Engine, sql: str, *, dataframe: bool = False):
     return columns, rows
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[0] if lines else type(exc).__name__
-
-
 def _query_sqlite(engine: Engine, sql: str) -> tuple[list[str], Rows]:
     import sqlite3
     from pathlib import Path
@@ -57,19 +52,19 @@ def _query_sqlite(engine: Engine, sql: str) -> tuple[list[str], Rows]:
         conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True,
                                timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot open {str(path)!r} read-only: {_first_line(exc)}") from None
+        raise StoreError(f"cannot open {str(path)!r} read-only: {one_line(exc)}") from None
     try:
         cur = conn.execute(sql)
         columns = [d[0] for d in cur.description] if cur.description else []
         rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
         return columns, rows
     except sqlite3.Error as exc:
-        msg = _first_line(exc)
+        msg = one_line(exc)
         if "readonly" in msg or "read-only" in msg:
             raise StoreError(f"read-only: statement refused ({msg})") from None
         raise StoreError(f"SQL error: {msg}") from None
     except sqlite3.Warning as exc:  # e.g. "You can only execute one statement at a time."
-        raise StoreError(f"SQL error: {_first_line(exc)}") from None
+        raise StoreError(f"SQL error: {one_line(exc)}") from None
     finally:
         conn.rollback()
         conn.close()
@@ -77,15 +72,8 @@ def _query_sqlite(engine: Engine, sql: str) -> tuple[list[str], Rows]:
 
 def _query_pg(engine: Engine, sql: str) -> tuple[list[str], Rows]:
     import psycopg
-    from sqlalchemy.exc import DBAPIError
 
-    from p2pstore.store.engine import engine_url, one_line
-
-    try:
-        sa_conn = engine.connect()
-    except DBAPIError as exc:
-        raise StoreError(f"cannot connect to database {engine_url(engine)!r}: {one_line(exc)}") from None
-    with sa_conn:
+    with connect(engine) as sa_conn:
         raw = sa_conn.connection.driver_connection
         try:
             with raw.cursor() as cur:
@@ -100,8 +88,8 @@ def _query_pg(engine: Engine, sql: str) -> tuple[list[str], Rows]:
                 rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
                 return columns, rows
         except psycopg.errors.ReadOnlySqlTransaction as exc:
-            raise StoreError(f"read-only: statement refused ({_first_line(exc)})") from None
+            raise StoreError(f"read-only: statement refused ({one_line(exc)})") from None
         except psycopg.Error as exc:
-            raise StoreError(f"SQL error: {_first_line(exc)}") from None
+            raise StoreError(f"SQL error: {one_line(exc)}") from None
         finally:
             raw.rollback()

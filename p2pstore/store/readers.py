@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select
 
 from p2pstore.errors import InputError, NotFoundError
+from p2pstore.scenario import MECHANISMS
 from p2pstore.store.models import (
     Bill,
     ClearingPrice,
@@ -48,7 +49,8 @@ SCENARIO_COLUMNS = ("seed", "consumers", "prosumers", "days")
 #: psycopg 65535, so longer lists are read in chunks and concatenated.
 ID_CHUNK = 10_000
 
-_MECHANISM_ORDER = ("conventional", "mmr", "bill_sharing")
+#: Rank of each mechanism in result frames: settlement order; unknown labels sort last.
+_MECHANISM_RANK = {m: i for i, m in enumerate(MECHANISMS)}
 
 _runs = Run.__table__
 _scen = ScenarioRow.__table__
@@ -59,6 +61,7 @@ _prices = ClearingPrice.__table__
 _hseries = HouseholdSeries.__table__
 _cseries = CommunitySeries.__table__
 _metrics = RunMetric.__table__
+_runs_scen = _runs.join(_scen, _runs.c.scenario_id == _scen.c.id)
 
 
 def _ids(run_ids: int | Iterable[int] | None) -> list[int] | None:
@@ -72,17 +75,29 @@ def _ids(run_ids: int | Iterable[int] | None) -> list[int] | None:
         raise InputError(f"run ids must be integers, got {run_ids!r}") from None
 
 
-def _names(value: str | Iterable[str] | None) -> list[str] | None:
+def _in_run_ids(column):
+    """``column IN (:run_ids)``, bound per chunk by :meth:`StoreReaders._read`."""
+    return column.in_(bindparam("run_ids", expanding=True))
+
+
+def _where_in(stmt, column, value: str | Iterable[str] | None):
+    """``stmt`` filtered on ``column IN value`` (one string or several); unchanged for None."""
     if value is None:
-        return None
-    if isinstance(value, str):
-        return [value]
-    return list(value)
+        return stmt
+    return stmt.where(column.in_([value] if isinstance(value, str) else list(value)))
+
+
+def _where_runs(stmt, ids: list[int] | None, batch: str | None):
+    """``stmt`` (selecting from ``runs``) limited to the runs ``ids`` and to ``batch``; None: no limit."""
+    if batch is not None:
+        stmt = stmt.where(_runs.c.batch == batch)
+    if ids is not None:
+        stmt = stmt.where(_in_run_ids(_runs.c.id))
+    return stmt
 
 
 def _mechanism_rank(series: pd.Series) -> pd.Series:
-    order = {m: i for i, m in enumerate(_MECHANISM_ORDER)}
-    return series.map(lambda m: order.get(m, len(order))).astype("int64")
+    return series.map(lambda m: _MECHANISM_RANK.get(m, len(_MECHANISM_RANK))).astype("int64")
 
 
 class StoreReaders:
@@ -91,42 +106,46 @@ class StoreReaders:
     engine: Any
 
     # -- plumbing ----------------------------------------------------------------------------
-    def _read(self, stmt, params: dict[str, Any] | None = None, *, ids: list[int] | None = None,
-              columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """Run ``stmt`` and return a DataFrame. ``ids`` bind the expanding ``run_ids`` parameter,
-        chunked so that very long lists stay under the drivers' parameter limits."""
+    def _read(self, stmt, *, ids: list[int] | None = None) -> pd.DataFrame:
+        """Run ``stmt`` and return a DataFrame. ``ids`` bind the expanding ``run_ids`` parameter
+        (:func:`_in_run_ids`), chunked so that very long lists stay under the drivers' parameter
+        limits."""
         import pandas as pd
 
-        params = dict(params or {})
         with self.engine.connect() as conn:
             if ids is None:
-                frames = [pd.read_sql(stmt, conn, params=params)]
-            else:
-                chunks = [ids[i:i + ID_CHUNK] for i in range(0, len(ids), ID_CHUNK)] or [[]]
-                frames = [pd.read_sql(stmt, conn, params={**params, "run_ids": chunk}) for chunk in chunks]
+                return pd.read_sql(stmt, conn)
+            chunks = [ids[i:i + ID_CHUNK] for i in range(0, len(ids), ID_CHUNK)] or [[]]
+            frames = [pd.read_sql(stmt, conn, params={"run_ids": chunk}) for chunk in chunks]
         frames = [f for f in frames if len(f)] or frames[:1]
-        df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        if columns is not None and df.empty:
-            df = df.reindex(columns=list(columns))
-        return df
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
-    def _require_runs(self, ids: list[int]) -> None:
-        """Raise :class:`NotFoundError` naming the ids in ``ids`` that are not stored runs."""
+    def _stored_ids(self, run_ids: int | Iterable[int] | None) -> list[int] | None:
+        """``run_ids`` as a sorted list (None stays None); :class:`NotFoundError` naming those
+        that are not stored runs."""
+        ids = _ids(run_ids)
         if not ids:
-            return
-        found = set(self._read(
-            select(_runs.c.id).where(_runs.c.id.in_(bindparam("run_ids", expanding=True))), ids=ids,
-        )["id"].astype(int))
+            return ids
+        found = set(self._read(select(_runs.c.id).where(_in_run_ids(_runs.c.id)), ids=ids)["id"].astype(int))
         missing = [i for i in ids if i not in found]
         if missing:
             shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
             raise NotFoundError(f"no run with id {shown}" if len(missing) == 1 else f"no runs with ids {shown}")
+        return ids
 
     def _require_batch(self, batch: str) -> None:
         stmt = select(_runs.c.id).where(_runs.c.batch == batch).limit(1)
         with self.engine.connect() as conn:
             if conn.execute(stmt).first() is None:
                 raise NotFoundError(f"no batch named {batch!r}")
+
+    def _result_rows(self, table, ids: list[int], mechanism: str | Iterable[str] | None,
+                     stmt=None) -> pd.DataFrame:
+        """Rows of result ``table`` (``stmt``: a select from it, default every column) of the runs
+        ``ids``, of the given mechanisms only unless ``mechanism`` is None."""
+        stmt = select(table) if stmt is None else stmt
+        stmt = _where_in(stmt.where(_in_run_ids(table.c.run_id)), table.c.mechanism, mechanism)
+        return self._read(stmt, ids=ids)
 
     @staticmethod
     def _sorted(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
@@ -150,16 +169,9 @@ class StoreReaders:
         """
         cols = [_runs.c.id.label("run_id")] + [c for c in _runs.c if c.name != "id"]
         cols += [_scen.c.spec_hash] + [_scen.c[name] for name in SCENARIO_COLUMNS]
-        stmt = select(*cols).select_from(_runs.join(_scen, _runs.c.scenario_id == _scen.c.id))
-        statuses = _names(status)
-        if statuses is not None:
-            stmt = stmt.where(_runs.c.status.in_(statuses))
-        if batch is not None:
-            stmt = stmt.where(_runs.c.batch == batch)
+        stmt = _where_in(select(*cols).select_from(_runs_scen), _runs.c.status, status)
         ids = _ids(run_ids)
-        if ids is not None:
-            stmt = stmt.where(_runs.c.id.in_(bindparam("run_ids", expanding=True)))
-        df = self._read(stmt.order_by(_runs.c.id), ids=ids)
+        df = self._read(_where_runs(stmt, ids, batch).order_by(_runs.c.id), ids=ids)
         return self._sorted(df, ["run_id"])
 
     def scenarios(self) -> pd.DataFrame:
@@ -178,13 +190,8 @@ class StoreReaders:
         import pandas as pd
 
         ids = _ids(run_ids)
-        stmt = select(_runs.c.id.label("run_id"), _runs.c.batch, _scen.c.spec_json).select_from(
-            _runs.join(_scen, _runs.c.scenario_id == _scen.c.id))
-        if batch is not None:
-            stmt = stmt.where(_runs.c.batch == batch)
-        if ids is not None:
-            stmt = stmt.where(_runs.c.id.in_(bindparam("run_ids", expanding=True)))
-        raw = self._read(stmt.order_by(_runs.c.id), ids=ids)
+        stmt = select(_runs.c.id.label("run_id"), _runs.c.batch, _scen.c.spec_json).select_from(_runs_scen)
+        raw = self._read(_where_runs(stmt, ids, batch).order_by(_runs.c.id), ids=ids)
         rows = []
         for run_id, run_batch, spec_json in raw.itertuples(index=False):
             row: dict[str, Any] = {"run_id": int(run_id), "batch": run_batch}
@@ -204,54 +211,33 @@ class StoreReaders:
     def households(self, run_id: int) -> pd.DataFrame:
         """Households of one run: run_id, position, household, kind, lambda_buy, lambda_sell
         (currency/kWh), load_kwh, pv_kwh (horizon totals)."""
-        ids = _ids(run_id)
-        self._require_runs(ids)
-        stmt = select(_hh).where(_hh.c.run_id == ids[0]).order_by(_hh.c.position)
-        return self._read(stmt)
+        run_id = self._stored_ids(run_id)[0]
+        return self._read(select(_hh).where(_hh.c.run_id == run_id).order_by(_hh.c.position))
 
     def bills(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
         """Bills in long format: run_id, mechanism, household, kind, position, bill (currency;
         negative = net income), self_consumed_kwh, grid_import_kwh, grid_export_kwh,
         p2p_import_kwh, p2p_export_kwh."""
-        ids = _ids(run_ids)
-        self._require_runs(ids)
+        ids = self._stored_ids(run_ids)
         join = _bills.join(_hh, (_hh.c.run_id == _bills.c.run_id) & (_hh.c.household == _bills.c.household),
                            isouter=True)
-        stmt = (
-            select(_bills.c.run_id, _bills.c.mechanism, _bills.c.household, _hh.c.kind, _hh.c.position,
-                   *[c for c in _bills.c if c.name not in ("run_id", "mechanism", "household")])
-            .select_from(join)
-            .where(_bills.c.run_id.in_(bindparam("run_ids", expanding=True)))
-        )
-        mechs = _names(mechanism)
-        if mechs is not None:
-            stmt = stmt.where(_bills.c.mechanism.in_(mechs))
-        df = self._read(stmt, ids=ids)
+        stmt = select(_bills.c.run_id, _bills.c.mechanism, _bills.c.household, _hh.c.kind, _hh.c.position,
+                      *[c for c in _bills.c if c.name not in ("run_id", "mechanism", "household")]
+                      ).select_from(join)
+        df = self._result_rows(_bills, ids, mechanism, stmt)
         return self._sorted(df, ["run_id", "mechanism", "position", "household"])
 
     def daily_bills(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
         """The notebook's daily table, long: run_id, mechanism, day (1-based), date, bill
         (community currency/day), avg_load_kwh_per_house, avg_pv_kwh_per_prosumer."""
-        ids = _ids(run_ids)
-        self._require_runs(ids)
-        stmt = select(_daily).where(_daily.c.run_id.in_(bindparam("run_ids", expanding=True)))
-        mechs = _names(mechanism)
-        if mechs is not None:
-            stmt = stmt.where(_daily.c.mechanism.in_(mechs))
-        df = self._read(stmt, ids=ids)
+        df = self._result_rows(_daily, self._stored_ids(run_ids), mechanism)
         return self._sorted(df, ["run_id", "mechanism", "day"])
 
     def prices(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
         """Clearing prices per slot: run_id, mechanism, slot, ts, p2p_allowed, import_price,
         export_price, p2p_price (currency/kWh; NaN where the mechanism uses per-household
         tariffs or has no P2P price)."""
-        ids = _ids(run_ids)
-        self._require_runs(ids)
-        stmt = select(_prices).where(_prices.c.run_id.in_(bindparam("run_ids", expanding=True)))
-        mechs = _names(mechanism)
-        if mechs is not None:
-            stmt = stmt.where(_prices.c.mechanism.in_(mechs))
-        df = self._read(stmt, ids=ids)
+        df = self._result_rows(_prices, self._stored_ids(run_ids), mechanism)
         if not df.empty:
             df["p2p_allowed"] = df["p2p_allowed"].astype(bool)
             for col in ("import_price", "export_price", "p2p_price"):
@@ -263,16 +249,10 @@ class StoreReaders:
         """Per-household per-slot series (stored with ``--series full`` only; empty otherwise):
         run_id, mechanism, household, slot, load_kw, pv_kw, grid_import_kwh, grid_export_kwh,
         p2p_import_kwh, p2p_export_kwh, cost (currency in the slot)."""
-        ids = _ids(run_id)
-        self._require_runs(ids)
-        stmt = select(_hseries).where(_hseries.c.run_id == ids[0])
-        mechs, homes = _names(mechanism), _names(household)
-        if mechs is not None:
-            stmt = stmt.where(_hseries.c.mechanism.in_(mechs))
-        if homes is not None:
-            stmt = stmt.where(_hseries.c.household.in_(homes))
-        df = self._read(stmt.order_by(_hseries.c.mechanism, _hseries.c.household, _hseries.c.slot),
-                        columns=[c.name for c in _hseries.c])
+        ids = [self._stored_ids(run_id)[0]]
+        stmt = _where_in(select(_hseries), _hseries.c.household, household)
+        df = self._result_rows(_hseries, ids, mechanism,
+                               stmt.order_by(_hseries.c.mechanism, _hseries.c.household, _hseries.c.slot))
         if df.empty:
             return df
         order = self._read(select(_hh.c.household, _hh.c.position).where(_hh.c.run_id == ids[0]))
@@ -283,13 +263,7 @@ class StoreReaders:
     def community_series(self, run_id: int, mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
         """Per-slot community aggregates (``--series full`` or ``community``; empty with ``none``):
         run_id, mechanism, slot, load_kw, pv_kw, grid_import_kwh, grid_export_kwh, p2p_kwh, cost."""
-        ids = _ids(run_id)
-        self._require_runs(ids)
-        stmt = select(_cseries).where(_cseries.c.run_id == ids[0])
-        mechs = _names(mechanism)
-        if mechs is not None:
-            stmt = stmt.where(_cseries.c.mechanism.in_(mechs))
-        df = self._read(stmt, columns=[c.name for c in _cseries.c])
+        df = self._result_rows(_cseries, [self._stored_ids(run_id)[0]], mechanism)
         return self._sorted(df, ["mechanism", "slot"])
 
     def metrics(self, run_ids: int | Iterable[int] | None = None, batch: str | None = None,
@@ -301,24 +275,15 @@ class StoreReaders:
         ``run_ids`` and ``batch`` combine with AND; with neither, every run is read. Unknown run ids or an
         unknown batch raise :class:`~p2pstore.errors.NotFoundError`.
         """
-        ids = _ids(run_ids)
-        if ids is not None:
-            self._require_runs(ids)
+        ids = self._stored_ids(run_ids)
         if batch is not None:
             self._require_batch(batch)
         stmt = (
             select(_metrics.c.run_id, _metrics.c.mechanism, _metrics.c.metric, _metrics.c.value,
                    _runs.c.batch, *[_scen.c[name] for name in SCENARIO_COLUMNS])
-            .select_from(_metrics.join(_runs, _runs.c.id == _metrics.c.run_id)
-                         .join(_scen, _scen.c.id == _runs.c.scenario_id))
+            .select_from(_runs_scen.join(_metrics, _metrics.c.run_id == _runs.c.id))
         )
-        if ids is not None:
-            stmt = stmt.where(_metrics.c.run_id.in_(bindparam("run_ids", expanding=True)))
-        if batch is not None:
-            stmt = stmt.where(_runs.c.batch == batch)
-        names = _names(metric)
-        if names is not None:
-            stmt = stmt.where(_metrics.c.metric.in_(names))
+        stmt = _where_in(_where_runs(stmt, ids, batch), _metrics.c.metric, metric)
         df = self._read(stmt, ids=ids)
         if not df.empty:
             df["value"] = df["value"].astype("float64")

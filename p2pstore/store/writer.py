@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from p2pstore.errors import InputError
-from p2pstore.store.models import SERIES_MODES, Base
+from p2pstore.store.models import RESULT_TABLES, SERIES_MODES, Base
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -34,9 +34,7 @@ Block = dict[str, Any]
 
 #: Columns each result table is loaded with, in order.
 COLUMNS: dict[str, tuple[str, ...]] = {
-    name: tuple(c.name for c in Base.metadata.tables[name].columns)
-    for name in ("households", "bills", "daily_bills", "clearing_prices",
-                 "household_series", "community_series", "run_metrics")
+    name: tuple(c.name for c in Base.metadata.tables[name].columns) for name in RESULT_TABLES
 }
 
 _PG_EPOCH_US = np.datetime64("2000-01-01T00:00:00", "us")
@@ -129,7 +127,7 @@ def _community(run_id: int, mechanism: str, r) -> Block:
 def _household_series(run_id: int, s) -> Iterator[Block]:
     p = s.profiles
     slots = np.arange(p.n_slots, dtype=np.int32)
-    labels = [str(x) for x in p.labels]
+    labels = _labels(p)
     # primary-key order (mechanism, household, slot): index pages fill left to right
     by_label = sorted(range(len(labels)), key=labels.__getitem__)
     for mechanism in sorted(s.results):

@@ -9,14 +9,6 @@ import pytest
 from store_helpers import SCENARIO
 
 
-def _metrics(settlement) -> dict:
-    try:
-        return settlement.metrics
-    except ImportError:  # KPIs not written yet: any {mechanism: {metric: value}} exercises the writer
-        return {m: {"community_bill": float(r.bills.sum()), "undefined": float("nan")}
-                for m, r in settlement.results.items()}
-
-
 @pytest.fixture(scope="session")
 def settlement():
     """Settlement of :data:`SCENARIO` (2 + 3 households, 2 days, every mechanism)."""
@@ -24,7 +16,7 @@ def settlement():
 
     s = simulate(SCENARIO)
     return types.SimpleNamespace(profiles=s.profiles, flows=s.flows, results=s.results,
-                                 daily=s.daily, metrics=_metrics(s), totals=s.totals)
+                                 daily=s.daily, metrics=s.metrics, totals=s.totals)
 
 
 @pytest.fixture
