@@ -150,15 +150,16 @@ def from_json(text: str) -> Scenario:
 
 
 def parse_value(key: str, text: str) -> Any:
-    """Parse a flag or sweep value given as text (``"5"``, ``"3.0:3.8"``, ``"mmr,bill_sharing"``)."""
+    """Parse a flag or sweep value given as text (``"5"``, ``"3.0:3.8"``, ``"mmr+bill_sharing"``).
+
+    Values stay text; :func:`from_mapping` coerces and validates them.
+    """
     if key not in FIELDS:
         raise ScenarioError(key, f"unknown key (known: {', '.join(FIELDS)})")
-    default = FIELDS[key].default
-    if isinstance(default, tuple) and key == "mechanisms":
-        return tuple(t.strip() for t in text.split("+") if t.strip()) if "+" in text else (text.strip(),)
-    if isinstance(default, tuple):
-        parts = text.replace(":", " ").split()
-        return tuple(parts)
+    if key == "mechanisms":
+        return tuple(t.strip() for t in text.split("+") if t.strip())
+    if isinstance(FIELDS[key].default, tuple):
+        return tuple(text.replace(":", " ").split())
     return text
 
 

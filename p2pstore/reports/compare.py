@@ -18,11 +18,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from p2pstore.errors import NotFoundError, P2PStoreError
+from p2pstore.scenario import FIELDS, MECHANISMS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-MECHANISM_ORDER = ("conventional", "mmr", "bill_sharing")
 STATISTICS = ("mean", "median", "min", "max")
 COMPARE_FORMATS = ("table", "csv", "json", "markdown")
 
@@ -116,36 +116,40 @@ def select_runs(store, run_ids: Iterable[int] | None = None, batch: str | None =
     return done
 
 
+def _in_order(names: Iterable[str], order: Sequence[str]) -> list[str]:
+    """Distinct ``names`` in the order of ``order``; names it lacks last, sorted."""
+    rank = {name: i for i, name in enumerate(order)}
+    return sorted(dict.fromkeys(names), key=lambda n: (rank.get(n, len(rank)), n))
+
+
 def metric_order(names: Iterable[str]) -> list[str]:
     """KPI names in the order the metrics module defines them (unknown names last, sorted)."""
-    names = list(dict.fromkeys(names))
-    known: Sequence[str] = ()
-    try:
-        from p2pstore.settlement import metrics as metrics_module
+    from p2pstore.settlement.metrics import METRIC_NAMES
 
-        for attr in ("METRICS", "METRIC_NAMES", "KPIS"):
-            value = getattr(metrics_module, attr, None)
-            if value:
-                known = [v if isinstance(v, str) else getattr(v, "name", str(v)) for v in value]
-                break
-    except ImportError:
-        pass
-    rank = {name: i for i, name in enumerate(known)}
-    return sorted(names, key=lambda n: (rank.get(n, len(rank)), n))
+    return _in_order(names, METRIC_NAMES)
 
 
-def scenario_parameter(store, run_ids: Sequence[int], by: str) -> pd.DataFrame:
-    """``run_id`` and the value of scenario parameter ``by`` for each run.
+def ordered_mechanisms(names: Iterable[str]) -> list[str]:
+    """Mechanism names in the order results are reported (:data:`p2pstore.scenario.MECHANISMS`)."""
+    return _in_order(names, MECHANISMS)
+
+
+def with_derived_params(params: pd.DataFrame) -> pd.DataFrame:
+    """``params`` (see ``Store.run_params``) plus the :data:`DERIVED_PARAMS` columns it lacks."""
+    derived = {name: sum(params[c] for c in parts) for name, parts in DERIVED_PARAMS.items()
+               if name not in params.columns and set(parts) <= set(params.columns)}
+    return params.assign(**derived)
+
+
+def scenario_parameter(params: pd.DataFrame, by: str) -> pd.DataFrame:
+    """``run_id`` and the value of scenario parameter ``by`` for each run of ``params``
+    (``Store.run_params`` rows).
 
     Any field of :class:`p2pstore.scenario.Scenario` works (range fields also as
     ``<name>_low`` / ``<name>_high``), plus ``households`` (consumers + prosumers) and ``batch``.
     """
-    params = store.run_params(run_ids)
-    if by in DERIVED_PARAMS:
-        params[by] = sum(params[c] for c in DERIVED_PARAMS[by])
+    params = with_derived_params(params)
     if by not in params.columns:
-        from p2pstore.scenario import FIELDS
-
         known = sorted({*FIELDS, *DERIVED_PARAMS, "batch"})
         raise UnknownParameterError(f"unknown scenario parameter {by!r} (known: {', '.join(known)})")
     return params[["run_id", by]]
@@ -161,7 +165,14 @@ def compare(store, run_ids: Iterable[int] | None = None, batch: str | None = Non
     """
     runs = select_runs(store, run_ids, batch)
     ids = runs["run_id"].astype(int).tolist()
-    long = store.metrics(run_ids=ids)
+    params = store.run_params(ids) if by is not None else None
+    return compare_metrics(store.metrics(run_ids=ids), ids, by=by, params=params, metrics=metrics)
+
+
+def compare_metrics(long: pd.DataFrame, ids: list[int], by: str | None = None, params: pd.DataFrame | None = None,
+                    metrics: Iterable[str] | None = None) -> pd.DataFrame:
+    """:func:`compare` on frames already read: ``long`` the runs' ``Store.metrics`` rows,
+    ``params`` their ``Store.run_params`` rows (needed with ``by``)."""
     if long.empty:
         raise NoRunsError("the selected runs have no stored KPIs")
     available = metric_order(long["metric"])
@@ -174,7 +185,7 @@ def compare(store, run_ids: Iterable[int] | None = None, batch: str | None = Non
     keys = ["mechanism", "metric"]
     if by is not None:
         long = long.drop(columns=[c for c in (by,) if c in long.columns])
-        long = long.merge(scenario_parameter(store, ids, by), on="run_id", how="left")
+        long = long.merge(scenario_parameter(params, by), on="run_id", how="left")
         keys = [by, *keys]
     grouped = long.groupby(keys, sort=False, dropna=False)["value"]
     table = grouped.agg(runs="count", mean="mean", median="median", min="min", max="max").reset_index()
@@ -185,7 +196,7 @@ def compare(store, run_ids: Iterable[int] | None = None, batch: str | None = Non
 
 
 def _order(table: pd.DataFrame, metric_names: Sequence[str], by: str | None) -> pd.DataFrame:
-    mech_rank = {m: i for i, m in enumerate(MECHANISM_ORDER)}
+    mech_rank = {m: i for i, m in enumerate(MECHANISMS)}
     metric_rank = {m: i for i, m in enumerate(metric_names)}
     sort = table.assign(
         _metric=table["metric"].map(metric_rank),

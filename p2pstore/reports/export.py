@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from p2pstore.errors import P2PStoreError
+from p2pstore.errors import NotFoundError, P2PStoreError
 
 EXPORT_FORMATS = ("csv", "parquet")
 
@@ -32,8 +32,6 @@ def run_tables(store, run_id: int) -> dict:
     ``scenarios`` the run's scenario). Empty series tables are kept (with their columns)."""
     runs = store.runs(run_ids=[run_id])
     if runs.empty:
-        from p2pstore.errors import NotFoundError
-
         raise NotFoundError(f"no run with id {run_id}")
     scenario_id = int(runs["scenario_id"].iloc[0])
     scenarios = store.scenarios()

@@ -14,9 +14,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from p2pstore.reports.compare import ordered_mechanisms
+
 #: The notebook's legend labels; other mechanisms fall back to their stored name.
 MECHANISM_LABELS = {"conventional": "Conventional", "mmr": "MMR", "bill_sharing": "Bill-sharing"}
-MECHANISM_ORDER = ("conventional", "mmr", "bill_sharing")
 #: One colour per mechanism in every figure (the notebook's default colour cycle order).
 MECHANISM_COLORS = {"conventional": "tab:blue", "mmr": "tab:orange", "bill_sharing": "tab:green"}
 _EXTRA_COLORS = ("tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
@@ -25,12 +26,6 @@ PRICE_COLUMNS = {"import_price": "import", "export_price": "export", "p2p_price"
 
 def label(mechanism: str) -> str:
     return MECHANISM_LABELS.get(mechanism, mechanism)
-
-
-def ordered_mechanisms(values) -> list[str]:
-    names = list(dict.fromkeys(values))
-    rank = {m: i for i, m in enumerate(MECHANISM_ORDER)}
-    return sorted(names, key=lambda m: (rank.get(m, len(rank)), m))
 
 
 def color(mechanism: str) -> str:

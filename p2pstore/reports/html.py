@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 
 from p2pstore.reports import figures as F
-from p2pstore.reports.compare import compare, format_run_ids, metric_order, select_runs
+from p2pstore.reports.compare import (compare_metrics, format_run_ids, metric_order, ordered_mechanisms, select_runs,
+                                      with_derived_params)
 
 #: Short column names of the notebook's daily table (``bill_conv_Rs``, ...).
 DAILY_SHORT = {"conventional": "conv", "mmr": "mmr", "bill_sharing": "bs"}
@@ -50,7 +51,7 @@ METRIC_LABELS = {
 }
 
 #: Savings KPIs whose distribution a many-run report shows, in order of preference.
-SAVINGS_METRICS = ("savings_vs_conventional_pct", "savings_vs_conventional", "savings_pct", "savings")
+SAVINGS_METRICS = ("savings_vs_conventional_pct", "savings_vs_conventional")
 
 
 def metric_label(name: str, currency: str = "Rs") -> str:
@@ -152,7 +153,7 @@ def _safe_url(store) -> str:
 def notebook_daily_table(daily: pd.DataFrame, currency: str = "Rs") -> pd.DataFrame:
     """The notebook's ``daily_df``: day, avg_load_kWh_per_house, avg_pv_kWh_per_prosumer,
     bill_conv_Rs, bill_mmr_Rs, bill_bs_Rs (one bill column per stored mechanism)."""
-    mechs = F.ordered_mechanisms(daily["mechanism"])
+    mechs = ordered_mechanisms(daily["mechanism"])
     first = daily[daily["mechanism"] == mechs[0]].sort_values("day")
     table = pd.DataFrame({
         "day": first["day"].to_numpy(),
@@ -170,10 +171,23 @@ def kpi_table(metrics: pd.DataFrame, currency: str = "Rs") -> pd.DataFrame:
     if metrics.empty:
         return pd.DataFrame(columns=["metric", "meaning"])
     wide = metrics.pivot_table(index="metric", columns="mechanism", values="value", aggfunc="first", dropna=False)
-    wide = wide.reindex(index=metric_order(metrics["metric"]), columns=F.ordered_mechanisms(metrics["mechanism"]))
+    wide = wide.reindex(index=metric_order(metrics["metric"]), columns=ordered_mechanisms(metrics["mechanism"]))
     wide.columns = [F.label(m) for m in wide.columns]
     wide.insert(0, "meaning", [metric_label(m, currency) for m in wide.index])
     return wide.reset_index()
+
+
+def community_bill_table(metrics: pd.DataFrame, currency: str = "Rs") -> pd.DataFrame:
+    """One run's community bill per mechanism and, when the run settled conventionally too, its
+    savings against it (the stored KPIs ``community_bill`` and ``savings_vs_conventional[_pct]``)."""
+    kpis = metrics.pivot_table(index="mechanism", columns="metric", values="value", aggfunc="first", dropna=False)
+    kpis = kpis.reindex(ordered_mechanisms(kpis.index))
+    table = pd.DataFrame({"mechanism": [F.label(m) for m in kpis.index],
+                          f"community bill ({currency})": kpis["community_bill"].to_numpy()})
+    if "conventional" in kpis.index:
+        table[f"savings vs conventional ({currency})"] = kpis["savings_vs_conventional"].to_numpy()
+        table["savings (%)"] = kpis["savings_vs_conventional_pct"].to_numpy()
+    return table
 
 
 def single_run_report(store, run_id: int) -> Report:
@@ -202,16 +216,9 @@ def single_run_report(store, run_id: int) -> Report:
     report.sections.append("</details>")
 
     bills = store.bills([run_id])
-    totals = bills.groupby("mechanism", sort=False)["bill"].sum()
-    totals = totals.reindex(F.ordered_mechanisms(totals.index))
-    conv = totals.get("conventional")
-    total_df = pd.DataFrame({"mechanism": [F.label(m) for m in totals.index],
-                             f"community bill ({currency})": totals.to_numpy()})
-    if conv is not None:
-        total_df[f"savings vs conventional ({currency})"] = conv - totals.to_numpy()
-        total_df["savings (%)"] = (conv - totals.to_numpy()) / conv * 100 if conv else float("nan")
+    metrics = store.metrics(run_ids=[run_id])
     report.heading("Community bill")
-    report.table(total_df)
+    report.table(community_bill_table(metrics, currency))
 
     daily = store.daily_bills([run_id])
     report.heading("Daily table", "The notebook's daily table: average load per house, average PV per "
@@ -226,7 +233,7 @@ def single_run_report(store, run_id: int) -> Report:
     report.heading("Bills per household", f"Bill over the horizon ({currency}); negative = net income.")
     wide = bills.pivot_table(index="household", columns="mechanism", values="bill", aggfunc="first")
     order = list(dict.fromkeys(bills["household"]))
-    wide = wide.reindex(index=order, columns=F.ordered_mechanisms(bills["mechanism"]))
+    wide = wide.reindex(index=order, columns=ordered_mechanisms(bills["mechanism"]))
     kinds = bills.drop_duplicates("household").set_index("household")["kind"]
     wide.columns = [F.label(m) for m in wide.columns]
     wide.insert(0, "kind", kinds.reindex(wide.index).to_numpy())
@@ -243,25 +250,18 @@ def single_run_report(store, run_id: int) -> Report:
         report.figure("prices-by-hour", F.prices_by_hour(prices, currency))
 
     report.heading("KPIs", "Per mechanism; definitions, formulas and sources in docs/metrics.md.")
-    report.table(kpi_table(store.metrics(run_ids=[run_id]), currency), digits=4)
+    report.table(kpi_table(metrics, currency), digits=4)
     return report
 
 
 # -- many runs -----------------------------------------------------------------------------------
 def choose_grouping(params: pd.DataFrame) -> str | None:
     """The first of :data:`GROUPING_CANDIDATES` that takes more than one value in ``params``."""
-    if "households" not in params.columns and {"consumers", "prosumers"} <= set(params.columns):
-        params = params.assign(households=params["consumers"] + params["prosumers"])
+    params = with_derived_params(params)
     for name in GROUPING_CANDIDATES:
         if name in params.columns and params[name].astype(str).nunique() > 1:
             return name
     return None
-
-
-def _savings_metrics(names: Iterable[str]) -> list[str]:
-    names = list(names)
-    preferred = [n for n in SAVINGS_METRICS if n in names]
-    return preferred or [n for n in names if n.startswith("savings")]
 
 
 def many_runs_report(store, run_ids: Iterable[int] | None = None, batch: str | None = None,
@@ -272,8 +272,8 @@ def many_runs_report(store, run_ids: Iterable[int] | None = None, batch: str | N
     params = store.run_params(ids)
     if by is None:
         by = choose_grouping(params)
-    table = compare(store, run_ids=ids, by=by)
     metrics = store.metrics(run_ids=ids)
+    table = compare_metrics(metrics, ids, by=by, params=params)
     names = metric_order(metrics["metric"])
     currency = _currency(params.iloc[0].to_dict())
     where = f"batch {batch!r}" if batch is not None else f"runs {format_run_ids(ids)}"
@@ -282,13 +282,13 @@ def many_runs_report(store, run_ids: Iterable[int] | None = None, batch: str | N
         subtitle=f"{len(ids)} finished runs ({where})" + (f", grouped by {by}" if by else "")
                  + f" — {_safe_url(store)}",
     )
-    savings = _savings_metrics(names)
+    savings = [n for n in SAVINGS_METRICS if n in names]
     if savings:
         report.heading("Savings per mechanism", "Savings against conventional settlement across runs: box = "
                        "quartiles, line = median, triangle = mean, points = runs.")
         report.sections.append('<div class="grid">')
+        rows = metrics[metrics["mechanism"] != "conventional"]
         for name in savings:
-            rows = metrics[metrics["mechanism"] != "conventional"]
             report.figure(f"distribution-{_slug(name)}", F.metric_distribution(rows, name, metric_label(name, currency)))
         report.sections.append("</div>")
     if by is not None:
@@ -312,12 +312,11 @@ def _runs_table(runs: pd.DataFrame, params: pd.DataFrame, metrics: pd.DataFrame,
     out = runs[cols].copy()
     out["batch"] = out["batch"].fillna("")
     if by is not None and by not in out.columns:
-        extra = params.assign(households=params["consumers"] + params["prosumers"]) if by == "households" else params
-        out = out.merge(extra[["run_id", by]], on="run_id", how="left")
+        out = out.merge(with_derived_params(params)[["run_id", by]], on="run_id", how="left")
     bill = metrics[metrics["metric"] == "community_bill"]
     if len(bill):
         wide = bill.pivot_table(index="run_id", columns="mechanism", values="value", aggfunc="first")
-        wide = wide.reindex(columns=F.ordered_mechanisms(wide.columns))
+        wide = wide.reindex(columns=ordered_mechanisms(wide.columns))
         wide.columns = [f"bill {F.label(m)}" for m in wide.columns]
         out = out.merge(wide.reset_index(), on="run_id", how="left")
     out["finished"] = runs["finished_at"].map(lambda v: _fmt(v, None)).to_numpy()

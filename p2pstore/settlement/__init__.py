@@ -8,23 +8,17 @@ from __future__ import annotations
 import dataclasses
 from functools import cached_property
 
-import numpy as np
-
 from p2pstore.profiles.base import Profiles
+from p2pstore.settlement.bill_sharing import settle_bill_sharing
+from p2pstore.settlement.conventional import settle_conventional
+from p2pstore.settlement.daily import daily_table
+from p2pstore.settlement.metrics import compute_metrics
+from p2pstore.settlement.mmr import settle_mmr
 from p2pstore.settlement.result import Flows, MechanismResult
 
 __all__ = ["Flows", "MechanismResult", "Settlement", "settle", "MECHANISM_FUNCTIONS"]
 
-
-def _registry():
-    from p2pstore.settlement.bill_sharing import settle_bill_sharing
-    from p2pstore.settlement.conventional import settle_conventional
-    from p2pstore.settlement.mmr import settle_mmr
-
-    return {"conventional": settle_conventional, "mmr": settle_mmr, "bill_sharing": settle_bill_sharing}
-
-
-MECHANISM_FUNCTIONS = _registry()
+MECHANISM_FUNCTIONS = {"conventional": settle_conventional, "mmr": settle_mmr, "bill_sharing": settle_bill_sharing}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -38,15 +32,11 @@ class Settlement:
     @cached_property
     def daily(self) -> dict:
         """The notebook's daily table; see :func:`p2pstore.settlement.daily.daily_table`."""
-        from p2pstore.settlement.daily import daily_table
-
         return daily_table(self)
 
     @cached_property
     def metrics(self) -> dict[str, dict[str, float]]:
         """KPIs per mechanism: ``{mechanism: {metric: value}}``; see docs/metrics.md."""
-        from p2pstore.settlement.metrics import compute_metrics
-
         return compute_metrics(self)
 
     def totals(self) -> dict[str, float]:

@@ -44,14 +44,5 @@ def settle_bill_sharing(profiles: Profiles, flows: Flows) -> MechanismResult:
     cost = _side_cost(flows.import_kw, profiles.lambda_buy * dt_h, grid_im, share_im * cp2p_dt)
     cost -= _side_cost(flows.export_kw, profiles.lambda_sell * dt_h, grid_ex, share_ex * cp2p_dt,
                        out=flows.scratch())
-    return MechanismResult(
-        mechanism="bill_sharing",
-        flows=flows,
-        cost=cost,
-        bills=cost.sum(axis=1),
-        import_price=None,
-        export_price=None,
-        p2p_price=cp2p,
-        p2p_import_share=share_im,
-        p2p_export_share=share_ex,
-    )
+    return MechanismResult.from_cost("bill_sharing", flows, cost, p2p_price=cp2p,
+                                     p2p_import_share=share_im, p2p_export_share=share_ex)

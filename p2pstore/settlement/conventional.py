@@ -28,15 +28,4 @@ def settle_conventional(profiles: Profiles, flows: Flows) -> MechanismResult:
                  - (PV - min(L, PV))[i, h] * dt * lambda_sell[i]``  (currency per slot).
     """
     cost = household_tariff_cost(flows, profiles.lambda_buy, profiles.lambda_sell)
-    zeros = np.zeros(flows.load_kw.shape[1])
-    return MechanismResult(
-        mechanism="conventional",
-        flows=flows,
-        cost=cost,
-        bills=cost.sum(axis=1),
-        import_price=None,
-        export_price=None,
-        p2p_price=None,
-        p2p_import_share=zeros,
-        p2p_export_share=zeros,
-    )
+    return MechanismResult.from_cost("conventional", flows, cost)

@@ -19,7 +19,7 @@ def daily_table(settlement) -> dict:
     p = settlement.profiles
     f = settlement.flows
     periods = p.periods_per_day
-    days = p.n_slots // periods
+    days = p.days
     day_index = np.arange(p.n_slots) // periods
     dt_h = p.slot_hours
 
@@ -34,5 +34,5 @@ def daily_table(settlement) -> dict:
         "date": first_day + np.arange(days),
         "avg_load_kwh_per_house": per_day(f.load_total_kw * dt_h) / p.n_households,
         "avg_pv_kwh_per_prosumer": pv_daily / n_prosumers if n_prosumers else np.full(days, np.nan),
-        "bill": {m: per_day(np.sum(r.cost, axis=0)) for m, r in settlement.results.items()},
+        "bill": {m: per_day(r.community_cost) for m, r in settlement.results.items()},
     }

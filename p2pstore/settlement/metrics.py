@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from p2pstore.settlement.conventional import settle_conventional
 from p2pstore.settlement.result import MechanismResult
 
 #: Bills within this tolerance (relative to the conventional bill, at least 1e-9 absolute) count
@@ -100,8 +101,6 @@ def compute_metrics(settlement) -> dict[str, dict[str, float | None]]:
     """
     conventional = settlement.results.get("conventional")
     if conventional is None:
-        from p2pstore.settlement.conventional import settle_conventional
-
         conventional = settle_conventional(settlement.profiles, settlement.flows)
         settlement.flows.release_scratch()
     p = settlement.profiles

@@ -27,14 +27,5 @@ def settle_mmr(profiles: Profiles, flows: Flows) -> MechanismResult:
     # import * c_im dt - export * c_ex dt in one pass over both sides (one term is always 0).
     cost = np.einsum("kih,kh->ih", flows.import_export_kw, np.stack([c_im * dt_h, -(c_ex * dt_h)]))
     share_im, share_ex = p2p_fractions(flows.import_total_kw, flows.export_total_kw, profiles.p2p_allowed)
-    return MechanismResult(
-        mechanism="mmr",
-        flows=flows,
-        cost=cost,
-        bills=cost.sum(axis=1),
-        import_price=c_im,
-        export_price=c_ex,
-        p2p_price=cp2p,
-        p2p_import_share=share_im,
-        p2p_export_share=share_ex,
-    )
+    return MechanismResult.from_cost("mmr", flows, cost, import_price=c_im, export_price=c_ex, p2p_price=cp2p,
+                                     p2p_import_share=share_im, p2p_export_share=share_ex)

@@ -67,6 +67,15 @@ class Flows:
         self.__dict__.pop("_scratch", None)
 
     @cached_property
+    def household_kwh(self) -> dict[str, np.ndarray]:
+        """[N] kWh over the horizon per household: ``self`` consumed, ``import`` need, ``export``
+        offer. Mechanism-independent, so every mechanism's :meth:`MechanismResult.household_totals`
+        shares one reduction; read-only."""
+        dt_h = self.slot_hours
+        return {"self": self.self_kw.sum(axis=1) * dt_h, "import": self.import_kw.sum(axis=1) * dt_h,
+                "export": self.export_kw.sum(axis=1) * dt_h}
+
+    @cached_property
     def load_total_kw(self) -> np.ndarray:
         """[H] community load, kW (``np.sum(L, axis=0)`` as the notebook sums it)."""
         return np.sum(self.load_kw, axis=0)
@@ -106,6 +115,23 @@ class MechanismResult:
     p2p_import_share: np.ndarray      # [H] in [0, 1]
     p2p_export_share: np.ndarray      # [H] in [0, 1]
 
+    @classmethod
+    def from_cost(cls, mechanism: str, flows: Flows, cost: np.ndarray, *,
+                  import_price: np.ndarray | None = None, export_price: np.ndarray | None = None,
+                  p2p_price: np.ndarray | None = None, p2p_import_share: np.ndarray | None = None,
+                  p2p_export_share: np.ndarray | None = None) -> MechanismResult:
+        """The result of a mechanism that priced ``cost`` ([N, H] currency per slot).
+
+        ``bills`` is always ``cost.sum(axis=1)``; omitted P2P shares are 0 in every slot (no P2P).
+        """
+        if p2p_import_share is None or p2p_export_share is None:
+            zeros = np.zeros(cost.shape[1])
+            p2p_import_share = zeros if p2p_import_share is None else p2p_import_share
+            p2p_export_share = zeros if p2p_export_share is None else p2p_export_share
+        return cls(mechanism=mechanism, flows=flows, cost=cost, bills=cost.sum(axis=1),
+                   import_price=import_price, export_price=export_price, p2p_price=p2p_price,
+                   p2p_import_share=p2p_import_share, p2p_export_share=p2p_export_share)
+
     # Volumes are derived on demand: the store needs them, the settlement hot path does not.
     def p2p_import_kwh(self) -> np.ndarray:
         """[N, H] kWh each household buys from peers."""
@@ -125,28 +151,36 @@ class MechanismResult:
 
     def household_totals(self) -> dict[str, np.ndarray]:
         """[N] kWh totals over the horizon: self-consumed, grid and P2P import/export."""
-        dt_h = self.flows.slot_hours
-        imp, exp = self.flows.import_kw, self.flows.export_kw
-        p2p_imp = imp @ self.p2p_import_share * dt_h
-        p2p_exp = exp @ self.p2p_export_share * dt_h
+        f = self.flows
+        dt_h = f.slot_hours
+        p2p_imp = f.import_kw @ self.p2p_import_share * dt_h
+        p2p_exp = f.export_kw @ self.p2p_export_share * dt_h
+        own = f.household_kwh
         return {
-            "self_consumed_kwh": self.flows.self_kw.sum(axis=1) * dt_h,
-            "grid_import_kwh": imp.sum(axis=1) * dt_h - p2p_imp,
-            "grid_export_kwh": exp.sum(axis=1) * dt_h - p2p_exp,
+            "self_consumed_kwh": own["self"].copy(),
+            "grid_import_kwh": own["import"] - p2p_imp,
+            "grid_export_kwh": own["export"] - p2p_exp,
             "p2p_import_kwh": p2p_imp,
             "p2p_export_kwh": p2p_exp,
         }
 
+    @cached_property
+    def community_cost(self) -> np.ndarray:
+        """[H] community cost per slot, currency (``cost.sum(axis=0)``); the daily table and the
+        community series share it."""
+        return self.cost.sum(axis=0)
+
     def community_series(self) -> dict[str, np.ndarray]:
         """[H] community aggregates per slot: load/pv kW, grid/P2P kWh, cost currency."""
-        dt_h = self.flows.slot_hours
         f = self.flows
-        p2p = f.import_total_kw * self.p2p_import_share * dt_h
+        dt_h = f.slot_hours
+        p2p_bought = f.import_total_kw * self.p2p_import_share * dt_h
+        p2p_sold = f.export_total_kw * self.p2p_export_share * dt_h
         return {
             "load_kw": f.load_total_kw,
             "pv_kw": f.pv_total_kw,
-            "grid_import_kwh": f.import_total_kw * dt_h - p2p,
-            "grid_export_kwh": f.export_total_kw * dt_h - f.export_total_kw * self.p2p_export_share * dt_h,
-            "p2p_kwh": p2p,
-            "cost": self.cost.sum(axis=0),
+            "grid_import_kwh": f.import_total_kw * dt_h - p2p_bought,
+            "grid_export_kwh": f.export_total_kw * dt_h - p2p_sold,
+            "p2p_kwh": p2p_bought,
+            "cost": self.community_cost,
         }
