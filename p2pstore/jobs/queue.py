@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from p2pstore.errors import InputError, NotFoundError
-from p2pstore.store.engine import begin_write
+from p2pstore.store.engine import begin_write, db_timestamp
 from p2pstore.store.models import RUN_STATUSES, Run
 
 if TYPE_CHECKING:
@@ -47,15 +47,6 @@ def now_utc() -> dt.datetime:
 
 def _is_pg(engine_or_conn) -> bool:
     return engine_or_conn.dialect.name == "postgresql"
-
-
-def db_timestamp(engine_or_conn, value: dt.datetime) -> dt.datetime:
-    """``value`` (aware, or naive meaning UTC) as the backend stores it: aware UTC on PostgreSQL
-    (a naive value would be read in the session's time zone), naive UTC on SQLite."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    value = value.astimezone(dt.UTC)
-    return value if _is_pg(engine_or_conn) else value.replace(tzinfo=None)
 
 
 def db_now(engine_or_conn, plus_seconds: float = 0.0):

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from p2pstore.errors import NotFoundError, P2PStoreError
 from p2pstore.jobs.enqueue import check_max_attempts
-from p2pstore.jobs.queue import db_now, db_timestamp, now_utc, runs
-from p2pstore.store.engine import begin_write
+from p2pstore.jobs.queue import db_now, now_utc, runs
+from p2pstore.store.engine import begin_write, db_timestamp
 from p2pstore.store.models import Schedule
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from p2pstore.errors import InputError, NotFoundError, StoreError
-from p2pstore.store.engine import begin_write, create_engine, engine_url, one_line
+from p2pstore.store.engine import begin_write, create_engine, db_timestamp, engine_url, one_line
 from p2pstore.store.readers import StoreReaders
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ class Store(StoreReaders):
                     "max_attempts": item.max_attempts,
                 }
                 if item.not_before is not None:
-                    row["not_before"] = self._timestamp(item.not_before)
+                    row["not_before"] = db_timestamp(self.engine, item.not_before)
                 if item.worker is not None:
                     row.update(status="running", worker=item.worker, attempts=1)
                 rows.append(row)
@@ -161,13 +161,6 @@ class Store(StoreReaders):
     def create_run(self, scenario: Scenario, series: str = "full", **kwargs: Any) -> int:
         """Insert one queued run (see :class:`RunRequest` for the keywords); return its id."""
         return self.create_runs([RunRequest(scenario, series, **kwargs)])[0]
-
-    def _timestamp(self, value: dt.datetime) -> dt.datetime:
-        """UTC; naive on SQLite (stored as text), aware on PostgreSQL."""
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        value = value.astimezone(dt.timezone.utc)
-        return value.replace(tzinfo=None) if self.dialect == "sqlite" else value
 
     def get_run(self, run_id: int) -> dict[str, Any]:
         """The run's row as a dict (plus ``spec_hash``); :class:`NotFoundError` if absent."""

@@ -7,6 +7,7 @@ with its password masked.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from typing import TYPE_CHECKING
 
@@ -112,6 +113,15 @@ def connect(engine: Engine) -> Connection:
 def begin_write(engine: Engine):
     """``engine.begin()`` for a write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
     return engine.execution_options(**{SQLITE_IMMEDIATE: True}).begin()
+
+
+def db_timestamp(engine_or_conn, value: dt.datetime) -> dt.datetime:
+    """``value`` (aware, or naive meaning UTC) as the backend stores it: aware UTC on PostgreSQL
+    (a naive value would be read in the session's time zone), naive UTC on SQLite."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC)
+    return value if engine_or_conn.dialect.name == "postgresql" else value.replace(tzinfo=None)
 
 
 def engine_url(engine: Engine) -> str:
