@@ -27,9 +27,11 @@ def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None
 @click.option("--batch", metavar="NAME", help="Every finished run of this batch.")
 @click.option("--by", metavar="PARAM", help="Group by a scenario parameter (any scenario field, e.g. prosumers).")
 @click.option("--metric", "metrics", multiple=True, metavar="NAME", help="Only this KPI (repeatable; default all).")
+@click.option("--pivot", "pivot", type=click.Choice(["mean", "median", "min", "max"]), metavar="STAT",
+              help="Mechanisms as columns (a paper's layout), each cell this statistic: mean|median|min|max.")
 @format_option(*COMPARE_FORMATS)
 @click.pass_context
-def compare(ctx, run_ids, batch, by, metrics, fmt):
+def compare(ctx, run_ids, batch, by, metrics, pivot, fmt):
     """Compare mechanisms across runs: mean, median, min and max of each KPI per mechanism.
 
     KPIs and their formulas: docs/metrics.md.
@@ -38,10 +40,17 @@ def compare(ctx, run_ids, batch, by, metrics, fmt):
     Examples:
       p2pstore compare --batch pv-sweep --by prosumers --metric savings_vs_conventional_pct
       p2pstore compare --runs 1-20 --format markdown > table.md
+      p2pstore compare --batch pv-sweep --by prosumers --pivot mean --format markdown
     """
-    from p2pstore.reports.compare import compare as compare_runs, render_compare
+    from p2pstore.reports.compare import compare as compare_runs, pivot_compare, render_compare
 
     table = compare_runs(open_store(ctx), **_selection(run_ids, batch), by=by, metrics=list(metrics) or None)
+    if pivot:
+        from p2pstore.cli.formatting import render
+
+        wide = pivot_compare(table, pivot)
+        click.echo(render(wide, fmt, float_digits=3 if fmt in ("table", "markdown") else None))
+        return
     click.echo(render_compare(table, fmt))
 
 

@@ -241,6 +241,27 @@ def _cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     return cols, rows
 
 
+def pivot_compare(table: pd.DataFrame, stat: str = "mean") -> pd.DataFrame:
+    """A paper's layout of :func:`compare`'s table: mechanisms as columns.
+
+    One row per KPI (and per value of the grouping parameter, if any), in the long table's
+    order; each mechanism's cell is ``stat`` (mean, median, min or max) across the runs; ``runs``
+    counts them.
+    """
+    if stat not in STATISTICS:
+        raise P2PStoreError(f"unknown statistic {stat!r} (known: {', '.join(STATISTICS)})")
+    groups = [c for c in table.columns if c not in ("metric", "mechanism", "runs", *STATISTICS)]
+    # rank metrics as the long table orders them; unstack then sorts by (rank, group value)
+    rank = {name: i for i, name in enumerate(dict.fromkeys(table["metric"]))}
+    rows = ["rank", "metric", *groups]
+    keyed = table.assign(rank=table["metric"].map(rank)).set_index([*rows, "mechanism"])
+    wide = keyed[stat].unstack("mechanism")[ordered_mechanisms(table["mechanism"])]
+    wide.insert(0, "runs", keyed["runs"].groupby(level=rows).max())
+    out = wide.reset_index().drop(columns="rank")
+    out.columns.name = None
+    return out
+
+
 def render_compare(table: pd.DataFrame, fmt: str = "table") -> str:
     """``table`` as aligned text, CSV or JSON (full precision), or a Markdown table."""
     import json

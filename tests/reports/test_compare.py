@@ -168,3 +168,39 @@ def test_format_run_ids_inverts_parse():
     assert format_run_ids([]) == ""
     ids = [1, 2, 3, 5, 8, 9]
     assert parse_run_ids(format_run_ids(ids)) == ids
+
+
+@pytest.mark.parametrize("stat", STATS)
+def test_pivot_puts_mechanisms_in_columns_with_the_long_tables_values(sweep, stat):
+    from p2pstore.reports.compare import pivot_compare
+
+    long = compare(sweep.store, batch="sweep", by="prosumers")
+    wide = pivot_compare(long, stat)
+    assert list(wide.columns) == ["metric", "prosumers", "runs", "conventional", "mmr", "bill_sharing"]
+    assert len(wide) == len(long) // 3
+    # metrics keep the long table's order; within a metric the groups ascend
+    assert list(dict.fromkeys(wide["metric"])) == list(dict.fromkeys(long["metric"]))
+    for _, block in wide.groupby("metric", sort=False):
+        assert list(block["prosumers"]) == sorted(block["prosumers"])
+    for rec in long.itertuples():
+        row = wide[(wide["metric"] == rec.metric) & (wide["prosumers"] == rec.prosumers)]
+        assert len(row) == 1 and row["runs"].iloc[0] == rec.runs
+        got, want = row[rec.mechanism].iloc[0], getattr(rec, stat)
+        assert (pd.isna(got) and pd.isna(want)) or got == want
+
+
+def test_pivot_cli_formats_and_bad_statistic(sweep):
+    from p2pstore.reports.compare import pivot_compare
+
+    out = invoke(sweep.url, "compare", "--batch", "sweep", "--by", "prosumers", "--pivot", "median",
+                 "--format", "csv").output
+    df = pd.read_csv(io.StringIO(out))
+    expected = pivot_compare(compare(sweep.store, batch="sweep", by="prosumers"), "median")
+    assert list(df.columns) == list(expected.columns)
+    assert df["mmr"].to_numpy() == pytest.approx(expected["mmr"].to_numpy(), rel=1e-12, nan_ok=True)
+    md = invoke(sweep.url, "compare", "--batch", "sweep", "--pivot", "mean", "--format", "markdown").output
+    assert md.splitlines()[0] == "| metric | runs | conventional | mmr | bill_sharing |"
+    bad = CliRunner().invoke(cli, ["--db", sweep.url, "compare", "--batch", "sweep", "--pivot", "mode"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
+    with pytest.raises(P2PStoreError, match="unknown statistic 'mode'"):
+        pivot_compare(compare(sweep.store, batch="sweep"), "mode")
