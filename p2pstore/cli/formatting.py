@@ -24,7 +24,7 @@ def render(df, fmt: str = "table", *, float_digits: int | None = None) -> str:
                           indent=1)
     if fmt == "markdown":
         cols = [str(c) for c in df.columns]
-        rows = [["" if v is None else _cell(v, float_digits) for v in r] for r in df.itertuples(index=False)]
+        rows = [[_text(v, float_digits) for v in r] for r in df.itertuples(index=False)]
         lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
@@ -49,18 +49,14 @@ def _aligned(df, digits: int | None = None) -> str:
 
 
 def _text(v, digits: int | None = None) -> str:
+    """One cell as text: blank for None/NaN, floats with ``digits`` decimals (and thousands
+    separators) when given."""
     import pandas as pd
 
     if v is None or (not isinstance(v, str) and pd.isna(v)):
         return ""
     if digits is not None and isinstance(v, float):
         return f"{v:,.{digits}f}"
-    return str(v)
-
-
-def _cell(v, digits):
-    if isinstance(v, float) and digits is not None:
-        return f"{v:.{digits}f}"
     return str(v)
 
 
