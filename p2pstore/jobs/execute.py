@@ -17,13 +17,6 @@ def worker_name(prefix: str = "worker") -> str:
     return f"{prefix}@{socket.gethostname()}:{os.getpid()}"
 
 
-def compute(scenario):
-    """Settle ``scenario``. Pure; safe to call in a worker process (scenarios pickle)."""
-    from p2pstore.simulate import simulate
-
-    return simulate(scenario)
-
-
 def execute_run(store, run_id: int, worker: str):
     """Compute run ``run_id`` (claimed by ``worker``) and write its results in one transaction.
 
@@ -32,8 +25,10 @@ def execute_run(store, run_id: int, worker: str):
     writing propagate: the caller records them (``run_now`` marks the run failed; a worker
     retries it with backoff while attempts remain).
     """
+    from p2pstore.simulate import simulate
+
     run = store.get_run(run_id)
-    settlement = compute(store.scenario_of(run_id))
+    settlement = simulate(store.scenario_of(run_id))
     committed = store.write_results(run_id, settlement, run["series"], worker=worker)
     return committed, settlement
 
@@ -61,7 +56,8 @@ def run_now(store, scenario, series: str = "full"):
 
 
 def error_text(exc: BaseException, limit: int = 4000) -> str:
-    """The error kept on a failed run: the exception line first, then the traceback tail."""
+    """The error kept on a failed run: the exception line first, then the traceback, cut at
+    ``limit`` characters."""
     head = f"{type(exc).__name__}: {exc}"
     tb = "".join(traceback.format_exception(exc))
     return (head + "\n" + tb)[:limit]
