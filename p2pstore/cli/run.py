@@ -72,19 +72,10 @@ def _round(value):
     return None if value is None else round(value, 2)
 
 
-SHORT = {"conventional": "conv", "mmr": "mmr", "bill_sharing": "bs"}
-
-
 def daily_frame(settlement, currency: str):
-    """The notebook's ``daily_df``: day, average load/PV and the community bill per mechanism."""
-    import pandas as pd
+    """The notebook's ``daily_df`` of a settlement just computed."""
+    from p2pstore.reports.daily import notebook_daily_frame
 
     d = settlement.daily
-    frame = {
-        "day": d["day"],
-        "avg_load_kWh_per_house": d["avg_load_kwh_per_house"],
-        "avg_pv_kWh_per_prosumer": d["avg_pv_kwh_per_prosumer"],
-    }
-    for mechanism, values in d["bill"].items():
-        frame[f"bill_{SHORT.get(mechanism, mechanism)}_{currency}"] = values
-    return pd.DataFrame(frame)
+    return notebook_daily_frame(d["day"], d["avg_load_kwh_per_house"], d["avg_pv_kwh_per_prosumer"],
+                                d["bill"], currency)

@@ -22,9 +22,8 @@ import pandas as pd
 from p2pstore.reports import figures as F
 from p2pstore.reports.compare import (compare_metrics, format_run_ids, metric_order, ordered_mechanisms, select_runs,
                                       with_derived_params)
+from p2pstore.reports.daily import notebook_daily_frame
 
-#: Short column names of the notebook's daily table (``bill_conv_Rs``, ...).
-DAILY_SHORT = {"conventional": "conv", "mmr": "mmr", "bill_sharing": "bs"}
 
 #: Scenario parameters tried, in order, when a many-run report has no ``by``: the first that
 #: takes more than one value among the runs is used.
@@ -155,15 +154,9 @@ def notebook_daily_table(daily: pd.DataFrame, currency: str = "Rs") -> pd.DataFr
     bill_conv_Rs, bill_mmr_Rs, bill_bs_Rs (one bill column per stored mechanism)."""
     mechs = ordered_mechanisms(daily["mechanism"])
     first = daily[daily["mechanism"] == mechs[0]].sort_values("day")
-    table = pd.DataFrame({
-        "day": first["day"].to_numpy(),
-        "avg_load_kWh_per_house": first["avg_load_kwh_per_house"].to_numpy(),
-        "avg_pv_kWh_per_prosumer": first["avg_pv_kwh_per_prosumer"].to_numpy(),
-    })
-    for mech in mechs:
-        one = daily[daily["mechanism"] == mech].sort_values("day")
-        table[f"bill_{DAILY_SHORT.get(mech, mech)}_{currency}"] = one["bill"].to_numpy()
-    return table
+    bills = {m: daily[daily["mechanism"] == m].sort_values("day")["bill"].to_numpy() for m in mechs}
+    return notebook_daily_frame(first["day"].to_numpy(), first["avg_load_kwh_per_house"].to_numpy(),
+                                first["avg_pv_kwh_per_prosumer"].to_numpy(), bills, currency)
 
 
 def kpi_table(metrics: pd.DataFrame, currency: str = "Rs") -> pd.DataFrame:
