@@ -113,19 +113,3 @@ def wait_for(predicate, timeout: float = 60, every: float = 0.1, what: str = "co
             return value
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def pg_admin(sql: str) -> None:
-    """Run one statement on the PostgreSQL server the test databases live on (autocommit)."""
-    import psycopg
-
-    admin = os.environ.get("P2PSTORE_TEST_PG_ADMIN_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    with psycopg.connect(admin.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def pg_url(name: str) -> str:
-    admin = os.environ.get("P2PSTORE_TEST_PG_ADMIN_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    return admin.rsplit("/", 1)[0] + "/" + name

@@ -13,7 +13,9 @@ import pytest
 from p2pstore.jobs.enqueue import enqueue
 from p2pstore.scenario import Scenario
 
-from .conftest import count, pg_admin, pg_url, run_rows, wait_for
+from pg_databases import pg_admin, pg_url
+
+from .conftest import count, run_rows, wait_for
 
 #: Short timings so faults resolve in seconds.
 FAST = ["--poll", "0.2", "--heartbeat", "0.3", "--stale-after", "2", "--backoff", "0.2",

@@ -5,24 +5,14 @@ it. The tests only read it (reports and exports write files under ``tmp_path``).
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-from pathlib import Path
 
 import pytest
+from pg_databases import drop_pg_database, make_pg_database
 
 from p2pstore import Scenario, Store
 from p2pstore.simulate import simulate
 
 SWEEP = [(11, 2), (12, 2), (13, 4), (14, 4)]  # (seed, prosumers)
-
-
-def _root_conftest():
-    """tests/conftest.py's PostgreSQL helpers (loaded by path: conftest modules are not importable)."""
-    path = Path(__file__).resolve().parents[1] / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_p2pstore_root_conftest", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclasses.dataclass
@@ -45,12 +35,11 @@ def sweep_url(request, tmp_path_factory):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('sweep') / 'p2pstore.db'}"
         return
-    helpers = _root_conftest()
-    url = helpers.make_pg_database()  # fails under CI, skips elsewhere, when PostgreSQL is down
+    url = make_pg_database()  # fails under CI, skips elsewhere, when PostgreSQL is down
     try:
         yield url
     finally:
-        helpers.drop_pg_database(url)
+        drop_pg_database(url)
 
 
 @pytest.fixture(scope="module")
