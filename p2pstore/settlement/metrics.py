@@ -54,8 +54,11 @@ def _ratio(num: float, den: float) -> float | None:
 
 
 def mechanism_metrics(result: MechanismResult, conventional: MechanismResult,
-                      buy_ref: float, sell_ref: float) -> dict[str, float | None]:
-    """KPIs of one mechanism's result; ``conventional`` is the no-P2P baseline of the same flows."""
+                      buy_ref: float | np.ndarray, sell_ref: float | np.ndarray) -> dict[str, float | None]:
+    """KPIs of one mechanism's result; ``conventional`` is the no-P2P baseline of the same flows.
+
+    ``buy_ref`` / ``sell_ref``: the reference tariffs, floats or ``[H]`` per slot (currency/kWh).
+    """
     f = result.flows
     dt_h = f.slot_hours
     load_kwh = float(f.load_total_kw.sum() * dt_h)
@@ -72,7 +75,8 @@ def mechanism_metrics(result: MechanismResult, conventional: MechanismResult,
     savings = conv_bill - bill
     tol = PARTICIPATION_RTOL * np.maximum(np.abs(conv_bills), 1.0)
 
-    # What the community would pay the grid for its net position per slot at reference tariffs.
+    # What the community would pay the grid for its net position per slot at the reference
+    # tariffs of that slot.
     net_kw = f.load_total_kw - f.pv_total_kw
     grid_cost = float((np.maximum(net_kw, 0.0) * buy_ref - np.maximum(-net_kw, 0.0) * sell_ref).sum() * dt_h)
 

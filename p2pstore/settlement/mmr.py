@@ -14,7 +14,8 @@ def settle_mmr(profiles: Profiles, flows: Flows) -> MechanismResult:
 
     ``cost[i, h] = import[i, h] * dt * c_im[h] - export[i, h] * dt * c_ex[h]`` (currency), with
     ``c_im, c_ex`` from :func:`~p2pstore.settlement.prices.mmr_prices` (reference tariffs in
-    P2P-off slots). The P2P shares report ``min(I, E) / I`` and ``min(I, E) / E`` per slot, the
+    P2P-off slots). The reference tariffs are floats (flat tariffs) or per slot (time-varying);
+    the households' own tariffs play no part. The P2P shares report ``min(I, E) / I`` and ``min(I, E) / E`` per slot, the
     physical volume exchanged between peers, so volumes are comparable across mechanisms.
     """
     buy_ref, sell_ref = profiles.lambda_buy_ref, profiles.lambda_sell_ref

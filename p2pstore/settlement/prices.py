@@ -1,7 +1,9 @@
 """Per-slot prices shared by the P2P mechanisms: dynamic ``cp2p``, MMR prices, P2P fractions.
 
 All functions take and return ``[H]`` arrays (one value per slot); powers in kW, prices in
-currency/kWh. Each reproduces the reference notebook's scalar branches with array masks, using
+currency/kWh. The reference tariffs ``buy_ref`` / ``sell_ref`` are floats (flat tariffs) or
+``[H]`` arrays (time-varying tariffs, one reference per slot); every formula is evaluated slot by
+slot either way. Each reproduces the reference notebook's scalar branches with array masks, using
 the same floating-point expressions so the results are bit-identical to the notebook's.
 """
 
@@ -15,8 +17,11 @@ CP2P_EPS = 1e-9
 MMR_BALANCE_EPS = 1e-6
 
 
+Ref = float | np.ndarray  # a reference tariff: a float, or [H] currency/kWh
+
+
 def dynamic_p2p_price(load_total_kw: np.ndarray, pv_total_kw: np.ndarray,
-                      buy_ref: float, sell_ref: float, eps: float = CP2P_EPS) -> np.ndarray:
+                      buy_ref: Ref, sell_ref: Ref, eps: float = CP2P_EPS) -> np.ndarray:
     """[H] currency/kWh: ``cp2p = mid + spread * (L - PV) / (L + PV)``.
 
     ``mid = (buy + sell) / 2`` and ``spread = (buy - sell) / 2`` of the reference tariffs, so the
@@ -29,12 +34,12 @@ def dynamic_p2p_price(load_total_kw: np.ndarray, pv_total_kw: np.ndarray,
     live = ~(denom < eps)
     net = np.divide(load_total_kw - pv_total_kw, denom, out=np.zeros_like(denom), where=live)
     cp2p = mid + spread * net
-    cp2p[~live] = mid
+    np.copyto(cp2p, mid, where=~live)
     return cp2p
 
 
 def mmr_prices(load_total_kw: np.ndarray, pv_total_kw: np.ndarray, cp2p: np.ndarray,
-               buy_ref: float, sell_ref: float, p2p_allowed: np.ndarray,
+               buy_ref: Ref, sell_ref: Ref, p2p_allowed: np.ndarray,
                eps: float = MMR_BALANCE_EPS) -> tuple[np.ndarray, np.ndarray]:
     """([H], [H]) currency/kWh: the notebook's MMR import and export prices.
 
@@ -55,13 +60,13 @@ def mmr_prices(load_total_kw: np.ndarray, pv_total_kw: np.ndarray, cp2p: np.ndar
     c_ex = cp2p.copy()
     # Divide only where the branch applies: elsewhere the ratio may overflow and is unused.
     np.divide(load * cp2p + (pv - load) * sell_ref, pv, out=c_ex, where=surplus & (pv > 0))
-    c_ex[surplus & ~(pv > 0)] = sell_ref
+    np.copyto(c_ex, sell_ref, where=surplus & ~(pv > 0))
     np.divide(pv * cp2p + (load - pv) * buy_ref, load, out=c_im, where=shortage & (load > 0))
-    c_im[shortage & ~(load > 0)] = buy_ref
+    np.copyto(c_im, buy_ref, where=shortage & ~(load > 0))
 
     off = ~np.asarray(p2p_allowed, dtype=bool)
-    c_im[off] = buy_ref
-    c_ex[off] = sell_ref
+    np.copyto(c_im, buy_ref, where=off)
+    np.copyto(c_ex, sell_ref, where=off)
     return c_im, c_ex
 
 

@@ -71,13 +71,14 @@ def _labels(profiles) -> np.ndarray:
 def _households(run_id: int, s) -> Block:
     p = s.profiles
     dt_h = p.slot_hours
+    buy, sell = p.mean_tariffs()  # time-varying tariffs: the mean over the run's slots
     return {
         "run_id": run_id,
         "position": np.arange(p.n_households, dtype=np.int32),
         "household": _labels(p),
         "kind": np.asarray([str(k) for k in p.kinds], dtype=object),
-        "lambda_buy": np.asarray(p.lambda_buy, dtype=np.float64),
-        "lambda_sell": np.asarray(p.lambda_sell, dtype=np.float64),
+        "lambda_buy": buy,
+        "lambda_sell": sell,
         "load_kwh": p.load_kw.sum(axis=1) * dt_h,
         "pv_kwh": p.pv_kw.sum(axis=1) * dt_h,
     }
