@@ -1,17 +1,27 @@
-"""p2pstore: peer-to-peer energy sharing scenarios, settled exactly and kept in a database."""
+"""p2pstore: peer-to-peer energy sharing scenarios, settled exactly and kept in a database.
+
+Lazy top-level API (nothing heavy is imported until used):
+
+- :class:`Store`: the results store (readers, profile sets);
+- :class:`Scenario`: a scenario spec;
+- :func:`run_scenario`: settle a scenario now and store it as a run (what ``p2pstore run`` does).
+"""
 
 __version__ = "0.1.0"
 
-__all__ = ["Store", "Scenario", "__version__"]
+__all__ = ["Store", "Scenario", "run_scenario", "__version__"]
+
+_LAZY = {
+    "Store": ("p2pstore.store", "Store"),
+    "Scenario": ("p2pstore.scenario", "Scenario"),
+    "run_scenario": ("p2pstore.jobs.execute", "run_scenario"),
+}
 
 
 def __getattr__(name):  # lazy: `import p2pstore` must stay cheap for the CLI
-    if name == "Store":
-        from p2pstore.store import Store
+    if name in _LAZY:
+        import importlib
 
-        return Store
-    if name == "Scenario":
-        from p2pstore.scenario import Scenario
-
-        return Scenario
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
     raise AttributeError(name)

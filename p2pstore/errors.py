@@ -27,3 +27,8 @@ class StoreError(P2PStoreError):
 
 class NotFoundError(P2PStoreError):
     """A run, batch or schedule that does not exist."""
+
+
+class DataWarning(UserWarning):
+    """Odd but legal input data (a sell tariff above the buy tariff, a household without load):
+    stored as given, and reported (the CLI prints ``Warning: <one line>`` on stderr)."""

@@ -5,6 +5,20 @@ A :class:`Scenario` is a frozen, validated value. Its defaults are the reference
 loaded from a flat TOML file and/or overrides (CLI flags win over the file), and stored by its
 canonical JSON and that JSON's SHA-256 hash.
 
+Two kinds of community:
+
+* **generated** (``profiles`` unset): the notebook generator builds ``consumers`` + ``prosumers``
+  households over ``days`` days from ``start`` in ``slot_minutes`` slots (unset values take the
+  notebook's defaults);
+* **imported** (``profiles = "NAME"``): the households of a stored profile set. ``households``
+  draws that many of them (reproducibly, with ``seed``; unset = all), ``start`` / ``days`` choose
+  a window inside the set (unset = the whole set); slots are the set's. ``consumers``,
+  ``prosumers`` and ``slot_minutes`` must stay unset: the set defines them.
+
+``tariffs`` names a tariff file (flat or time-varying) that replaces the drawn or stored tariffs.
+Files and set names are resolved by the store before a run is queued: the stored spec pins the
+content hashes (``profiles_hash``, ``tariffs_hash``) of exactly the data the run computes from.
+
 This module touches neither numpy's RNG nor the database.
 """
 
@@ -14,6 +28,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,6 +44,38 @@ GENERATORS: tuple[str, ...] = ("notebook",)
 
 SERIES_MODES: tuple[str, ...] = ("full", "community", "none")
 
+#: Defaults of the fields a generated community needs and an imported one takes from its set.
+GENERATED_DEFAULTS: dict[str, Any] = {
+    "consumers": 3, "prosumers": 7, "days": 30, "start": "2025-01-01", "slot_minutes": 15,
+}
+
+#: Type of each field whose default is None (unset).
+OPTIONAL_TYPES: dict[str, type] = {
+    "consumers": int, "prosumers": int, "days": int, "start": str, "slot_minutes": int,
+    "profiles": str, "households": int, "tariffs": str, "profiles_hash": str, "tariffs_hash": str,
+}
+
+#: Longest profile-set name and longest household name; names hold no control characters.
+MAX_NAME_LENGTH = 100
+MAX_HOUSEHOLD_NAME = 64
+
+_HASH = re.compile(r"[0-9a-f]{64}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_name(name: Any, what: str = "profile set name", max_length: int = MAX_NAME_LENGTH) -> str | None:
+    """The problem with ``name`` as a label (None if it is fine): non-empty text of at most
+    ``max_length`` characters, without control characters or surrounding spaces."""
+    if not isinstance(name, str) or not name.strip():
+        return f"{what} must be non-empty text, got {name!r}"
+    if len(name) > max_length:
+        return f"{what} {name[:20]!r}... is longer than {max_length} characters"
+    if _CONTROL.search(name):
+        return f"{what} {name!r} contains a control character"
+    if name != name.strip():
+        return f"{what} {name!r} has leading or trailing spaces"
+    return None
+
 
 @dataclasses.dataclass(frozen=True)
 class Scenario:
@@ -40,12 +87,18 @@ class Scenario:
     """
 
     seed: int = 42
-    consumers: int = 3
-    prosumers: int = 7
-    days: int = 30
-    start: str = "2025-01-01"
-    slot_minutes: int = 15
+    consumers: int | None = None   # generated: 3; imported: unset (kinds come from the set)
+    prosumers: int | None = None   # generated: 7
+    days: int | None = None        # generated: 30; imported: unset = to the end of the set
+    start: str | None = None       # ISO date; generated: 2025-01-01; imported: unset = the set's start
+    slot_minutes: int | None = None  # generated: 15; imported: unset (the set's slots)
     generator: str = "notebook"
+    # imported communities and tariff files (resolved by the store; see the module docstring)
+    profiles: str | None = None       # name of a stored profile set; None = generated
+    households: int | None = None     # households drawn from the set with `seed`; None = all
+    tariffs: str | None = None        # path of a tariff file (CSV/Parquet) to use instead
+    profiles_hash: str | None = None  # content hash of the set, pinned when the run is queued
+    tariffs_hash: str | None = None   # content hash of the stored tariff file
     mechanisms: tuple[str, ...] = MECHANISMS
     currency: str = "Rs"
     # tariffs, currency/kWh
@@ -68,11 +121,24 @@ class Scenario:
     maintenance_slots: int = 8
 
     def __post_init__(self) -> None:
+        if self.profiles is None:
+            for name, default in GENERATED_DEFAULTS.items():
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, default)
         _validate(self)
 
     # -- derived ---------------------------------------------------------------------------
     @property
-    def households(self) -> int:
+    def imported(self) -> bool:
+        """True for a community drawn from a stored profile set (``profiles`` is set)."""
+        return self.profiles is not None
+
+    @property
+    def n_households(self) -> int | None:
+        """Households of the community as far as the spec alone tells: ``consumers + prosumers``
+        when generated, ``households`` when drawn from a set, None for a whole set."""
+        if self.imported:
+            return self.households
         return self.consumers + self.prosumers
 
     @property
@@ -98,8 +164,13 @@ class Scenario:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
     def canonical_json(self) -> str:
-        """Sorted keys, no whitespace, floats as Python repr: equal specs give equal strings."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Sorted keys, no whitespace, floats as Python repr: equal specs give equal strings.
+
+        Unset (None) fields are left out, so a generated scenario's JSON and hash are the same
+        as before the optional fields existed.
+        """
+        values = {k: v for k, v in self.to_dict().items() if v is not None}
+        return json.dumps(values, sort_keys=True, separators=(",", ":"))
 
     def spec_hash(self) -> str:
         """SHA-256 hex digest of :meth:`canonical_json`."""
@@ -115,13 +186,14 @@ FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Sc
 def from_mapping(values: Mapping[str, Any], *, source: str = "scenario") -> Scenario:
     """Build a scenario from plain values (TOML table, JSON, flags), coercing types.
 
-    Unknown keys and values of the wrong type raise :class:`ScenarioError` naming the field.
+    Unknown keys and values of the wrong type raise :class:`ScenarioError` naming the field;
+    None means unset.
     """
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
         if key not in FIELDS:
             raise ScenarioError(key, f"unknown key in {source} (known: {', '.join(FIELDS)})")
-        kwargs[key] = _coerce(key, value)
+        kwargs[key] = None if value is None else _coerce(key, value)
     return Scenario(**kwargs)
 
 
@@ -139,6 +211,8 @@ def load(path: str | Path | None = None, overrides: Mapping[str, Any] | None = N
         for key, value in values.items():
             if isinstance(value, dict):
                 raise ScenarioError(key, f"tables are not used in {p}; write keys at top level")
+        if isinstance(values.get("tariffs"), str):  # a tariff file is relative to the TOML file
+            values["tariffs"] = str(p.parent / Path(values["tariffs"]).expanduser())
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
@@ -165,6 +239,8 @@ def parse_value(key: str, text: str) -> Any:
 
 def _coerce(key: str, value: Any) -> Any:
     default = FIELDS[key].default
+    if default is None:
+        default = OPTIONAL_TYPES[key]()  # a value of the field's type: 0 or ""
     try:
         if isinstance(default, bool):
             raise TypeError
@@ -189,6 +265,8 @@ def _coerce(key: str, value: Any) -> Any:
         if isinstance(default, str):
             if isinstance(value, dt.date):
                 return value.isoformat()
+            if isinstance(value, Path):
+                return str(value)
             if not isinstance(value, str):
                 raise TypeError
             return value
@@ -202,24 +280,27 @@ def _validate(s: Scenario) -> None:
     import math
 
     def positive(name: str) -> None:
-        if getattr(s, name) <= 0:
-            raise ScenarioError(name, f"must be positive, got {getattr(s, name)}")
+        value = getattr(s, name)
+        if value is not None and value <= 0:
+            raise ScenarioError(name, f"must be positive, got {value}")
 
-    for name in ("consumers", "prosumers", "days", "slot_minutes", "maintenance_slots"):
+    for name in ("consumers", "prosumers", "days", "slot_minutes", "maintenance_slots", "households"):
         positive(name)
     for name in ("inverter_outages", "maintenance_windows"):
         if getattr(s, name) < 0:
             raise ScenarioError(name, f"must be >= 0, got {getattr(s, name)}")
-    if 1440 % s.slot_minutes:
+    if s.slot_minutes is not None and 1440 % s.slot_minutes:
         raise ScenarioError("slot_minutes", f"must divide a day (1440 minutes), got {s.slot_minutes}")
     if not 0 <= s.seed < 2**32:
         raise ScenarioError("seed", f"must be in [0, 2**32), got {s.seed}")
-    if s.maintenance_windows and s.maintenance_slots >= s.slots:
+    if not s.imported and s.maintenance_windows and s.maintenance_slots >= s.slots:
         raise ScenarioError("maintenance_slots", f"must be shorter than the horizon ({s.slots} slots)")
-    try:
-        dt.date.fromisoformat(s.start)
-    except ValueError:
-        raise ScenarioError("start", f"expected an ISO date like 2025-01-01, got {s.start!r}") from None
+    if s.start is not None:
+        try:
+            dt.date.fromisoformat(s.start)
+        except ValueError:
+            raise ScenarioError("start", f"expected an ISO date like 2025-01-01, got {s.start!r}") from None
+    _validate_sources(s)
     if s.generator not in GENERATORS:
         raise ScenarioError("generator", f"unknown generator {s.generator!r} (known: {', '.join(GENERATORS)})")
     if not s.mechanisms:
@@ -242,3 +323,29 @@ def _validate(s: Scenario) -> None:
         elif isinstance(f.default, float):
             if not math.isfinite(value) or value < 0:
                 raise ScenarioError(name, f"must be a finite number >= 0, got {value}")
+
+
+def _validate_sources(s: Scenario) -> None:
+    """Fields of imported communities and tariff files: names, hashes, and what goes together."""
+    if s.imported:
+        problem = check_name(s.profiles)
+        if problem:
+            raise ScenarioError("profiles", problem)
+        for name in ("consumers", "prosumers", "slot_minutes"):
+            if getattr(s, name) is not None:
+                raise ScenarioError(name, f"not used with a profile set ('profiles = {s.profiles!r}'): "
+                                          "the set's households and slots are used; draw fewer with 'households'")
+    else:
+        for name in ("households", "profiles_hash"):
+            if getattr(s, name) is not None:
+                raise ScenarioError(name, "only with a profile set ('profiles'); a generated community "
+                                          "is sized by 'consumers' and 'prosumers'")
+    for name in ("profiles_hash", "tariffs_hash"):
+        value = getattr(s, name)
+        if value is not None and not _HASH.fullmatch(value):
+            raise ScenarioError(name, f"expected a SHA-256 hex digest (64 characters 0-9a-f), got {value!r}")
+    if s.tariffs is not None:
+        if not s.tariffs.strip():
+            raise ScenarioError("tariffs", "expected the path of a tariff file, got an empty string")
+        if s.tariffs_hash is not None:
+            raise ScenarioError("tariffs", "give a tariff file ('tariffs') or stored tariffs ('tariffs_hash'), not both")

@@ -60,8 +60,8 @@ def test_invalid_values_name_their_field(values, field):
 
 def test_unknown_key_in_file_is_refused(tmp_path):
     f = tmp_path / "s.toml"
-    f.write_text("seed = 1\nhouseholds = 4\n")
-    with pytest.raises(ScenarioError, match="'households'.*unknown key"):
+    f.write_text("seed = 1\ncolour = 4\n")
+    with pytest.raises(ScenarioError, match="'colour'.*unknown key"):
         load(f)
 
 

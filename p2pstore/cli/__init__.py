@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "bills": "results:bills",
     "query": "results:query",
     "db": "db:db",
+    "profiles": "profiles:profiles",
     "enqueue": "queue_cmds:enqueue",
     "worker": "queue_cmds:worker",
     "schedule": "queue_cmds:schedule",
@@ -80,6 +81,8 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
     Examples:
       p2pstore run                              # the reference notebook's scenario
       p2pstore run --seed 7 --prosumers 12 --days 14 --json
+      p2pstore profiles import demo --load load.csv --pv pv.csv --tariffs tariffs.csv
+      p2pstore run --profiles demo --households 20 --seed 3
       p2pstore query "SELECT mechanism, SUM(bill) FROM bills GROUP BY mechanism"
       p2pstore --db postgresql://postgres@127.0.0.1/p2p runs list
     """

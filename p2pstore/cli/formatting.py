@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import warnings
 
 import click
 
@@ -62,3 +64,17 @@ def _text(v, digits: int | None = None) -> str:
 
 def echo_json(obj) -> None:
     click.echo(json.dumps(obj, indent=1, default=str))
+
+
+@contextlib.contextmanager
+def echo_warnings():
+    """Print the :class:`~p2pstore.errors.DataWarning` s raised inside the block as
+    ``Warning: <message>`` lines on stderr (other warnings are not the user's business)."""
+    from p2pstore.errors import DataWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        yield
+    for w in caught:
+        if issubclass(w.category, DataWarning):
+            click.echo(f"Warning: {w.message}", err=True)

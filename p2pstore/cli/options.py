@@ -6,19 +6,28 @@ import functools
 
 import click
 
-SCENARIO_FLAGS = ("seed", "consumers", "prosumers", "days", "start", "mechanisms")
+SCENARIO_FLAGS = ("seed", "consumers", "prosumers", "days", "start", "mechanisms", "profiles", "households",
+                  "tariffs")
 
 
 def scenario_options(fn):
-    """Add ``[SCENARIO.toml] --seed --consumers --prosumers --days --start --mechanism --series``."""
+    """Add ``[SCENARIO.toml] --seed --consumers --prosumers --days --start --profiles --households
+    --tariffs --mechanism --series``."""
 
     @click.argument("scenario_file", metavar="[SCENARIO.toml]", required=False,
                     type=click.Path(dir_okay=False))
-    @click.option("--seed", type=int, help="RNG seed (default 42).")
-    @click.option("--consumers", type=int, help="Households without PV (default 3).")
-    @click.option("--prosumers", type=int, help="Households with PV (default 7).")
-    @click.option("--days", type=int, help="Horizon in days of 96 15-minute slots (default 30).")
-    @click.option("--start", help="First day, ISO date (default 2025-01-01).")
+    @click.option("--seed", type=int, help="RNG seed (default 42); with --households it draws the households.")
+    @click.option("--consumers", type=int, help="Generated households without PV (default 3).")
+    @click.option("--prosumers", type=int, help="Generated households with PV (default 7).")
+    @click.option("--days", type=int, help="Horizon in days (default 30; with --profiles: to the end of the set).")
+    @click.option("--start", help="First day, ISO date (default 2025-01-01; with --profiles: the set's start).")
+    @click.option("--profiles", metavar="NAME", help="Settle a stored profile set (p2pstore profiles import) "
+                  "instead of a generated community.")
+    @click.option("--households", type=int, metavar="N",
+                  help="With --profiles: draw N of the set's households (reproducibly, with --seed).")
+    @click.option("--tariffs", type=click.Path(dir_okay=False), metavar="FILE",
+                  help="Tariff file (CSV/Parquet: [timestamp,] [household,] buy, sell) replacing the drawn or "
+                       "stored tariffs; it is stored with the run.")
     @click.option("--mechanism", "mechanisms", multiple=True, metavar="NAME",
                   help="Mechanism to settle: conventional, mmr, bill_sharing (repeatable; default all).")
     @click.option("--series", type=click.Choice(["full", "community", "none"]), default="full",

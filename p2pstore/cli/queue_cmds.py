@@ -11,7 +11,7 @@ import time
 import click
 
 from p2pstore.cli import LazyGroup, db_url, open_store
-from p2pstore.cli.formatting import echo_json
+from p2pstore.cli.formatting import echo_json, echo_warnings
 from p2pstore.cli.options import scenario_from_options, scenario_options
 from p2pstore.reports.compare import format_run_ids
 
@@ -46,6 +46,8 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
       p2pstore enqueue --sweep prosumers=3,5,7 --seeds 1..20 --batch demo
       p2pstore enqueue scenario.toml --days 7 --at 2026-01-01T02:00:00Z
       p2pstore enqueue --sweep mechanisms=mmr+bill_sharing,conventional --series none --json
+      p2pstore enqueue --profiles demo --households 4 --seeds 1..50 --batch mc   # Monte Carlo over households
+      p2pstore enqueue --sweep profiles=demo,other --tariffs tou.csv
     """
     from p2pstore.jobs.enqueue import enqueue_sweep, parse_at
 
@@ -56,8 +58,9 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
 
         raise InputError("give --seed or --seeds, not both")
     store = open_store(ctx)
-    batch, ids = enqueue_sweep(store, base, sweeps=sweeps, seeds=seeds, batch=batch, series=series,
-                               priority=priority, not_before=not_before, max_attempts=max_attempts)
+    with echo_warnings():
+        batch, ids = enqueue_sweep(store, base, sweeps=sweeps, seeds=seeds, batch=batch, series=series,
+                                   priority=priority, not_before=not_before, max_attempts=max_attempts)
     if as_json:
         echo_json({"batch": batch, "run_ids": ids})
         return
@@ -264,8 +267,9 @@ def schedule_add(ctx, name, cron, timezone, scenario_file, series, priority, max
 
     parse_cron(cron, timezone)  # before opening (or creating) the database
     scenario = scenario_from_options(scenario_file, **flags)
-    sid = add_schedule(open_store(ctx), name, cron, scenario, timezone=timezone, series=series,
-                       priority=priority, max_attempts=max_attempts)
+    with echo_warnings():
+        sid = add_schedule(open_store(ctx), name, cron, scenario, timezone=timezone, series=series,
+                           priority=priority, max_attempts=max_attempts)
     click.echo(f"schedule {name!r} (id {sid}) added; next firing {next_fire_time(cron, timezone).isoformat()}")
 
 

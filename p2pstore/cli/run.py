@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from p2pstore.cli import open_store
-from p2pstore.cli.formatting import echo_json, render
+from p2pstore.cli.formatting import echo_json, echo_warnings, render
 from p2pstore.cli.options import scenario_from_options, scenario_options
 
 
@@ -18,7 +18,8 @@ def run(ctx, scenario_file, as_json, daily, series, **flags):
     """Settle a scenario now, store the run, and print its bills.
 
     Runs through the same code a worker uses. With no arguments this is the reference
-    notebook's scenario (seed 42, 3 consumers, 7 prosumers, 30 days).
+    notebook's scenario (seed 42, 3 consumers, 7 prosumers, 30 days). With --profiles it
+    settles a stored profile set (all its households, or --households N drawn with --seed).
 
     \b
     Examples:
@@ -26,12 +27,15 @@ def run(ctx, scenario_file, as_json, daily, series, **flags):
       p2pstore run scenario.toml --days 7 --daily
       p2pstore run --seed 3 --prosumers 20 --mechanism mmr --mechanism bill_sharing --json
       p2pstore run --series none          # keep prices, bills and metrics only
+      p2pstore run --profiles demo --households 4 --seed 2 --start 2025-01-02 --days 1
+      p2pstore run --tariffs examples/profiles/tou_tariffs.csv --days 7   # time-of-use tariffs
     """
     from p2pstore.jobs.execute import run_now
 
     scenario = scenario_from_options(scenario_file, **flags)
     store = open_store(ctx)
-    run_id, settlement = run_now(store, scenario, series)
+    with echo_warnings():
+        run_id, settlement = run_now(store, scenario, series)
     profiles = settlement.profiles
     labels = [str(x) for x in profiles.labels]
     if as_json:

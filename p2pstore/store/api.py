@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from p2pstore.errors import InputError, NotFoundError, StoreError
 from p2pstore.store.engine import begin_write, create_engine, db_timestamp, engine_url, one_line
+from p2pstore.store.profile_sets import ProfileSetMethods
 from p2pstore.store.readers import StoreReaders
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class _LostRun(Exception):
     """The guarded final update matched no row: roll the whole write back."""
 
 
-class Store(StoreReaders):
+class Store(StoreReaders, ProfileSetMethods):
     """Results store at ``url`` (see :func:`p2pstore.store.engine.resolve_url`).
 
     On construction the schema revision is checked; a fresh database is migrated to head when
@@ -88,25 +89,43 @@ class Store(StoreReaders):
 
     # -- scenarios and runs ----------------------------------------------------------------
     def save_scenario(self, scenario: Scenario) -> int:
-        """Id of ``scenario``'s row, inserted if its spec hash is new (safe under races)."""
+        """Id of ``scenario``'s row, inserted if its spec hash is new (safe under races).
+
+        The scenario is resolved first (see :func:`p2pstore.store.profile_sets.resolve`): a
+        profile set's name is pinned to its content hash, a tariff file is stored and pinned.
+        """
         with begin_write(self.engine) as conn:
             return self._scenario_id(conn, scenario)
 
-    def _scenario_id(self, conn: Connection, scenario: Scenario) -> int:
+    def resolve(self, scenario: Scenario) -> Scenario:
+        """``scenario`` pinned to stored data (its set's content hash, its stored tariff file's),
+        validated against them; a tariff file is stored on the way."""
+        from p2pstore.store.profile_sets import resolve
+
+        with begin_write(self.engine) as conn:
+            return resolve(conn, scenario).scenario
+
+    def _scenario_id(self, conn: Connection, scenario: Scenario, cache: dict | None = None) -> int:
         from sqlalchemy import select
 
         from p2pstore.store.models import ScenarioRow
+        from p2pstore.store.profile_sets import link, resolve
 
-        spec_hash = scenario.spec_hash()
+        resolved = resolve(conn, scenario, cache)
+        spec = resolved.scenario
+        spec_hash = spec.spec_hash()
         values = {
-            "spec_hash": spec_hash, "spec_json": scenario.canonical_json(), "seed": scenario.seed,
-            "consumers": scenario.consumers, "prosumers": scenario.prosumers, "days": scenario.days,
+            "spec_hash": spec_hash, "spec_json": spec.canonical_json(), "seed": spec.seed,
+            # the community's size: a profile set's draw is known once resolved
+            "consumers": resolved.consumers, "prosumers": resolved.prosumers, "days": resolved.days,
         }
         # insert first, then select: a write first keeps SQLite from a read-to-write lock upgrade,
         # and on PostgreSQL a concurrent insert of the same hash waits and then does nothing
         conn.execute(self._insert(ScenarioRow).values(**values)
                      .on_conflict_do_nothing(index_elements=["spec_hash"]))
-        return conn.execute(select(ScenarioRow.id).where(ScenarioRow.spec_hash == spec_hash)).scalar_one()
+        scenario_id = conn.execute(select(ScenarioRow.id).where(ScenarioRow.spec_hash == spec_hash)).scalar_one()
+        link(conn, scenario_id, resolved.links, self._insert)
+        return scenario_id
 
     def _insert(self, model):
         if self.dialect == "postgresql":
@@ -116,7 +135,11 @@ class Store(StoreReaders):
         return insert(model)
 
     def create_runs(self, items: Iterable[RunRequest]) -> list[int]:
-        """Insert queued runs, all in one transaction; return their ids in ``items`` order."""
+        """Insert queued runs, all in one transaction; return their ids in ``items`` order.
+
+        Each scenario is resolved (see :meth:`save_scenario`); a scenario that does not fit its
+        profile set or tariff file raises :class:`~p2pstore.errors.InputError` and nothing is
+        written."""
         from sqlalchemy import func, insert
 
         from p2pstore.store.models import Run
@@ -129,10 +152,11 @@ class Store(StoreReaders):
         with begin_write(self.engine) as conn:
             scenario_ids: dict[str, int] = {}
             rows: list[dict[str, Any]] = []
+            cache: dict = {}  # files and sets the scenarios share are read once
             for item in items:
                 key = item.scenario.spec_hash()
                 if key not in scenario_ids:
-                    scenario_ids[key] = self._scenario_id(conn, item.scenario)
+                    scenario_ids[key] = self._scenario_id(conn, item.scenario, cache)
                 row = {
                     "scenario_id": scenario_ids[key], "status": "queued",
                     "mechanisms": ",".join(item.scenario.mechanisms), "series": item.series,

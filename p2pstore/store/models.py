@@ -2,7 +2,8 @@
 
 Units: energies kWh, powers kW, prices currency per kWh, money in the scenario's currency.
 Mechanisms and households are readable strings (``"bill_sharing"``, ``"P3"``) in every table.
-See docs/schema.md for every column.
+Imported profile sets are stored once, in long tables keyed by (set, household position, slot),
+and referenced by the scenarios that use them. See docs/schema.md for every column.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from p2pstore.scenario import SERIES_MODES
+from p2pstore.scenario import MAX_HOUSEHOLD_NAME, MAX_NAME_LENGTH, SERIES_MODES
 
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
@@ -47,6 +48,11 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 Timestamp = DateTime(timezone=True)
+#: Household labels: "C1" for generated households, the files' names for imported ones.
+HouseholdLabel = String(MAX_HOUSEHOLD_NAME)
+HOUSEHOLD_KINDS = ("consumer", "prosumer")
+PROFILE_SET_KINDS = ("profiles", "tariffs")
+TARIFF_MODES = ("none", "flat", "time")
 
 def run_fk() -> Mapped[int]:
     return mapped_column(Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
@@ -105,15 +111,15 @@ class Household(Base):
 
     __tablename__ = "households"
     __table_args__ = (
-        CheckConstraint(_in("kind", ("consumer", "prosumer")), name="kind"),
+        CheckConstraint(_in("kind", HOUSEHOLD_KINDS), name="kind"),
         UniqueConstraint("run_id", "household"),
     )
 
     run_id: Mapped[int] = run_fk()
-    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0-based, consumers first
-    household: Mapped[str] = mapped_column(String(16))  # "C1", "P3"
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0-based row of the [N, H] arrays
+    household: Mapped[str] = mapped_column(HouseholdLabel)  # "C1", "P3", or an imported name
     kind: Mapped[str] = mapped_column(String(16))
-    lambda_buy: Mapped[float] = mapped_column(Float)   # currency/kWh
+    lambda_buy: Mapped[float] = mapped_column(Float)   # currency/kWh (time-varying: mean over the slots)
     lambda_sell: Mapped[float] = mapped_column(Float)  # currency/kWh
     load_kwh: Mapped[float] = mapped_column(Float)
     pv_kwh: Mapped[float] = mapped_column(Float)
@@ -126,7 +132,7 @@ class Bill(Base):
 
     run_id: Mapped[int] = run_fk()
     mechanism: Mapped[str] = mapped_column(String(32), primary_key=True)
-    household: Mapped[str] = mapped_column(String(16), primary_key=True)
+    household: Mapped[str] = mapped_column(HouseholdLabel, primary_key=True)
     bill: Mapped[float] = mapped_column(Float)  # currency; negative = net income
     self_consumed_kwh: Mapped[float] = mapped_column(Float)
     grid_import_kwh: Mapped[float] = mapped_column(Float)
@@ -171,7 +177,7 @@ class HouseholdSeries(Base):
 
     run_id: Mapped[int] = run_fk()
     mechanism: Mapped[str] = mapped_column(String(32), primary_key=True)
-    household: Mapped[str] = mapped_column(String(16), primary_key=True)
+    household: Mapped[str] = mapped_column(HouseholdLabel, primary_key=True)
     slot: Mapped[int] = mapped_column(Integer, primary_key=True)
     load_kw: Mapped[float] = mapped_column(Float)
     pv_kw: Mapped[float] = mapped_column(Float)
@@ -238,3 +244,107 @@ class Schedule(Base):
 
 # A unique index rather than a constraint: SQLite can add one without rebuilding ``runs``.
 Index("uq_runs_schedule_id_fire_time", Run.schedule_id, Run.fire_time, unique=True)
+
+
+# -- imported profile sets ---------------------------------------------------------------------
+def profile_set_fk() -> Mapped[int]:
+    return mapped_column(Integer, ForeignKey("profile_sets.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ProfileSetRow(Base):
+    """A stored data set, identified by the SHA-256 of its canonical content: a named profile set
+    (``kind='profiles'``: households' load and PV, P2P calendar, optional tariffs) or a tariff
+    file stored for the runs that use it (``kind='tariffs'``, no name)."""
+
+    __tablename__ = "profile_sets"
+    __table_args__ = (
+        CheckConstraint(_in("kind", PROFILE_SET_KINDS), name="kind"),
+        CheckConstraint(_in("tariffs", TARIFF_MODES), name="tariffs"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(MAX_NAME_LENGTH), unique=True)  # NULL for tariff files
+    kind: Mapped[str] = mapped_column(String(16))
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    start: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False))  # slot 0, local wall clock
+    slot_minutes: Mapped[int | None] = mapped_column(Integer)  # NULL for flat tariff files
+    timezone: Mapped[str] = mapped_column(String(64))  # zone of the wall-clock times
+    households: Mapped[int] = mapped_column(Integer)
+    slots: Mapped[int] = mapped_column(Integer)  # 0 for flat tariff files
+    consumers: Mapped[int] = mapped_column(Integer)
+    prosumers: Mapped[int] = mapped_column(Integer)
+    tariffs: Mapped[str] = mapped_column(String(8))  # none | flat | time
+    source: Mapped[str] = mapped_column(Text)  # the files (or DataFrames) it was read from
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class ProfileSetHousehold(Base):
+    """A household of a profile set (or a row of a tariff file), with its flat tariffs or the
+    series of its time-varying ones."""
+
+    __tablename__ = "profile_set_households"
+    __table_args__ = (
+        CheckConstraint(_in("kind", HOUSEHOLD_KINDS), name="kind"),
+        UniqueConstraint("profile_set_id", "household"),
+    )
+
+    profile_set_id: Mapped[int] = profile_set_fk()
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0-based, file order
+    household: Mapped[str | None] = mapped_column(HouseholdLabel)  # NULL: a tariff for every household
+    kind: Mapped[str | None] = mapped_column(String(16))  # NULL in tariff files
+    buy: Mapped[float | None] = mapped_column(Float)   # flat tariffs, currency/kWh
+    sell: Mapped[float | None] = mapped_column(Float)
+    tariff_series: Mapped[int | None] = mapped_column(Integer)  # time-varying: profile_tariffs.series
+    load_kwh: Mapped[float | None] = mapped_column(Float)  # totals over the set (NULL in tariff files)
+    pv_kwh: Mapped[float | None] = mapped_column(Float)
+
+
+class ProfileValue(Base):
+    """Load and PV of one household of a profile set in one slot (the long table of values)."""
+
+    __tablename__ = "profile_values"
+
+    profile_set_id: Mapped[int] = profile_set_fk()
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    load_kw: Mapped[float] = mapped_column(Float)
+    pv_kw: Mapped[float] = mapped_column(Float)
+
+
+class ProfileTariff(Base):
+    """One slot of a time-varying tariff series; households sharing a tariff share its series."""
+
+    __tablename__ = "profile_tariffs"
+
+    profile_set_id: Mapped[int] = profile_set_fk()
+    series: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    buy: Mapped[float] = mapped_column(Float)   # currency/kWh
+    sell: Mapped[float] = mapped_column(Float)  # currency/kWh, may be negative
+
+
+class ProfileP2P(Base):
+    """The P2P calendar of a profile set: is trading between peers allowed in the slot."""
+
+    __tablename__ = "profile_p2p"
+
+    profile_set_id: Mapped[int] = profile_set_fk()
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    p2p_allowed: Mapped[bool] = mapped_column(Boolean)
+
+
+class ScenarioProfileSet(Base):
+    """Which stored data a scenario computes from (``role``: its profile set or its tariff file),
+    so that data in use cannot be deleted."""
+
+    __tablename__ = "scenario_profile_sets"
+    __table_args__ = (CheckConstraint(_in("role", PROFILE_SET_KINDS), name="role"),)
+
+    scenario_id: Mapped[int] = mapped_column(Integer, ForeignKey("scenarios.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    profile_set_id: Mapped[int] = mapped_column(ForeignKey("profile_sets.id"), index=True)
+
+
+#: Tables holding a profile set's data, in write order (all keyed by profile_set_id).
+PROFILE_TABLES = ("profile_set_households", "profile_values", "profile_tariffs", "profile_p2p")

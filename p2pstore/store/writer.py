@@ -12,7 +12,8 @@ raw driver connection of the caller's transaction:
 ``household_series`` is produced in primary-key order (mechanism, household label, slot), so
 B-tree pages fill left to right on both backends.
 
-Nothing here commits: :meth:`p2pstore.store.Store.write_results` owns the transaction.
+Nothing here commits: :meth:`p2pstore.store.Store.write_results` (and the profile-set import,
+:mod:`p2pstore.store.profile_sets`) own the transaction.
 """
 
 from __future__ import annotations
@@ -25,16 +26,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from p2pstore.errors import InputError
-from p2pstore.store.models import RESULT_TABLES, SERIES_MODES, Base
+from p2pstore.store.models import PROFILE_TABLES, RESULT_TABLES, SERIES_MODES, Base
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 Block = dict[str, Any]
 
-#: Columns each result table is loaded with, in order.
+#: Columns each table is bulk-loaded with, in order (result tables and profile-set tables).
 COLUMNS: dict[str, tuple[str, ...]] = {
-    name: tuple(c.name for c in Base.metadata.tables[name].columns) for name in RESULT_TABLES
+    name: tuple(c.name for c in Base.metadata.tables[name].columns) for name in (*RESULT_TABLES, *PROFILE_TABLES)
 }
 
 _PG_EPOCH_US = np.datetime64("2000-01-01T00:00:00", "us")

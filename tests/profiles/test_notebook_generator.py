@@ -61,7 +61,7 @@ def test_events_are_recorded_and_applied():
     p = generate_notebook(s)
     assert len(p.outages) == s.inverter_outages and len(p.maintenance) == s.maintenance_windows
     for i, day in p.outages:
-        assert s.consumers <= i < s.households
+        assert s.consumers <= i < s.n_households
         assert np.all(p.pv_kw[i, day * 96:(day + 1) * 96] == 0)
     off = np.zeros(p.n_slots, bool)
     for first in p.maintenance:

@@ -1,0 +1,143 @@
+"""``p2pstore profiles import|list|show|delete``: measured communities stored as profile sets."""
+
+from __future__ import annotations
+
+import click
+
+from p2pstore.cli import LazyGroup, open_store
+from p2pstore.cli.formatting import echo_json, echo_warnings, format_option, render
+
+#: subcommand -> "module:attr" under p2pstore.cli
+PROFILES_COMMANDS = {
+    "import": "profiles:import_profiles",
+    "list": "profiles:list_profiles",
+    "show": "profiles:show_profiles",
+    "delete": "profiles:delete_profiles",
+}
+
+
+@click.group(cls=LazyGroup, lazy_commands=PROFILES_COMMANDS)
+def profiles():
+    """Import measured load/PV profiles and tariffs as named profile sets, and manage them.
+
+    Runs use a set with `p2pstore run --profiles NAME` (see docs/profiles.md for the formats).
+
+    \b
+    Examples:
+      p2pstore profiles import demo --load load.csv --pv pv.csv --tariffs tariffs.csv
+      p2pstore profiles import pecan --long data.parquet --tariffs tou.csv --timezone America/Chicago
+      p2pstore profiles list
+      p2pstore profiles show demo --json
+      p2pstore profiles delete demo
+    """
+
+
+@click.command("import")
+@click.argument("name")
+@click.option("--load", "load", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Wide load file: a timestamp column and one column per household (kW).")
+@click.option("--pv", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Wide PV file with the same households and timestamps (default: no PV).")
+@click.option("--long", "long", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Long file: timestamp, household, load_kw[, pv_kw] (or load_kwh, pv_kwh).")
+@click.option("--tariffs", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Tariffs: household, buy, sell (flat) or timestamp, household, buy, sell (time-varying).")
+@click.option("--p2p-allowed", "p2p_allowed", type=click.Path(dir_okay=False), metavar="FILE",
+              help="P2P calendar: timestamp, p2p_allowed (true/false); default: always allowed.")
+@click.option("--unit", type=click.Choice(["kW", "kWh"]),
+              help="Wide values are mean power per slot (kW, default) or energy per slot (kWh).")
+@click.option("--timezone", metavar="ZONE",
+              help="IANA zone naive timestamps are read in and aware ones converted to (default UTC).")
+@click.option("--slot-minutes", type=click.Choice(["5", "10", "15", "30", "60"]),
+              help="Resample to this slot length (mean power: energy is conserved).")
+@click.option("--replace", is_flag=True, help="Overwrite a set of this name that holds other data (unused by runs).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def import_profiles(ctx, name, load, pv, long, tariffs, p2p_allowed, unit, timezone, slot_minutes, replace,
+                    as_json):
+    """Validate files and store them as profile set NAME (CSV or Parquet, by extension).
+
+    Households with PV are prosumers, the others consumers. Nothing is stored when a file is
+    malformed (one line names the file, line and problem; exit status 2). Importing identical
+    data again changes nothing.
+
+    \b
+    Examples:
+      p2pstore profiles import demo --load examples/profiles/load.csv --pv examples/profiles/pv.csv \\
+          --tariffs examples/profiles/tariffs.csv --p2p-allowed examples/profiles/p2p_allowed.csv
+      p2pstore profiles import solar --load load.parquet --pv pv.parquet --unit kWh \\
+          --timezone Australia/Brisbane --slot-minutes 15 --tariffs tariffs.csv
+    """
+    store = open_store(ctx)
+    with echo_warnings():
+        result = store.import_profiles(name, replace=replace, load=load, pv=pv, long=long, tariffs=tariffs,
+                                       p2p_allowed=p2p_allowed, unit=unit, timezone=timezone,
+                                       slot_minutes=int(slot_minutes) if slot_minutes else None)
+    if as_json:
+        echo_json(result)
+        return
+    verb = {"imported": "imported", "replaced": "replaced", "unchanged": "unchanged (identical data already stored)"}
+    click.echo(f"profile set {name!r} {verb[result['status']]}: {result['households']} households, "
+               f"{result['slots']} slots, content hash {result['content_hash'][:12]}")
+
+
+@click.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON records.")
+@format_option(help="Output format (--json is --format json).")
+@click.pass_context
+def list_profiles(ctx, as_json, fmt):
+    """List profile sets: households, consumers/prosumers, span, slots, tariffs, runs using them.
+
+    \b
+    Example:
+      p2pstore profiles list --format csv
+    """
+    df = open_store(ctx).profile_sets()
+    if fmt == "table" and not as_json:
+        df = df.assign(content_hash=df["content_hash"].str[:12])
+        df = df.drop(columns=["source", "created_at"])
+    click.echo(render(df, "json" if as_json else fmt))
+
+
+@click.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def show_profiles(ctx, name, as_json):
+    """Show one profile set: its span and slots, and each household with kind, tariffs and
+    energy totals.
+
+    \b
+    Example:
+      p2pstore profiles show demo
+    """
+    info = open_store(ctx).profile_set(name)
+    members = info.pop("members")
+    if as_json:
+        import json
+
+        info["members"] = json.loads(render(members, "json"))
+        echo_json(info)
+        return
+    for key, value in info.items():
+        click.echo(f"{key:>14}: {value}")
+    click.echo()
+    click.echo(render(members, float_digits=3))
+
+
+@click.command("delete")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def delete_profiles(ctx, name, as_json):
+    """Delete profile set NAME and its values. Refused while runs or schedules use it.
+
+    \b
+    Example:
+      p2pstore profiles delete demo
+    """
+    rows = open_store(ctx).delete_profile_set(name)
+    if as_json:
+        echo_json({"deleted": name, "value_rows": rows})
+        return
+    click.echo(f"profile set {name!r} deleted ({rows} value rows)")
