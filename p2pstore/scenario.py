@@ -199,6 +199,13 @@ def from_mapping(values: Mapping[str, Any], *, source: str = "scenario") -> Scen
 
 def load(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Load a scenario from a flat TOML file (optional), then apply ``overrides`` (None = unset)."""
+    return from_mapping(load_values(path, overrides), source=str(path) if path else "scenario")
+
+
+def load_values(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The values :func:`load` builds a scenario from, not yet validated: a sweep applies its
+    values first (``--sweep profiles=a,b`` with ``--households 3`` is valid only once
+    ``profiles`` is set)."""
     values: dict[str, Any] = {}
     if path is not None:
         p = Path(path)
@@ -216,7 +223,7 @@ def load(path: str | Path | None = None, overrides: Mapping[str, Any] | None = N
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
-    return from_mapping(values, source=str(path) if path else "scenario")
+    return values
 
 
 def from_json(text: str) -> Scenario:

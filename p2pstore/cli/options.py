@@ -25,7 +25,7 @@ def scenario_options(fn):
                   "instead of a generated community.")
     @click.option("--households", type=int, metavar="N",
                   help="With --profiles: draw N of the set's households (reproducibly, with --seed).")
-    @click.option("--tariffs", type=click.Path(dir_okay=False), metavar="FILE",
+    @click.option("--tariffs", metavar="FILE",
                   help="Tariff file (CSV/Parquet: [timestamp,] [household,] buy, sell) replacing the drawn or "
                        "stored tariffs; it is stored with the run.")
     @click.option("--mechanism", "mechanisms", multiple=True, metavar="NAME",
@@ -44,7 +44,15 @@ def scenario_from_options(scenario_file: str | None, **flags):
     """The validated Scenario of a file plus flags (flags win); raises ScenarioError."""
     from p2pstore import scenario
 
+    return scenario.from_mapping(scenario_values_from_options(scenario_file, **flags),
+                                 source=scenario_file or "scenario")
+
+
+def scenario_values_from_options(scenario_file: str | None, **flags) -> dict:
+    """The values of a file plus flags, not yet validated (a sweep completes them)."""
+    from p2pstore import scenario
+
     overrides = {k: flags.get(k) for k in SCENARIO_FLAGS}
     if not overrides["mechanisms"]:
         overrides["mechanisms"] = None
-    return scenario.load(scenario_file, overrides)
+    return scenario.load_values(scenario_file, overrides)

@@ -34,15 +34,15 @@ def profiles():
 
 @click.command("import")
 @click.argument("name")
-@click.option("--load", "load", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--load", "load", metavar="FILE",
               help="Wide load file: a timestamp column and one column per household (kW).")
-@click.option("--pv", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--pv", metavar="FILE",
               help="Wide PV file with the same households and timestamps (default: no PV).")
-@click.option("--long", "long", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--long", "long", metavar="FILE",
               help="Long file: timestamp, household, load_kw[, pv_kw] (or load_kwh, pv_kwh).")
-@click.option("--tariffs", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--tariffs", metavar="FILE",
               help="Tariffs: household, buy, sell (flat) or timestamp, household, buy, sell (time-varying).")
-@click.option("--p2p-allowed", "p2p_allowed", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--p2p-allowed", "p2p_allowed", metavar="FILE",
               help="P2P calendar: timestamp, p2p_allowed (true/false); default: always allowed.")
 @click.option("--unit", type=click.Choice(["kW", "kWh"]),
               help="Wide values are mean power per slot (kW, default) or energy per slot (kWh).")

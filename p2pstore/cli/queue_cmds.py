@@ -12,7 +12,7 @@ import click
 
 from p2pstore.cli import LazyGroup, db_url, open_store
 from p2pstore.cli.formatting import echo_json, echo_warnings
-from p2pstore.cli.options import scenario_from_options, scenario_options
+from p2pstore.cli.options import scenario_from_options, scenario_options, scenario_values_from_options
 from p2pstore.reports.compare import format_run_ids
 
 
@@ -51,7 +51,7 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
     """
     from p2pstore.jobs.enqueue import enqueue_sweep, parse_at
 
-    base = scenario_from_options(scenario_file, **flags)
+    base = scenario_values_from_options(scenario_file, **flags)
     not_before = parse_at(at)
     if seeds and flags.get("seed") is not None:
         from p2pstore.errors import InputError

@@ -55,10 +55,12 @@ def parse_seeds(text: str) -> list[int]:
 def expand(base, sweeps: Sequence[tuple[str, Sequence[Any]]] = (), seeds: Sequence[int] | None = None) -> list:
     """Scenarios of the cartesian product of ``sweeps`` (and ``seeds``) applied to ``base``.
 
+    ``base``: a :class:`~p2pstore.scenario.Scenario`, or the plain values of one (not yet
+    validated: ``--sweep profiles=a,b --households 3`` is complete only with the swept value).
     Order: the first sweep varies slowest, seeds fastest. Each scenario is validated (a bad
     value raises :class:`ScenarioError` naming the field).
     """
-    from p2pstore.scenario import from_mapping
+    from p2pstore.scenario import Scenario, from_mapping
 
     axes: list[tuple[str, Sequence[Any]]] = list(sweeps)
     if seeds is not None:
@@ -70,7 +72,7 @@ def expand(base, sweeps: Sequence[tuple[str, Sequence[Any]]] = (), seeds: Sequen
     total = math.prod(len(values) for _, values in axes)
     if total > MAX_RUNS:
         raise InputError(f"the sweep makes {total} runs, more than the limit of {MAX_RUNS}")
-    base_values = base.to_dict()
+    base_values = base.to_dict() if isinstance(base, Scenario) else dict(base)
     return [from_mapping({**base_values, **dict(zip(keys, combo))})
             for combo in itertools.product(*(values for _, values in axes))]
 

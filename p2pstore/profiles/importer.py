@@ -108,7 +108,8 @@ def read_table(source, role: str, *, text_columns: tuple[str, ...] = ()) -> Tabl
             raise InputError(f"{name}: reading Parquet needs pyarrow (pip install 'p2pstore[parquet]'): {exc}") from None
         except (OSError, ValueError, pd.errors.ParserError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"{name}: cannot read as {suffix[1:].upper()}: {first}") from None
+            kind = "CSV" if suffix == ".csv" else "Parquet"
+            raise InputError(f"{name}: cannot read as {kind}: {first}") from None
         table = Table(name, df, csv=suffix == ".csv")
     if len(table.df) == 0:
         table.fail("empty file (no data rows)" if not table.name.endswith("DataFrame") else "no rows")
@@ -231,7 +232,7 @@ def infer_grid(table: Table, times: np.ndarray) -> tuple[Grid, np.ndarray]:
                    f"to {format_time(t[k + 1])} where the others are {minutes:g}", row, "timestamp")
     if minutes not in SLOT_MINUTES:
         table.fail(f"steps of {minutes:g} minutes: slots must be {', '.join(map(str, SLOT_MINUTES))} minutes "
-                   "(resample the data first, or choose --slot-minutes)", None, "timestamp")
+                   "(resample the data first)", None, "timestamp")
     if (t[0] - t[0].astype("datetime64[m]")) != np.timedelta64(0):
         table.fail(f"timestamp {t[0]} is not on a whole minute", int(order[0]), "timestamp")
     start = t[0].astype("datetime64[us]").astype(dt.datetime)

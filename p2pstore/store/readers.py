@@ -185,15 +185,19 @@ class StoreReaders:
 
         Range fields (``[low, high]`` pairs) become two columns ``<name>_low`` / ``<name>_high``
         and keep their plain name as a ``"low:high"`` string; ``mechanisms`` is a
-        comma-separated string. Useful to group runs by any scenario parameter.
+        comma-separated string. ``consumers``, ``prosumers``, ``days`` and ``households`` are
+        the community's actual size (for a profile set: the drawn households, by kind, over the
+        window's days), so runs on generated and imported communities group alike. Useful to
+        group runs by any scenario parameter.
         """
         import pandas as pd
 
         ids = _ids(run_ids)
-        stmt = select(_runs.c.id.label("run_id"), _runs.c.batch, _scen.c.spec_json).select_from(_runs_scen)
+        stmt = select(_runs.c.id.label("run_id"), _runs.c.batch, _scen.c.spec_json,
+                      *[_scen.c[name] for name in SCENARIO_COLUMNS if name != "seed"]).select_from(_runs_scen)
         raw = self._read(_where_runs(stmt, ids, batch).order_by(_runs.c.id), ids=ids)
         rows = []
-        for run_id, run_batch, spec_json in raw.itertuples(index=False):
+        for run_id, run_batch, spec_json, consumers, prosumers, days in raw.itertuples(index=False):
             row: dict[str, Any] = {"run_id": int(run_id), "batch": run_batch}
             for key, value in json.loads(spec_json).items():
                 if isinstance(value, list) and key == "mechanisms":
@@ -203,6 +207,8 @@ class StoreReaders:
                     row[key] = f"{value[0]:g}:{value[1]:g}"
                 else:
                     row[key] = value
+            row.update(consumers=int(consumers), prosumers=int(prosumers), days=int(days),
+                       households=int(consumers) + int(prosumers))
             rows.append(row)
         df = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["run_id", "batch"])
         return self._sorted(df, ["run_id"])
