@@ -79,3 +79,50 @@ def test_example_scenario_file_loads():
 
     s = load(Path(__file__).parents[1] / "examples" / "scenario.toml")
     assert (s.seed, s.consumers, s.prosumers, s.days) == (7, 5, 12, 14)
+
+
+def test_generated_specs_keep_their_hash():
+    """Optional fields left unset stay out of the canonical JSON, so the specs stored before
+    profile sets existed keep their hashes (and stored scenarios are found again)."""
+    assert Scenario().spec_hash() == "77ba6c8ee21495f3f5af84995c44edfbdac4721a9f2a7cbb2a51fe7203d6ffb2"
+    assert "profiles" not in json.loads(Scenario().canonical_json())
+
+
+def test_profile_set_scenarios():
+    s = Scenario(profiles="ausgrid", households=20, seed=3)
+    assert s.imported and s.n_households == 20
+    assert (s.consumers, s.prosumers, s.days, s.start, s.slot_minutes) == (None, None, None, None, None)
+    assert Scenario(profiles="ausgrid").n_households is None and Scenario().n_households == 10
+    assert from_json(s.canonical_json()) == s
+    back = s.replace(profiles=None, households=None)  # generated again: the notebook's defaults
+    assert (back.consumers, back.days, back.start) == (3, 30, "2025-01-01")
+
+
+@pytest.mark.parametrize(
+    "values, field, words",
+    [
+        ({"profiles": "x", "consumers": 4}, "consumers", "not used with a profile set"),
+        ({"profiles": "x", "slot_minutes": 30}, "slot_minutes", "not used with a profile set"),
+        ({"households": 4}, "households", "only with a profile set"),
+        ({"profiles": "x", "households": 0}, "households", "must be positive"),
+        ({"profiles": ""}, "profiles", "must be non-empty"),
+        ({"profiles": "a\tb"}, "profiles", "control character"),
+        ({"profiles": "x" * 101}, "profiles", "longer than 100"),
+        ({"profiles": "x", "profiles_hash": "abc"}, "profiles_hash", "SHA-256"),
+        ({"tariffs": "t.csv", "tariffs_hash": "0" * 64}, "tariffs", "not both"),
+        ({"profiles": "x", "start": "soon"}, "start", "ISO date"),
+    ],
+)
+def test_profile_fields_are_validated(values, field, words):
+    with pytest.raises(ScenarioError, match=words) as info:
+        load(None, values)
+    assert info.value.field == field
+
+
+def test_tariff_file_is_relative_to_the_toml_file(tmp_path):
+    f = tmp_path / "sub" / "s.toml"
+    f.parent.mkdir()
+    f.write_text('tariffs = "tou.csv"\nprofiles = "demo"\nhouseholds = 5\n')
+    s = load(f)
+    assert s.tariffs == str(tmp_path / "sub" / "tou.csv") and s.households == 5
+    assert load(f, {"tariffs": "other.csv"}).tariffs == "other.csv"  # a flag is relative to the cwd

@@ -75,9 +75,15 @@ def test_schema_md_has_sql_examples():
     assert len(EXAMPLES) >= 3, "docs/schema.md should give example queries in ```sql blocks"
 
 
+EXAMPLE_SET = Path(__file__).resolve().parents[1] / "examples" / "profiles"
+
+
 @pytest.fixture
 def docs_store(db_url):
-    """Two finished runs of batch "docs" (2 and 4 prosumers), full series."""
+    """Two finished runs of batch "docs" (2 and 4 prosumers), full series; and the example profile
+    set as 'demo' with a run on 4 of its households."""
+    from p2pstore.jobs.execute import run_scenario
+
     store = Store(db_url)
     ids = []
     for seed, prosumers in ((3, 2), (4, 4)):
@@ -85,6 +91,8 @@ def docs_store(db_url):
         run_id = store.create_run(scenario, batch="docs")
         assert store.write_results(run_id, simulate(scenario), "full")
         ids.append(run_id)
+    store.import_profiles("demo", **{k: EXAMPLE_SET / f"{k}.csv" for k in ("load", "pv", "tariffs", "p2p_allowed")})
+    run_scenario(Scenario(profiles="demo", households=4, days=1), store, series="community")
     try:
         yield store, ids
     finally:

@@ -26,8 +26,8 @@ cloud = np.repeat(rng.uniform(0.35, 1.0, 7), 96)
 load, pv = {}, {}
 for name in names:
     daily = np.repeat(rng.normal(1, 0.08, 7), 96)
-    load[name] = np.round(shape * rng.uniform(0.25, 0.45) * daily * rng.normal(1, 0.08, len(times)).clip(0.5), 3)
-    size = rng.uniform(2.0, 5.0) if name in with_pv else 0.0
+    load[name] = np.round(shape * rng.uniform(0.6, 1.0) * daily * rng.normal(1, 0.08, len(times)).clip(0.5), 3)
+    size = rng.uniform(0.6, 1.6) if name in with_pv else 0.0  # kWp
     pv[name] = np.round(size * sun * cloud * rng.normal(1, 0.05, len(times)).clip(0), 3)
 
 pd.DataFrame({"timestamp": times, **load}).to_csv(HERE / "load.csv", index=False, date_format="%Y-%m-%d %H:%M")

@@ -6,7 +6,9 @@ Create Date: 2026-11-28
 
 A profile set's values are stored once, keyed by (set, household position, slot), and scenarios
 that compute from a set (or from a stored tariff file) reference it in scenario_profile_sets, so
-data in use cannot be deleted. Household labels become the files' names: the ``household``
+data in use cannot be deleted. The two per-slot tables (profile_values, profile_tariffs) have no
+foreign key: PostgreSQL's row-by-row check would take most of a large import's time; the store
+writes and deletes their rows with their set. Household labels become the files' names: the ``household``
 columns of households, bills and household_series widen from 16 to 64 characters. On SQLite that
 rebuilds those three tables (batch mode, with their constraints given explicitly because SQLite
 does not reflect them); ``runs`` and ``scenarios`` are never rebuilt.
@@ -120,7 +122,6 @@ def upgrade() -> None:
     sa.Column('slot', sa.Integer(), nullable=False),
     sa.Column('buy', sa.Float(), nullable=False),
     sa.Column('sell', sa.Float(), nullable=False),
-    sa.ForeignKeyConstraint(['profile_set_id'], ['profile_sets.id'], name=op.f('fk_profile_tariffs_profile_set_id_profile_sets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('profile_set_id', 'series', 'slot', name=op.f('pk_profile_tariffs'))
     )
     op.create_table('profile_values',
@@ -129,7 +130,6 @@ def upgrade() -> None:
     sa.Column('slot', sa.Integer(), nullable=False),
     sa.Column('load_kw', sa.Float(), nullable=False),
     sa.Column('pv_kw', sa.Float(), nullable=False),
-    sa.ForeignKeyConstraint(['profile_set_id'], ['profile_sets.id'], name=op.f('fk_profile_values_profile_set_id_profile_sets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('profile_set_id', 'position', 'slot', name=op.f('pk_profile_values'))
     )
     op.create_table('scenario_profile_sets',

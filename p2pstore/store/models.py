@@ -299,12 +299,19 @@ class ProfileSetHousehold(Base):
     pv_kwh: Mapped[float | None] = mapped_column(Float)
 
 
+def profile_set_ref() -> Mapped[int]:
+    """``profile_sets.id`` without a FOREIGN KEY, for the two tables of per-slot values: on
+    PostgreSQL a row-by-row foreign-key check would take most of a 10-million-row import. The
+    store writes and deletes those rows together with their set, in one transaction."""
+    return mapped_column(Integer, primary_key=True)
+
+
 class ProfileValue(Base):
     """Load and PV of one household of a profile set in one slot (the long table of values)."""
 
     __tablename__ = "profile_values"
 
-    profile_set_id: Mapped[int] = profile_set_fk()
+    profile_set_id: Mapped[int] = profile_set_ref()
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     slot: Mapped[int] = mapped_column(Integer, primary_key=True)
     load_kw: Mapped[float] = mapped_column(Float)
@@ -316,7 +323,7 @@ class ProfileTariff(Base):
 
     __tablename__ = "profile_tariffs"
 
-    profile_set_id: Mapped[int] = profile_set_fk()
+    profile_set_id: Mapped[int] = profile_set_ref()
     series: Mapped[int] = mapped_column(Integer, primary_key=True)
     slot: Mapped[int] = mapped_column(Integer, primary_key=True)
     buy: Mapped[float] = mapped_column(Float)   # currency/kWh
@@ -348,3 +355,5 @@ class ScenarioProfileSet(Base):
 
 #: Tables holding a profile set's data, in write order (all keyed by profile_set_id).
 PROFILE_TABLES = ("profile_set_households", "profile_values", "profile_tariffs", "profile_p2p")
+#: Those of them without a foreign key (deleted explicitly with their set).
+PROFILE_VALUE_TABLES = ("profile_values", "profile_tariffs")

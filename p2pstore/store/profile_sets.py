@@ -7,9 +7,8 @@ tariff series per slot), ``profile_p2p`` (the P2P calendar) and ``scenario_profi
 stored data a scenario computes from).
 
 A set is written in one transaction through the block writer (COPY BINARY on PostgreSQL,
-``executemany`` on SQLite). Reading takes only the households and slots a run needs: PostgreSQL
-sends them with ``COPY ... TO STDOUT (FORMAT BINARY)`` parsed by numpy, SQLite streams the
-cursor into ``np.fromiter``.
+``executemany`` on SQLite). Reading takes only the households and slots a run needs
+(:func:`_slot_arrays`: one array per household from PostgreSQL, a streamed cursor on SQLite).
 
 Scenarios are *resolved* before they are stored (:func:`resolve`): a set's name is pinned to its
 content hash and a tariff file is read, stored and pinned to its hash, so a run always computes
@@ -111,7 +110,15 @@ def write_profile_set(conn: Connection, name: str, data: ProfileSet) -> int:
     write_blocks(conn, "profile_tariffs", _series_blocks(set_id, data.tariffs))
     write_blocks(conn, "profile_p2p", [{"profile_set_id": set_id, "slot": slots,
                                         "p2p_allowed": np.asarray(data.p2p_allowed, dtype=bool)}])
+    _analyze(conn)
     return set_id
+
+
+def _analyze(conn: Connection) -> None:
+    """Refresh PostgreSQL's statistics of the value tables after a bulk load, so that reading a
+    set plans an index scan in key order rather than a sort of millions of rows."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE profile_values, profile_tariffs")
 
 
 def write_tariff_file(conn: Connection, table: TariffTable) -> int:
@@ -155,8 +162,11 @@ def _in_use_message(name: str, runs: list[int], schedules: list[str]) -> str:
 
 
 def _drop(conn: Connection, set_id: int) -> None:
-    """Delete an unused set: its links from scenarios nobody runs, then the set (values cascade)."""
+    """Delete an unused set: its links from scenarios nobody runs, its per-slot values (no
+    foreign key), then the set (households and calendar cascade)."""
     conn.execute(sa.delete(links_t).where(links_t.c.profile_set_id == set_id))
+    for table in (values_t, tariffs_t):
+        conn.execute(sa.delete(table).where(table.c.profile_set_id == set_id))
     conn.execute(sa.delete(sets_t).where(sets_t.c.id == set_id))
 
 
@@ -256,26 +266,70 @@ def _where_rows(column, rows: np.ndarray | None, n_total: int):
     return column.in_([int(r) for r in rows])
 
 
-def _float_columns(conn: Connection, stmt, n_columns: int, n_rows: int) -> list[np.ndarray]:
-    """The ``n_columns`` float columns of a SELECT (``n_rows`` rows, in its ORDER BY), as [n_rows]
-    float64 arrays, read in bulk. ``stmt`` holds only numbers, rendered as literals."""
-    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+def _slot_arrays(conn: Connection, table, key, columns: tuple[str, ...], where, n_keys: int,
+                 n_slots: int) -> list[np.ndarray]:
+    """``[n_keys, n_slots]`` float64 per column of ``columns``: the rows of ``table`` matching
+    ``where``, one row of the result per ``key`` value (ascending), slots in order.
+
+    PostgreSQL aggregates each key's slots into arrays (over rows read in primary-key order, so
+    no sort) and sends them with ``COPY ... TO STDOUT (FORMAT BINARY)``, parsed by numpy: one
+    message per key, not per slot. The slot numbers come along and the values are put in slot
+    order whatever order the aggregate kept. SQLite streams the cursor into ``np.fromiter``.
+    ``where`` holds only numbers, rendered as literals.
+    """
+    render = {"dialect": conn.dialect, "compile_kwargs": {"literal_binds": True}}
     raw = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
+        rows = sa.select(key.label("k"), table.c.slot, *[table.c[c] for c in columns]).where(where) \
+            .order_by(key, table.c.slot).subquery()
+        stmt = sa.select(sa.func.array_agg(rows.c.slot), *[sa.func.array_agg(rows.c[c]) for c in columns]) \
+            .group_by(rows.c.k).order_by(rows.c.k)
         buf = bytearray()
-        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)") as copy:
+        with raw.cursor() as cur, cur.copy(f"COPY ({stmt.compile(**render)}) TO STDOUT (FORMAT BINARY)") as copy:
             for chunk in copy:
                 buf += chunk
-        fields = [("n", ">i2")] + [f for i in range(n_columns) for f in ((f"l{i}", ">i4"), (f"v{i}", ">f8"))]
-        tuples = np.frombuffer(buf, dtype=np.dtype(fields), count=n_rows, offset=19)  # 19-byte COPY header
-        return [tuples[f"v{i}"].astype(np.float64) for i in range(n_columns)]
+        return _parse_array_rows(buf, len(columns), n_keys, n_slots)
+    stmt = sa.select(*[table.c[c] for c in columns]).where(where).order_by(key, table.c.slot)
     cur = raw.cursor()
     try:
-        cur.execute(sql)
-        flat = np.fromiter(itertools.chain.from_iterable(cur), dtype=np.float64, count=n_rows * n_columns)
+        cur.execute(str(stmt.compile(**render)))
+        count = n_keys * n_slots * len(columns)
+        flat = np.fromiter(itertools.chain.from_iterable(cur), dtype=np.float64, count=count)
     finally:
         cur.close()
-    return [flat[i::n_columns].copy() for i in range(n_columns)]
+    return [np.ascontiguousarray(flat[i::len(columns)]).reshape(n_keys, n_slots) for i in range(len(columns))]
+
+
+#: Elements of binary PostgreSQL arrays: their length, then an int4 or a float8.
+_PG_INT4 = np.dtype([("length", ">i4"), ("value", ">i4")])
+_PG_FLOAT8 = np.dtype([("length", ">i4"), ("value", ">f8")])
+
+
+def _parse_array_rows(buf: bytearray, n_columns: int, n_rows: int, n_slots: int) -> list[np.ndarray]:
+    """Parse a binary COPY of ``n_rows`` tuples ``(int4[] slots, float8[] column, ...)``; return
+    ``n_columns`` arrays ``[n_rows, n_slots]`` with each row in slot order."""
+    out = [np.empty((n_rows, n_slots)) for _ in range(n_columns)]
+    offset = 19  # signature, flags, header extension length
+
+    def array(dtype: np.dtype) -> np.ndarray:
+        nonlocal offset
+        offset += 4  # the field's length
+        ndim = int.from_bytes(buf[offset:offset + 4], "big")
+        size = int.from_bytes(buf[offset + 12:offset + 16], "big") if ndim else 0
+        if size != n_slots:
+            raise ValueError(f"stored profile data are incomplete: {size} of {n_slots} slots")
+        start = offset + 12 + 8 * ndim  # ndim, has-null flag, element type, (size, lower bound) per dim
+        offset = start + n_slots * dtype.itemsize
+        return np.frombuffer(buf, dtype=dtype, count=n_slots, offset=start)["value"]
+
+    for k in range(n_rows):
+        offset += 2  # the tuple's field count
+        slots = array(_PG_INT4)
+        order = None if np.all(slots[1:] > slots[:-1]) else np.argsort(slots)
+        for f in range(n_columns):
+            values = array(_PG_FLOAT8)
+            out[f][k] = values if order is None else values[order]
+    return out
 
 
 def read_profile_set(conn: Connection, meta: dict, rows: np.ndarray | None = None, first: int = 0,
@@ -287,12 +341,9 @@ def read_profile_set(conn: Connection, meta: dict, rows: np.ndarray | None = Non
     positions = np.arange(len(hh)) if rows is None else np.asarray(rows)
     n = meta["slots"] - first if n is None else n
     chosen = [hh[int(i)] for i in positions]
-    in_window = sa.and_(values_t.c.slot >= first, values_t.c.slot < first + n)
-    stmt = (sa.select(values_t.c.load_kw, values_t.c.pv_kw)
-            .where(values_t.c.profile_set_id == set_id, in_window,
-                   _where_rows(values_t.c.position, positions, len(hh)))
-            .order_by(values_t.c.position, values_t.c.slot))
-    load, pv = (a.reshape(len(positions), n) for a in _float_columns(conn, stmt, 2, len(positions) * n))
+    where = sa.and_(values_t.c.profile_set_id == set_id, values_t.c.slot >= first, values_t.c.slot < first + n,
+                    _where_rows(values_t.c.position, positions, len(hh)))
+    load, pv = _slot_arrays(conn, values_t, values_t.c.position, ("load_kw", "pv_kw"), where, len(positions), n)
     p2p = conn.execute(sa.select(p2p_t.c.p2p_allowed)
                        .where(p2p_t.c.profile_set_id == set_id, p2p_t.c.slot >= first, p2p_t.c.slot < first + n)
                        .order_by(p2p_t.c.slot)).scalars().all()
@@ -317,11 +368,9 @@ def _tariffs(conn: Connection, meta: dict, chosen: list[dict], names, first: int
     wanted = sorted({r["tariff_series"] for r in chosen})
     renumber = {s: k for k, s in enumerate(wanted)}
     n = meta["slots"] - first if n is None else n
-    stmt = (sa.select(tariffs_t.c.buy, tariffs_t.c.sell)
-            .where(tariffs_t.c.profile_set_id == meta["id"], tariffs_t.c.series.in_(wanted),
-                   tariffs_t.c.slot >= first, tariffs_t.c.slot < first + n)
-            .order_by(tariffs_t.c.series, tariffs_t.c.slot))
-    buy, sell = (a.reshape(len(wanted), n) for a in _float_columns(conn, stmt, 2, len(wanted) * n))
+    where = sa.and_(tariffs_t.c.profile_set_id == meta["id"], tariffs_t.c.series.in_(wanted),
+                    tariffs_t.c.slot >= first, tariffs_t.c.slot < first + n)
+    buy, sell = _slot_arrays(conn, tariffs_t, tariffs_t.c.series, ("buy", "sell"), where, len(wanted), n)
     series_of = np.array([renumber[r["tariff_series"]] for r in chosen], dtype=np.int64)
     return TariffTable(names, buy, sell, series_of, start, meta["slot_minutes"], source)
 

@@ -11,11 +11,11 @@ from p2pstore.store.engine import create_engine
 from p2pstore.store.models import Base
 
 
-def _exec(url: str, sql: str) -> None:
+def _exec(url: str, sql: str, **params) -> None:
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
-            conn.execute(text(sql))
+            conn.execute(text(sql), params)
     finally:
         engine.dispose()
 
@@ -108,3 +108,39 @@ def test_concurrent_first_use_migrates_once(db_url):
     with ThreadPoolExecutor(4) as pool:
         assert len(list(pool.map(open_store, range(4)))) == 4
     assert migrate.current(db_url)[0] == migrate.head_revision()
+
+
+def test_profile_sets_migration_keeps_results_and_widens_labels(db_url):
+    """A database at 0002 holding a run's results upgrades in place: every result row stays,
+    constraints and cascades still hold, and households may then have long imported names."""
+    from alembic import command
+
+    from p2pstore.scenario import Scenario
+    from p2pstore.simulate import simulate
+
+    command.upgrade(migrate.alembic_config(db_url), "0002")
+    scenario = Scenario(days=1, consumers=1, prosumers=2, seed=4)
+    s = simulate(scenario)
+    _exec(db_url, "INSERT INTO scenarios (id, spec_hash, spec_json, seed, consumers, prosumers, days) "
+                  "VALUES (1, :hash, :spec, 4, 1, 2, 1)", hash=scenario.spec_hash(), spec=scenario.canonical_json())
+    _exec(db_url, "INSERT INTO runs (id, scenario_id, status, mechanisms, series, priority, attempts, max_attempts) "
+                  "VALUES (1, 1, 'succeeded', 'mmr', 'full', 0, 1, 3)")
+    for k, label in enumerate(s.profiles.labels):
+        _exec(db_url, f"INSERT INTO households VALUES (1, {k}, '{label}', '{s.profiles.kinds[k]}', 6, 3, 1, 1)")
+        _exec(db_url, f"INSERT INTO bills VALUES (1, 'mmr', '{label}', {s.results['mmr'].bills[k]}, 0, 0, 0, 0, 0)")
+        _exec(db_url, f"INSERT INTO household_series VALUES (1, 'mmr', '{label}', 0, 1, 0, 0, 0, 0, 0, 0.5)")
+    before, after = migrate.upgrade(db_url)
+    assert (before, after) == ("0002", migrate.head_revision())
+    with Store(db_url) as store:
+        assert store.bills(1)["bill"].tolist() == pytest.approx(s.results["mmr"].bills.tolist(), rel=1e-12)
+        assert len(store.series(1)) == 3
+        long_name = "meter NMI 6001234567 (south-east, unit 12b)"
+        _exec(db_url, f"INSERT INTO households VALUES (1, 9, '{long_name}', 'consumer', 6, 3, 1, 1)")
+        assert long_name in store.households(1)["household"].tolist()
+        with pytest.raises(Exception, match="(?i)check|constraint"):
+            _exec(db_url, "INSERT INTO households VALUES (1, 10, 'x', 'battery', 6, 3, 1, 1)")
+        with pytest.raises(Exception, match="(?i)unique"):
+            _exec(db_url, "INSERT INTO households VALUES (1, 11, 'C1', 'consumer', 6, 3, 1, 1)")
+        _exec(db_url, "DELETE FROM runs WHERE id = 1")  # results cascade with their run
+        assert store.query("SELECT COUNT(*) AS n FROM household_series")["n"].iloc[0] == 0
+        assert store.query("SELECT COUNT(*) AS n FROM bills")["n"].iloc[0] == 0

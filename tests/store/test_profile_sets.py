@@ -152,3 +152,27 @@ def test_tariff_files_of_generated_runs_are_stored_and_shared(store, tmp_path):
     assert store.profile_sets().empty  # a tariff file is not a named profile set
     with pytest.raises(InputError, match="time-varying tariffs cover .* not every slot"):
         store.create_run(Scenario(days=3, tariffs=str(path)))
+
+
+def test_python_api_from_dataframes(db_url):
+    """The notebook workflow of docs/profiles.md: DataFrames in, a stored run out."""
+    import p2pstore
+
+    assert "run_scenario" in p2pstore.__all__ and p2pstore.run_scenario is run_scenario
+    store = p2pstore.Store(db_url)
+    try:
+        names = ["a", "b", "c"]
+        load = pd.DataFrame(1.0, index=TIMES, columns=names)
+        pv = pd.DataFrame({"a": 2.0, "b": 0.0, "c": 0.5}, index=TIMES)
+        tariffs = pd.DataFrame({"household": names, "buy": [6.0, 6.5, 7.0], "sell": [3.0, 0.0, 3.2]})
+        out = store.import_profiles("frames", load=load, pv=pv, tariffs=tariffs)
+        assert out["status"] == "imported" and out["households"] == 3 and out["warnings"] == []
+        assert store.profile_sets()["name"].tolist() == ["frames"]
+        run_id, settlement = p2pstore.run_scenario(p2pstore.Scenario(profiles="frames", days=1), db_url,
+                                                   series="none")
+        bills = store.bills(run_id, mechanism="conventional").set_index("household")["bill"]
+        # b imports 1 kW for 24 h at 6.5; a exports 1 kW at 3
+        assert bills["b"] == pytest.approx(24 * 6.5) and bills["a"] == pytest.approx(-24 * 3.0)
+        assert settlement.totals()["conventional"] == pytest.approx(bills.sum())
+    finally:
+        store.close()
