@@ -3,6 +3,8 @@
 
 Usage: python benchmarks/bench_settlement.py [--households 1000] [--days 365] [--repeats 5]
        [--generator]   (use the notebook generator instead of random arrays; slower to build)
+       [--time-varying] (per-slot [N, H] tariffs: each household's flat tariff times a daily
+                         time-of-use pattern, instead of the flat [N] tariffs)
 
 Prints, for each mechanism and for the whole ``settle()`` call (shared flows + all three
 mechanisms), the best-of-N wall time and its ratio to the best-of-N time of one
@@ -64,6 +66,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--generator", action="store_true", help="build profiles with the notebook generator")
+    ap.add_argument("--time-varying", action="store_true", help="per-slot [N, H] tariffs (time of use)")
     args = ap.parse_args()
 
     if args.generator:
@@ -76,6 +79,14 @@ def main() -> None:
         print(f"generator: {time.perf_counter() - t0:.2f} s")
     else:
         profiles = random_profiles(args.households, args.days)
+    if args.time_varying:
+        import dataclasses
+
+        hours = np.arange(profiles.n_slots) % profiles.periods_per_day * profiles.slot_hours
+        pattern = np.where((hours >= 17) & (hours < 21), 1.4, np.where(hours < 6, 0.7, 1.0))
+        profiles = dataclasses.replace(profiles, lambda_buy=np.multiply.outer(profiles.lambda_buy, pattern),
+                                       lambda_sell=np.multiply.outer(profiles.lambda_sell, pattern))
+        print("tariffs: time-varying [N, H]")
     L, PV = profiles.load_kw, profiles.pv_kw
     print(f"arrays: {L.shape[0]} households x {L.shape[1]} slots ({L.nbytes / 1e6:.0f} MB each)")
 
