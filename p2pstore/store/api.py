@@ -94,16 +94,22 @@ class Store(StoreReaders, ProfileSetMethods):
         The scenario is resolved first (see :func:`p2pstore.store.profile_sets.resolve`): a
         profile set's name is pinned to its content hash, a tariff file is stored and pinned.
         """
+        from p2pstore.store.profile_sets import read_tariff_files
+
+        cache: dict = {}
+        read_tariff_files([scenario], cache)
         with begin_write(self.engine) as conn:
-            return self._scenario_id(conn, scenario)
+            return self._scenario_id(conn, scenario, cache)
 
     def resolve(self, scenario: Scenario) -> Scenario:
         """``scenario`` pinned to stored data (its set's content hash, its stored tariff file's),
         validated against them; a tariff file is stored on the way."""
-        from p2pstore.store.profile_sets import resolve
+        from p2pstore.store.profile_sets import read_tariff_files, resolve
 
+        cache: dict = {}
+        read_tariff_files([scenario], cache)
         with begin_write(self.engine) as conn:
-            return resolve(conn, scenario).scenario
+            return resolve(conn, scenario, cache).scenario
 
     def _scenario_id(self, conn: Connection, scenario: Scenario, cache: dict | None = None) -> int:
         from sqlalchemy import select
@@ -149,10 +155,13 @@ class Store(StoreReaders, ProfileSetMethods):
             _check_series(item.series)
         if not items:
             return []
+        from p2pstore.store.profile_sets import read_tariff_files
+
+        cache: dict = {}  # files and sets the scenarios share are read once
+        read_tariff_files([item.scenario for item in items], cache)
         with begin_write(self.engine) as conn:
             scenario_ids: dict[str, int] = {}
             rows: list[dict[str, Any]] = []
-            cache: dict = {}  # files and sets the scenarios share are read once
             for item in items:
                 key = item.scenario.spec_hash()
                 if key not in scenario_ids:

@@ -414,9 +414,7 @@ def resolve(conn: Connection, scenario: Scenario, cache: dict | None = None) -> 
         key = ("tariffs", scenario.tariffs, scenario.tariffs_hash)
         if key not in cache:
             if scenario.tariffs is not None:
-                from p2pstore.profiles.importer import read_tariffs
-
-                table = read_tariffs(scenario.tariffs)
+                table = read_tariff_files([scenario], cache)[scenario.tariffs]
                 cache[key] = (write_tariff_file(conn, table), table)
             else:
                 cache[key] = (_require(conn, content_hash=scenario.tariffs_hash)["id"],
@@ -449,6 +447,20 @@ def resolve(conn: Connection, scenario: Scenario, cache: dict | None = None) -> 
     prosumers = int(np.count_nonzero(kinds[rows] == "prosumer"))
     return Resolved(scenario.replace(**changes), len(rows) - prosumers, prosumers,
                     -(-n // shape.periods_per_day), links)
+
+
+def read_tariff_files(scenarios, cache: dict) -> dict[str, TariffTable]:
+    """Read and validate the tariff files the ``scenarios`` name (each once, kept in ``cache``
+    for :func:`resolve`); ``{path: table}``. Called before the write transaction opens, so a
+    large file never holds the database's write lock while it is parsed."""
+    from p2pstore.profiles.importer import read_tariffs
+
+    files = cache.setdefault("files", {})
+    for scenario in scenarios:
+        path = scenario.tariffs
+        if path is not None and path not in files:
+            files[path] = read_tariffs(path)
+    return files
 
 
 def link(conn: Connection, scenario_id: int, links: dict[str, int], insert) -> None:

@@ -9,8 +9,8 @@ import sys
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, inspect, text
 
+from db_counts import table_counts
 from p2pstore.cli import cli
 
 NOTEBOOK_TOTALS = {"conventional": 7010.37, "mmr": 6491.37, "bill_sharing": 6572.98}
@@ -19,16 +19,6 @@ NOTEBOOK_TOTALS = {"conventional": 7010.37, "mmr": 6491.37, "bill_sharing": 6572
 def invoke(db_url, *args):
     result = CliRunner().invoke(cli, ["--db", db_url, *args], catch_exceptions=False)
     return result
-
-
-def table_counts(db_url) -> dict[str, int]:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            names = [n for n in inspect(conn).get_table_names() if n != "alembic_version"]
-            return {n: conn.execute(text(f"SELECT COUNT(*) FROM {n}")).scalar_one() for n in names}
-    finally:
-        engine.dispose()
 
 
 def test_default_run_reproduces_the_notebook(db_url):

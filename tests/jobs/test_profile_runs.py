@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from p2pstore.jobs.execute import run_scenario
-from p2pstore.scenario import Scenario
 
 from .conftest import run_rows
 

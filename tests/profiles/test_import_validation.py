@@ -8,8 +8,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, text
 
+from db_counts import table_counts
 from p2pstore.cli import cli
 
 HOUSEHOLDS = ("H1", "H2", "H3")
@@ -159,16 +160,6 @@ def import_cmd(tmp_path, extra=()) -> list[str]:
     return args + [a for a in extra if a]
 
 
-def table_counts(db_url) -> dict[str, int]:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            names = [n for n in inspect(conn).get_table_names() if n != "alembic_version"]
-            return {n: conn.execute(text(f"SELECT COUNT(*) FROM {n}")).scalar_one() for n in names}
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture
 def seeded(db_url, tmp_path):
     """A store holding one valid set ('base'); returns the row counts before the bad import."""
@@ -211,8 +202,10 @@ def test_valid_files_import_with_kinds_calendar_and_tariffs(db_url, tmp_path):
     assert show["slot_minutes"] == 60 and show["tariffs"] == "flat"
     counts = table_counts(db_url)
     assert counts["profile_values"] == 3 * 24 and counts["profile_p2p"] == 24
-    with create_engine(db_url).connect() as conn:
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
         off = conn.execute(text("SELECT slot FROM profile_p2p WHERE NOT p2p_allowed")).scalars().all()
+    engine.dispose()
     assert off == [3]
 
 

@@ -109,6 +109,8 @@ def test_long_format_with_kwh_columns_and_numeric_names(tmp_path):
     assert s.kinds[k] == "prosumer" and s.kinds[1 - k] == "consumer"
     with pytest.raises(InputError, match="contradicts the column names"):
         read_profile_set(long=path, tariffs=tariffs, unit="kW")
+    df.to_parquet(tmp_path / "long.parquet", index=False)  # Parquet: the same set
+    assert read_profile_set(long=tmp_path / "long.parquet", tariffs=tariffs).content_hash == s.content_hash
 
 
 def test_long_format_missing_and_duplicate_rows():
@@ -198,7 +200,7 @@ def test_no_pv_warns_and_a_run_needs_tariffs():
 
 def test_windows_and_draws():
     s = read_profile_set(load=wide(pd.date_range("2025-01-01", periods=96 * 3, freq="15min"),
-                                   {f"h{i}": [float(i)] * 288 for i in range(10)}), tariffs=FLAT.iloc[1:].assign(household=None).drop(columns="household"))
+                                   {f"h{i}": [float(i + 1)] * 288 for i in range(10)}), tariffs=FLAT.iloc[1:].assign(household=None).drop(columns="household"))
     first, n = s.shape.window("2025-01-02", 1)
     assert (first, n) == (96, 96)
     assert s.shape.window(None, None) == (0, 288) and s.shape.window("2025-01-02", None) == (96, 192)
@@ -211,7 +213,7 @@ def test_windows_and_draws():
     assert p.n_households == 4 and p.n_slots == 96 and p.start == dt.datetime(2025, 1, 3)
     rows = draw_households(10, 4, 7)
     assert list(p.labels) == [f"h{i}" for i in rows] and list(rows) == sorted(rows)
-    np.testing.assert_array_equal(p.load_kw[:, 0], rows.astype(float))
+    np.testing.assert_array_equal(p.load_kw[:, 0], rows + 1.0)
     assert list(draw_households(10, 4, 7)) == list(rows)  # reproducible
     assert len({tuple(draw_households(10, 4, seed)) for seed in range(20)}) > 10  # seeds vary the community
     with pytest.raises(InputError, match="cannot draw 11 households from profile set, which has 10"):

@@ -106,7 +106,13 @@ def test_sets_in_use_cannot_be_deleted_or_replaced(store):
     with pytest.raises(InputError, match="cannot be replaced"):
         store.save_profile_set("meters", make_set(shift=1.0), replace=True)
     assert count(store, "profile_values") == N * len(TIMES)
+    from p2pstore.jobs.schedules import add_schedule, remove_schedule
+
     store.save_profile_set("spare", make_set(shift=2.0))
+    add_schedule(store, "nightly", "0 2 * * *", Scenario(profiles="spare", days=1))
+    with pytest.raises(InputError, match="profile set 'spare' is used by schedule\\(s\\) 'nightly'"):
+        store.delete_profile_set("spare")
+    remove_schedule(store.engine, "nightly")
     assert store.delete_profile_set("spare") == N * len(TIMES)
     assert count(store, "profile_values") == N * len(TIMES)
     with pytest.raises(NotFoundError, match="no profile set named 'spare' \\(known: meters\\)"):
