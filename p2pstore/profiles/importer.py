@@ -119,7 +119,7 @@ def read_table(source, role: str, *, text_columns: tuple[str, ...] = ()) -> Tabl
 
 def _check_header(path: Path) -> None:
     """Duplicate column names in a CSV header (pandas would rename them silently)."""
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         header = next(csv.reader(fh), [])
     seen = set()
     for name in header:
