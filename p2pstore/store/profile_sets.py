@@ -60,7 +60,7 @@ def set_label(name: str | None) -> str:
 # --------------------------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------------------------
-def _tariff_columns(table: TariffTable | None, n: int) -> dict[str, Any]:
+def _tariff_columns(table: TariffTable | None) -> dict[str, Any]:
     """``buy``/``sell``/``tariff_series`` columns of household rows (NULL where not used)."""
     if table is None:
         return {"buy": None, "sell": None, "tariff_series": None}
@@ -100,7 +100,7 @@ def write_profile_set(conn: Connection, name: str, data: ProfileSet) -> int:
     write_blocks(conn, "profile_set_households", [{
         "profile_set_id": set_id, "position": np.arange(data.n_households, dtype=np.int32),
         "household": np.asarray(data.names, dtype=object), "kind": kinds,
-        **_tariff_columns(data.tariffs, data.n_households),
+        **_tariff_columns(data.tariffs),
         "load_kwh": data.load_kw.sum(axis=1) * dt_h, "pv_kwh": data.pv_kw.sum(axis=1) * dt_h,
     }])
     slots = np.arange(data.n_slots, dtype=np.int32)
@@ -122,20 +122,24 @@ def _analyze(conn: Connection) -> None:
 
 
 def write_tariff_file(conn: Connection, table: TariffTable) -> int:
-    """Id of the stored tariff file with ``table``'s content hash, inserted if new."""
-    found = _find(conn, content_hash=table.content_hash)
-    if found is not None:
-        return found["id"]
+    """Id of the stored tariff file with ``table``'s content hash, inserted if new (two
+    processes storing the same file at once store it once: the second waits, then reuses it)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
     k = 1 if table.households is None else len(table.households)
-    set_id = _insert_set(
-        conn, name=None, kind="tariffs", content_hash=table.content_hash, start=table.start,
+    set_id = conn.execute(insert(sets_t).values(
+        name=None, kind="tariffs", content_hash=table.content_hash, start=table.start,
         slot_minutes=table.slot_minutes, timezone="-", households=k, slots=table.n_slots,
         consumers=0, prosumers=0, tariffs=_tariff_mode(table), source=table.source,
-    )
+    ).on_conflict_do_nothing(index_elements=["content_hash"]).returning(sets_t.c.id)).scalar_one_or_none()
+    if set_id is None:
+        return _require(conn, content_hash=table.content_hash)["id"]
     names = [None] if table.households is None else list(table.households)
     write_blocks(conn, "profile_set_households", [{
         "profile_set_id": set_id, "position": np.arange(k, dtype=np.int32),
-        "household": np.asarray(names, dtype=object), "kind": None, **_tariff_columns(table, k),
+        "household": np.asarray(names, dtype=object), "kind": None, **_tariff_columns(table),
         "load_kwh": None, "pv_kwh": None,
     }])
     write_blocks(conn, "profile_tariffs", _series_blocks(set_id, table))
@@ -505,7 +509,11 @@ class ProfileSetMethods:
                                   timezone="Australia/Brisbane", slot_minutes=15)
         """
         from p2pstore.profiles.importer import read_profile_set as read_files
+        from p2pstore.scenario import check_name
 
+        problem = check_name(name)
+        if problem:  # before reading what may be large files
+            raise InputError(problem)
         data = read_files(load=load, pv=pv, long=long, tariffs=tariffs, p2p_allowed=p2p_allowed, unit=unit,
                           timezone=timezone, slot_minutes=slot_minutes)
         return {**self.save_profile_set(name, data, replace=replace), "warnings": list(data.warnings),

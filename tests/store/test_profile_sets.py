@@ -156,6 +156,8 @@ def test_tariff_files_of_generated_runs_are_stored_and_shared(store, tmp_path):
     spec = store.scenario_of(ids[0])
     assert spec.tariffs is None and len(spec.tariffs_hash) == 64
     assert store.profile_sets().empty  # a tariff file is not a named profile set
+    again = store.create_run(Scenario(days=1, tariffs=str(path)), series="none")  # stored once
+    assert count(store, "profile_sets") == 1 and store.scenario_of(again).tariffs_hash == spec.tariffs_hash
     with pytest.raises(InputError, match="time-varying tariffs cover .* not every slot"):
         store.create_run(Scenario(days=3, tariffs=str(path)))
 
