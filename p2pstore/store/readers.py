@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select
 
 from p2pstore.errors import InputError, NotFoundError
-from p2pstore.scenario import MECHANISMS
+from p2pstore import registry
 from p2pstore.store.models import (
     Bill,
     ClearingPrice,
@@ -48,9 +48,6 @@ SCENARIO_COLUMNS = ("seed", "consumers", "prosumers", "days")
 #: At most this many ids go into one ``IN (...)``: SQLite allows 32766 host parameters and
 #: psycopg 65535, so longer lists are read in chunks and concatenated.
 ID_CHUNK = 10_000
-
-#: Rank of each mechanism in result frames: settlement order; unknown labels sort last.
-_MECHANISM_RANK = {m: i for i, m in enumerate(MECHANISMS)}
 
 _runs = Run.__table__
 _scen = ScenarioRow.__table__
@@ -97,7 +94,10 @@ def _where_runs(stmt, ids: list[int] | None, batch: str | None):
 
 
 def _mechanism_rank(series: pd.Series) -> pd.Series:
-    return series.map(lambda m: _MECHANISM_RANK.get(m, len(_MECHANISM_RANK))).astype("int64")
+    """Rank of each mechanism in result frames: the registry's report order; names it no longer
+    knows (an uninstalled plugin's stored results) last, by name."""
+    rank = {m: i for i, m in enumerate(registry.ordered(series.unique()))}
+    return series.map(rank).astype("int64")
 
 
 class StoreReaders:
