@@ -156,7 +156,8 @@ class DailyBill(Base):
 
 
 class ClearingPrice(Base):
-    """Per-slot prices of one mechanism. NULL where the mechanism uses per-household tariffs."""
+    """Per-slot prices of one mechanism. NULL where the mechanism uses per-household tariffs, in
+    P2P-off slots of the literature mechanisms, and where a price is undefined (an empty side)."""
 
     __tablename__ = "clearing_prices"
 
@@ -168,6 +169,9 @@ class ClearingPrice(Base):
     import_price: Mapped[float | None] = mapped_column(Float)  # currency/kWh
     export_price: Mapped[float | None] = mapped_column(Float)
     p2p_price: Mapped[float | None] = mapped_column(Float)
+    # SDR pricing's E / I (Liu et al. 2017); +Infinity where I = 0 (the writer stores infinity
+    # only in columns marked so); NULL for other mechanisms and in P2P-off slots.
+    supply_demand_ratio: Mapped[float | None] = mapped_column(Float, info={"infinity": True})
 
 
 class HouseholdSeries(Base):
