@@ -236,11 +236,12 @@ class StoreReaders:
     def prices(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
         """Clearing prices per slot: run_id, mechanism, slot, ts, p2p_allowed, import_price,
         export_price, p2p_price (currency/kWh; NaN where the mechanism uses per-household
-        tariffs or has no P2P price)."""
+        tariffs, has no such price, or leaves it undefined, e.g. in P2P-off slots) and
+        supply_demand_ratio (SDR pricing's E / I; inf where I = 0; NaN for other mechanisms)."""
         df = self._result_rows(_prices, self._stored_ids(run_ids), mechanism)
         if not df.empty:
             df["p2p_allowed"] = df["p2p_allowed"].astype(bool)
-            for col in ("import_price", "export_price", "p2p_price"):
+            for col in ("import_price", "export_price", "p2p_price", "supply_demand_ratio"):
                 df[col] = df[col].astype("float64")
         return self._sorted(df, ["run_id", "mechanism", "slot"])
 
