@@ -10,11 +10,9 @@ import math
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 import literature_oracle as oracle
-from handmade import make_profiles
+from handmade import communities, make_profiles
 from p2pstore.settlement import settle
 
 LIT = oracle.MECHANISMS
@@ -188,29 +186,11 @@ def test_long_2017_table_i():
 
 
 # -- random communities -----------------------------------------------------------------------
-power = st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 5.0, allow_subnormal=False))
-
-
-@st.composite
-def communities(draw, max_households=5, max_slots=10):
-    """Zeros, ties (L == PV), empty sides, P2P-off slots, flat or time-varying tariffs."""
-    n = draw(st.integers(1, max_households))
-    h = draw(st.integers(1, max_slots))
-    load = draw(arrays(float, (n, h), elements=power))
-    pv = draw(arrays(float, (n, h), elements=power))
-    if draw(st.booleans()):  # exact ties: some households balance their own load
-        tie = draw(arrays(bool, (n, h)))
-        pv[tie] = load[tie]
-    n_cons = draw(st.integers(0, n))
-    pv[:n_cons] = 0.0
-    shape = (n, h) if draw(st.booleans()) else (n,)
-    buy = draw(arrays(float, shape, elements=st.floats(0.05, 0.5)))
-    sell = draw(arrays(float, shape, elements=st.floats(-0.05, 0.2)))
-    sell[:n_cons] = 0.0
-    allowed = draw(arrays(bool, h))
-    dt = draw(st.sampled_from([0.25, 0.5, 1.0, 1 / 6]))
-    kinds = ["consumer"] * n_cons + ["prosumer"] * (n - n_cons)
-    return make_profiles(load, pv, buy, sell, allowed, slot_hours=dt, periods_per_day=h, kinds=kinds)
+def lit_communities():
+    """Zeros, ties (L == PV), empty sides, P2P-off slots, flat or time-varying tariffs, sell tariffs
+    that may be negative, communities without prosumers."""
+    return communities(max_slots=10, min_households=1, buy=(0.05, 0.5), sell=(-0.05, 0.2), all_consumers=True,
+                       ties=True, time_varying=True)
 
 
 COMMON = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -228,7 +208,7 @@ def balanced(paid, owed, scale) -> bool:
 
 
 @COMMON
-@given(communities())
+@given(lit_communities())
 def test_budget_balance(p):
     s = settle(p, LIT)
     g = grid_bill(p)
@@ -244,7 +224,7 @@ def test_budget_balance(p):
 
 
 @COMMON
-@given(communities())
+@given(lit_communities())
 def test_matches_loop_reference(p):
     s = settle(p, ("conventional", *LIT))
     conventional = s.results["conventional"].cost
