@@ -37,6 +37,9 @@ from typing import Any
 from p2pstore import registry
 from p2pstore.errors import ScenarioError
 
+#: Longest comma-separated list of mechanism names a run stores (``runs.mechanisms``).
+MAX_MECHANISMS_TEXT = 200
+
 #: Mechanisms a scenario settles when it names none (the reference notebook's three); every
 #: known name is in :mod:`p2pstore.registry`.
 DEFAULT_MECHANISMS: tuple[str, ...] = registry.DEFAULT
@@ -313,6 +316,9 @@ def _validate(s: Scenario) -> None:
             raise ScenarioError("mechanisms", registry.unknown_message(m))
     if len(set(s.mechanisms)) != len(s.mechanisms):
         raise ScenarioError("mechanisms", "a mechanism is listed twice")
+    if len(",".join(s.mechanisms)) > MAX_MECHANISMS_TEXT:
+        raise ScenarioError("mechanisms", f"too many: their names joined with ',' exceed {MAX_MECHANISMS_TEXT} "
+                                          "characters (split them over several runs)")
     for name, f in FIELDS.items():
         value = getattr(s, name)
         if isinstance(f.default, tuple) and name != "mechanisms":

@@ -123,3 +123,16 @@ def _env():
     import os
 
     return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+def test_a_run_lists_at_most_200_characters_of_mechanisms():
+    names = [f"plugin_{k:02d}_" + "x" * 20 for k in range(8)]  # 8 names of 30 characters
+    try:
+        for name in names:
+            registry.register(name, lambda c: c.import_kw * 0.0)
+        assert Scenario(mechanisms=tuple(names[:6])).mechanisms == tuple(names[:6])  # 185 characters
+        with pytest.raises(ScenarioError, match="too many: their names joined with ',' exceed 200 characters"):
+            Scenario(mechanisms=tuple(names[:7]))
+    finally:
+        for name in names:
+            registry.unregister(name)

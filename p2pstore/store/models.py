@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from p2pstore.scenario import MAX_HOUSEHOLD_NAME, MAX_NAME_LENGTH, SERIES_MODES
+from p2pstore.scenario import MAX_HOUSEHOLD_NAME, MAX_MECHANISMS_TEXT, MAX_NAME_LENGTH, SERIES_MODES
 
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
@@ -86,7 +86,7 @@ class Run(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="queued")
-    mechanisms: Mapped[str] = mapped_column(String(200))  # comma-separated, in settlement order
+    mechanisms: Mapped[str] = mapped_column(String(MAX_MECHANISMS_TEXT))  # comma-separated, in settlement order
     series: Mapped[str] = mapped_column(String(16), default="full")
     batch: Mapped[str | None] = mapped_column(String(200), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
@@ -238,7 +238,7 @@ class Schedule(Base):
     cron: Mapped[str] = mapped_column(String(200))  # crontab text, parsed by APScheduler's CronTrigger
     timezone: Mapped[str] = mapped_column(String(64))  # IANA name the cron fields are read in
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"))
-    mechanisms: Mapped[str] = mapped_column(String(200))  # comma-separated, as runs.mechanisms
+    mechanisms: Mapped[str] = mapped_column(String(MAX_MECHANISMS_TEXT))  # comma-separated, as runs.mechanisms
     series: Mapped[str] = mapped_column(String(16), default="full")
     priority: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
