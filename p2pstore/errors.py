@@ -32,3 +32,12 @@ class NotFoundError(P2PStoreError):
 class DataWarning(UserWarning):
     """Odd but legal input data (a sell tariff above the buy tariff, a household without load):
     stored as given, and reported (the CLI prints ``Warning: <one line>`` on stderr)."""
+
+
+class UnknownMechanismError(P2PStoreError):
+    """A mechanism name that neither a built-in nor an installed plugin provides."""
+
+
+class MechanismError(P2PStoreError):
+    """A plugin mechanism that cannot be loaded, raises, or returns costs of the wrong shape or
+    with NaN; the message names the plugin. The run fails and none of its results are written."""

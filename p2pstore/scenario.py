@@ -34,10 +34,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from p2pstore import registry
 from p2pstore.errors import ScenarioError
 
-#: Mechanisms the settlement core knows, in the order results are reported.
-MECHANISMS: tuple[str, ...] = ("conventional", "mmr", "bill_sharing")
+#: Longest comma-separated list of mechanism names a run stores (``runs.mechanisms``).
+MAX_MECHANISMS_TEXT = 200
+
+#: Mechanisms a scenario settles when it names none (the reference notebook's three); every
+#: known name is in :mod:`p2pstore.registry`.
+DEFAULT_MECHANISMS: tuple[str, ...] = registry.DEFAULT
 
 #: Profile generators the profiles layer knows.
 GENERATORS: tuple[str, ...] = ("notebook",)
@@ -99,7 +104,7 @@ class Scenario:
     tariffs: str | None = None        # path of a tariff file (CSV/Parquet) to use instead
     profiles_hash: str | None = None  # content hash of the set, pinned when the run is queued
     tariffs_hash: str | None = None   # content hash of the stored tariff file
-    mechanisms: tuple[str, ...] = MECHANISMS
+    mechanisms: tuple[str, ...] = DEFAULT_MECHANISMS
     currency: str = "Rs"
     # tariffs, currency/kWh
     consumer_buy_tariff: tuple[float, float] = (6.0, 7.0)
@@ -312,11 +317,15 @@ def _validate(s: Scenario) -> None:
         raise ScenarioError("generator", f"unknown generator {s.generator!r} (known: {', '.join(GENERATORS)})")
     if not s.mechanisms:
         raise ScenarioError("mechanisms", "at least one mechanism is needed")
+    known = registry.mechanisms()
     for m in s.mechanisms:
-        if m not in MECHANISMS:
-            raise ScenarioError("mechanisms", f"unknown mechanism {m!r} (known: {', '.join(MECHANISMS)})")
+        if m not in known:
+            raise ScenarioError("mechanisms", registry.unknown_message(m))
     if len(set(s.mechanisms)) != len(s.mechanisms):
         raise ScenarioError("mechanisms", "a mechanism is listed twice")
+    if len(",".join(s.mechanisms)) > MAX_MECHANISMS_TEXT:
+        raise ScenarioError("mechanisms", f"too many: their names joined with ',' exceed {MAX_MECHANISMS_TEXT} "
+                                          "characters (split them over several runs)")
     for name, f in FIELDS.items():
         value = getattr(s, name)
         if isinstance(f.default, tuple) and name != "mechanisms":

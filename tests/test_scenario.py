@@ -5,14 +5,14 @@ import json
 import pytest
 
 from p2pstore.errors import ScenarioError
-from p2pstore.scenario import MECHANISMS, Scenario, from_json, load
+from p2pstore.scenario import DEFAULT_MECHANISMS, Scenario, from_json, load
 
 
 def test_defaults_are_the_notebooks():
     s = Scenario()
     assert (s.seed, s.consumers, s.prosumers, s.days) == (42, 3, 7, 30)
     assert (s.slots, s.periods_per_day, s.slot_hours) == (2880, 96, 0.25)
-    assert s.mechanisms == MECHANISMS
+    assert s.mechanisms == DEFAULT_MECHANISMS
     assert s.prosumer_sell_tariff == (3.0, 3.8)
     assert (s.inverter_outages, s.maintenance_windows, s.maintenance_slots) == (2, 3, 8)
     assert s.currency == "Rs"

@@ -103,4 +103,21 @@ def open_store(ctx: click.Context, *, migrate: bool = True):
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
+    _one_line_warnings()
     cli.main(args=argv, prog_name="p2pstore")
+
+
+def _one_line_warnings() -> None:
+    """Show p2pstore's own warnings (odd data, an ignored plugin) as ``Warning: <message>`` lines
+    on stderr instead of Python's two-line format with a source line."""
+    import warnings
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.startswith("p2pstore."):
+            click.echo(f"Warning: {message}", err=True)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show

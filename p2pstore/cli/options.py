@@ -6,6 +6,8 @@ import functools
 
 import click
 
+from p2pstore import registry
+
 SCENARIO_FLAGS = ("seed", "consumers", "prosumers", "days", "start", "mechanisms", "profiles", "households",
                   "tariffs")
 
@@ -29,7 +31,8 @@ def scenario_options(fn):
                   help="Tariff file (CSV/Parquet: [timestamp,] [household,] buy, sell) replacing the drawn or "
                        "stored tariffs; it is stored with the run.")
     @click.option("--mechanism", "mechanisms", multiple=True, metavar="NAME",
-                  help="Mechanism to settle: conventional, mmr, bill_sharing (repeatable; default all).")
+                  help=f"Mechanism to settle (repeatable; default: {', '.join(registry.DEFAULT)}). "
+                       f"Known: {', '.join(registry.names())} (docs/mechanisms.md).")
     @click.option("--series", type=click.Choice(["full", "community", "none"]), default="full",
                   show_default=True,
                   help="Per-slot series to store: per household, community totals only, or none.")

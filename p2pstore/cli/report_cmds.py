@@ -34,13 +34,16 @@ def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None
 def compare(ctx, run_ids, batch, by, metrics, pivot, fmt):
     """Compare mechanisms across runs: mean, median, min and max of each KPI per mechanism.
 
-    KPIs and their formulas: docs/metrics.md.
+    KPIs and their formulas: docs/metrics.md (the project's KPIs, and the indices of Zhou, Wu &
+    Long 2018: value_tapping_index, participation_index, equality_index, energy_balance_index,
+    epari, self_sufficiency_index).
 
     \b
     Examples:
       p2pstore compare --batch pv-sweep --by prosumers --metric savings_vs_conventional_pct
       p2pstore compare --runs 1-20 --format markdown > table.md
       p2pstore compare --batch pv-sweep --by prosumers --pivot mean --format markdown
+      p2pstore compare --runs 1 --pivot mean --metric budget_balance --metric participation_index
     """
     from p2pstore.reports.compare import compare as compare_runs, pivot_compare, render_compare
 

@@ -202,16 +202,23 @@ def parse_timestamps(table: Table, timezone: str | None, column: str = "timestam
     return parsed.to_numpy(dtype="datetime64[ns]"), label
 
 
-def infer_grid(table: Table, times: np.ndarray) -> tuple[Grid, np.ndarray]:
+#: Slot length of a file with a single timestamp when none is asked for (the default slot).
+SINGLE_SLOT_MINUTES = 15
+
+
+def infer_grid(table: Table, times: np.ndarray, single_minutes: int | None = None) -> tuple[Grid, np.ndarray]:
     """The regular grid of ``times`` (one per data row) and the row order that sorts them.
 
-    Raises :class:`InputError` for duplicate timestamps, missing slots, irregular steps and slot
-    lengths other than :data:`SLOT_MINUTES`, naming the line.
+    A single timestamp is one slot of ``single_minutes`` (the requested slot length; default
+    :data:`SINGLE_SLOT_MINUTES`). Raises :class:`InputError` for duplicate timestamps, missing
+    slots, irregular steps and slot lengths other than :data:`SLOT_MINUTES`, naming the line.
     """
     order = np.argsort(times, kind="stable")
     t = times[order]
-    if len(t) < 2:
-        table.fail("a single timestamp: the slot length cannot be inferred")
+    if len(t) == 1:
+        t = np.append(t, t[0] + np.timedelta64(single_minutes or SINGLE_SLOT_MINUTES, "m"))
+        grid, _ = infer_grid(table, t)
+        return dataclasses.replace(grid, n=1), order
     diffs = np.diff(t)
     dup = np.flatnonzero(diffs == np.timedelta64(0))
     if dup.size:
@@ -295,15 +302,17 @@ class Series:
     table: Table
 
 
-def read_wide(source, what: str, unit: str, timezone: str | None) -> tuple[Series, str]:
-    """A wide file: ``timestamp`` plus one column per household; values kW (or kWh per slot)."""
+def read_wide(source, what: str, unit: str, timezone: str | None,
+              slot_minutes: int | None = None) -> tuple[Series, str]:
+    """A wide file: ``timestamp`` plus one column per household; values kW (or kWh per slot).
+    ``slot_minutes``: the slot length of a file with a single timestamp (see :func:`infer_grid`)."""
     table = read_table(source, what)
     times, label = parse_timestamps(table, timezone)
     names = [c for c in table.df.columns if c != "timestamp"]
     if not names:
         table.fail("no household columns besides 'timestamp'")
     names = household_names(table, names)
-    grid, order = infer_grid(table, times)
+    grid, order = infer_grid(table, times, slot_minutes)
     values = numeric_block(table, list(names), what, non_negative=True)
     table.df = None  # release the DataFrame before the transposed copy
     values = np.ascontiguousarray(values[order].T)
@@ -312,7 +321,8 @@ def read_wide(source, what: str, unit: str, timezone: str | None) -> tuple[Serie
     return Series(names, values, grid, table), label
 
 
-def read_long(source, unit: str | None, timezone: str | None) -> tuple[Series, Series | None, str]:
+def read_long(source, unit: str | None, timezone: str | None,
+              slot_minutes: int | None = None) -> tuple[Series, Series | None, str]:
     """A long file: ``timestamp, household, load_kw[, pv_kw]`` (or ``load_kwh``, ``pv_kwh``)."""
     import pandas as pd
 
@@ -338,7 +348,7 @@ def read_long(source, unit: str | None, timezone: str | None) -> tuple[Series, S
     codes, names = pd.factorize(hh.astype(str), sort=False)
     names = household_names(table, names)
     t_codes, t_unique = pd.factorize(times, sort=True)
-    grid, _ = infer_grid(Table(table.name, None, table.csv), np.asarray(t_unique))
+    grid, _ = infer_grid(Table(table.name, None, table.csv), np.asarray(t_unique), slot_minutes)
     n, h = len(names), grid.n
     flat = codes.astype(np.int64) * h + t_codes
     counts = np.bincount(flat, minlength=n * h)
@@ -370,14 +380,14 @@ def read_long(source, unit: str | None, timezone: str | None) -> tuple[Series, S
 # --------------------------------------------------------------------------------------------
 # calendar and tariffs
 # --------------------------------------------------------------------------------------------
-def read_p2p_allowed(source, timezone: str | None) -> tuple[np.ndarray, Grid, Table]:
+def read_p2p_allowed(source, timezone: str | None, slot_minutes: int | None = None) -> tuple[np.ndarray, Grid, Table]:
     """``timestamp, p2p_allowed`` (true/false, 1/0, yes/no): ``([T] bool, grid, table)``."""
     import pandas as pd
 
     table = read_table(source, "p2p_allowed", text_columns=("p2p_allowed",))
     table.require("timestamp", "p2p_allowed")
     times, _ = parse_timestamps(table, timezone)
-    grid, order = infer_grid(table, times)
+    grid, order = infer_grid(table, times, slot_minutes)
     col = table.df["p2p_allowed"]
     if pd.api.types.is_bool_dtype(col):
         flags = col.to_numpy(bool)
@@ -392,7 +402,7 @@ def read_p2p_allowed(source, timezone: str | None) -> tuple[np.ndarray, Grid, Ta
     return flags[order], grid, table
 
 
-def read_tariffs(source, timezone: str | None = None) -> TariffTable:
+def read_tariffs(source, timezone: str | None = None, slot_minutes: int | None = None) -> TariffTable:
     """A tariff file: ``[timestamp,] [household,] buy, sell`` in currency/kWh.
 
     Without ``timestamp`` the tariffs are flat (one row per household); with it, time-varying
@@ -427,7 +437,7 @@ def read_tariffs(source, timezone: str | None = None) -> TariffTable:
     else:
         times, _ = parse_timestamps(table, timezone)
         t_codes, t_unique = pd.factorize(times, sort=True)
-        grid, _ = infer_grid(Table(table.name, None, table.csv), np.asarray(t_unique))
+        grid, _ = infer_grid(Table(table.name, None, table.csv), np.asarray(t_unique), slot_minutes)
         k, h = (len(names) if per_household else 1), grid.n
         flat = np.asarray(codes, np.int64) * h + t_codes
         counts = np.bincount(flat, minlength=k * h)
@@ -491,14 +501,14 @@ def read_profile_set(*, load=None, pv=None, long=None, tariffs=None, p2p_allowed
 def _read_set(load, pv, long, tariffs, p2p_allowed, unit, timezone, slot_minutes) -> ProfileSet:
     sources = []
     if long is not None:
-        load_s, pv_s, label = read_long(long, unit, timezone)
+        load_s, pv_s, label = read_long(long, unit, timezone, slot_minutes)
         sources.append(load_s.table.name)
     else:
-        load_s, label = read_wide(load, "load", unit or "kW", timezone)
+        load_s, label = read_wide(load, "load", unit or "kW", timezone, slot_minutes)
         sources.append(load_s.table.name)
         pv_s = None
         if pv is not None:
-            pv_s, _ = read_wide(pv, "pv", unit or "kW", timezone)
+            pv_s, _ = read_wide(pv, "pv", unit or "kW", timezone, slot_minutes)
             sources.append(pv_s.table.name)
             _same_households(load_s, pv_s)
             _same_grid(load_s, pv_s)
@@ -513,12 +523,12 @@ def _read_set(load, pv, long, tariffs, p2p_allowed, unit, timezone, slot_minutes
         raise InputError(f"{load_s.table.name}: fewer timestamps than one {target}-minute slot")
     allowed = np.ones(n_slots, dtype=bool)
     if p2p_allowed is not None:
-        flags, p_grid, p_table = read_p2p_allowed(p2p_allowed, timezone)
+        flags, p_grid, p_table = read_p2p_allowed(p2p_allowed, timezone, target)
         allowed = _calendar(flags, p_grid, p_table, grid.start, target, n_slots)
         sources.append(p_table.name)
     table = None
     if tariffs is not None:
-        raw = read_tariffs(tariffs, timezone)
+        raw = read_tariffs(tariffs, timezone, target)
         table = raw.aligned(load_s.names, grid.start, target, n_slots, exact=True)
         sources.append(raw.source)
     return ProfileSet(names=load_s.names, load_kw=load_kw, pv_kw=pv_kw, p2p_allowed=allowed,

@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from p2pstore.errors import NotFoundError, P2PStoreError
-from p2pstore.scenario import FIELDS, MECHANISMS
+from p2pstore import registry
+from p2pstore.scenario import FIELDS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -130,8 +131,8 @@ def metric_order(names: Iterable[str]) -> list[str]:
 
 
 def ordered_mechanisms(names: Iterable[str]) -> list[str]:
-    """Mechanism names in the order results are reported (:data:`p2pstore.scenario.MECHANISMS`)."""
-    return _in_order(names, MECHANISMS)
+    """Mechanism names in the order results are reported (:func:`p2pstore.registry.ordered`)."""
+    return registry.ordered(names)
 
 
 def with_derived_params(params: pd.DataFrame) -> pd.DataFrame:
@@ -196,15 +197,12 @@ def compare_metrics(long: pd.DataFrame, ids: list[int], by: str | None = None, p
 
 
 def _order(table: pd.DataFrame, metric_names: Sequence[str], by: str | None) -> pd.DataFrame:
-    mech_rank = {m: i for i, m in enumerate(MECHANISMS)}
+    mech_rank = {m: i for i, m in enumerate(ordered_mechanisms(table["mechanism"]))}
     metric_rank = {m: i for i, m in enumerate(metric_names)}
-    sort = table.assign(
-        _metric=table["metric"].map(metric_rank),
-        _mech=table["mechanism"].map(lambda m: mech_rank.get(m, len(mech_rank))),
-    )
-    keys = ["_metric", "_mech", "mechanism"]
+    sort = table.assign(_metric=table["metric"].map(metric_rank), _mech=table["mechanism"].map(mech_rank))
+    keys = ["_metric", "_mech"]
     if by is not None:
-        keys = ["_metric", by, "_mech", "mechanism"]
+        keys = ["_metric", by, "_mech"]
     return sort.sort_values(keys, kind="stable").drop(columns=["_metric", "_mech"]).reset_index(drop=True)
 
 

@@ -14,24 +14,26 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from p2pstore import registry
 from p2pstore.reports.compare import ordered_mechanisms
 
-#: The notebook's legend labels; other mechanisms fall back to their stored name.
-MECHANISM_LABELS = {"conventional": "Conventional", "mmr": "MMR", "bill_sharing": "Bill-sharing"}
-#: One colour per mechanism in every figure (the notebook's default colour cycle order).
-MECHANISM_COLORS = {"conventional": "tab:blue", "mmr": "tab:orange", "bill_sharing": "tab:green"}
-_EXTRA_COLORS = ("tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
+#: Colours in registry order: the notebook's three keep its default colour cycle (blue, orange,
+#: green), so one mechanism has one colour in every figure.
+PALETTE = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
+           "tab:olive", "tab:cyan", "tab:gray")
 PRICE_COLUMNS = {"import_price": "import", "export_price": "export", "p2p_price": "P2P"}
 
 
 def label(mechanism: str) -> str:
-    return MECHANISM_LABELS.get(mechanism, mechanism)
+    """The mechanism's label in legends and tables (the registry's; its name if unknown)."""
+    known = registry.mechanisms().get(mechanism)
+    return known.label if known is not None else mechanism
 
 
 def color(mechanism: str) -> str:
-    if mechanism in MECHANISM_COLORS:
-        return MECHANISM_COLORS[mechanism]
-    return _EXTRA_COLORS[sum(map(ord, mechanism)) % len(_EXTRA_COLORS)]
+    names = registry.names()
+    index = names.index(mechanism) if mechanism in names else sum(map(ord, mechanism))
+    return PALETTE[index % len(PALETTE)]
 
 
 def new_figure(width: float = 10, height: float = 5) -> Figure:

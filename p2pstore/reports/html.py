@@ -32,29 +32,22 @@ GROUPING_CANDIDATES = ("prosumers", "consumers", "households", "days", "pv_sizin
                        "inverter_outages", "maintenance_windows", "mechanisms", "start")
 
 
-#: Axis and table labels of the KPIs of docs/metrics.md (``{cur}``: the scenario's currency).
-METRIC_LABELS = {
-    "community_bill": "Community bill ({cur})",
-    "savings_vs_conventional": "Savings vs conventional ({cur})",
-    "savings_vs_conventional_pct": "Savings vs conventional (%)",
-    "participation_willingness": "Participation willingness (share of households not worse off)",
-    "equality": "Equality (1 - Gini of net incomes)",
-    "self_sufficiency": "Self-sufficiency (share of load met inside the community)",
-    "self_consumption": "Self-consumption (share of PV used inside the community)",
-    "energy_balance": "Energy balance (PV / load)",
-    "net_grid_import_kwh": "Net grid import (kWh)",
-    "grid_import_kwh": "Grid import (kWh)",
-    "grid_export_kwh": "Grid export (kWh)",
-    "p2p_traded_kwh": "P2P traded (kWh)",
-    "budget_balance": "Budget balance ({cur}; > 0 = self-financing)",
-}
-
 #: Savings KPIs whose distribution a many-run report shows, in order of preference.
 SAVINGS_METRICS = ("savings_vs_conventional_pct", "savings_vs_conventional")
 
 
 def metric_label(name: str, currency: str = "Rs") -> str:
-    return METRIC_LABELS.get(name, name).format(cur=currency)
+    """Label and unit of a KPI (:data:`p2pstore.settlement.metrics.METRICS`)."""
+    from p2pstore.settlement.metrics import metric_caption
+
+    return metric_caption(name, currency)
+
+
+def metric_source(name: str) -> str:
+    """Where a KPI's definition comes from (``p2pstore``, or the paper and its equations)."""
+    from p2pstore.settlement.metrics import METRICS
+
+    return next((m.source for m in METRICS if m.name == name), "")
 
 
 @dataclasses.dataclass
@@ -167,6 +160,7 @@ def kpi_table(metrics: pd.DataFrame, currency: str = "Rs") -> pd.DataFrame:
     wide = wide.reindex(index=metric_order(metrics["metric"]), columns=ordered_mechanisms(metrics["mechanism"]))
     wide.columns = [F.label(m) for m in wide.columns]
     wide.insert(0, "meaning", [metric_label(m, currency) for m in wide.index])
+    wide.insert(1, "definition", [metric_source(m) for m in wide.index])
     return wide.reset_index()
 
 

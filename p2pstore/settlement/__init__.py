@@ -1,5 +1,6 @@
 """Settlement core: pure, vectorised numpy. One function per mechanism, KPIs, daily table.
 
+Mechanisms are looked up by name in :mod:`p2pstore.registry` (built-ins and plugins alike).
 Imports neither SQLAlchemy, pandas I/O nor click.
 """
 
@@ -8,17 +9,13 @@ from __future__ import annotations
 import dataclasses
 from functools import cached_property
 
+from p2pstore import registry
 from p2pstore.profiles.base import Profiles
-from p2pstore.settlement.bill_sharing import settle_bill_sharing
-from p2pstore.settlement.conventional import settle_conventional
 from p2pstore.settlement.daily import daily_table
 from p2pstore.settlement.metrics import compute_metrics
-from p2pstore.settlement.mmr import settle_mmr
 from p2pstore.settlement.result import Flows, MechanismResult
 
-__all__ = ["Flows", "MechanismResult", "Settlement", "settle", "MECHANISM_FUNCTIONS"]
-
-MECHANISM_FUNCTIONS = {"conventional": settle_conventional, "mmr": settle_mmr, "bill_sharing": settle_bill_sharing}
+__all__ = ["Flows", "MechanismResult", "Settlement", "settle", "settle_one"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -44,15 +41,26 @@ class Settlement:
         return {m: float(r.bills.sum()) for m, r in self.results.items()}
 
 
+def settle_one(name: str, profiles: Profiles, flows: Flows) -> MechanismResult:
+    """Settle ``flows`` (of ``profiles``) under the registered mechanism ``name``.
+
+    Raises :class:`~p2pstore.errors.UnknownMechanismError` for an unknown name and
+    :class:`~p2pstore.errors.MechanismError` (naming the plugin) for a plugin that fails.
+    """
+    mechanism = registry.get(name)
+    function = registry.load(mechanism)
+    if mechanism.builtin:
+        return function(profiles, flows)
+    from p2pstore.settlement.plugin import settle_plugin
+
+    return settle_plugin(name, mechanism.describe(), function, profiles, flows)
+
+
 def settle(profiles: Profiles, mechanisms: tuple[str, ...] | list[str]) -> Settlement:
-    """Settle ``profiles`` under each named mechanism (order kept)."""
+    """Settle ``profiles`` under each named mechanism (order kept); see :func:`settle_one`."""
     flows = Flows(profiles.load_kw, profiles.pv_kw, profiles.slot_hours)
-    results = {}
-    for name in mechanisms:
-        try:
-            fn = MECHANISM_FUNCTIONS[name]
-        except KeyError:
-            raise ValueError(f"unknown mechanism {name!r} (known: {', '.join(MECHANISM_FUNCTIONS)})") from None
-        results[name] = fn(profiles, flows)
+    for name in mechanisms:  # every name known before anything is computed
+        registry.get(name)
+    results = {name: settle_one(name, profiles, flows) for name in mechanisms}
     flows.release_scratch()
     return Settlement(profiles, flows, results)

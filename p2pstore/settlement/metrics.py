@@ -6,6 +6,8 @@ households. Values that are undefined (a ratio over zero) are ``None`` so the st
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from p2pstore.settlement.conventional import settle_conventional
@@ -15,21 +17,68 @@ from p2pstore.settlement.result import MechanismResult
 #: as "not higher" for participation willingness, so float noise never flips a household.
 PARTICIPATION_RTOL = 1e-9
 
-METRIC_NAMES: tuple[str, ...] = (
-    "community_bill",
-    "savings_vs_conventional",
-    "savings_vs_conventional_pct",
-    "participation_willingness",
-    "equality",
-    "self_sufficiency",
-    "self_consumption",
-    "energy_balance",
-    "net_grid_import_kwh",
-    "grid_import_kwh",
-    "grid_export_kwh",
-    "p2p_traded_kwh",
-    "budget_balance",
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """A KPI: its stored name, its label and unit in tables and figures (``{cur}``: the
+    scenario's currency), and where its definition comes from. docs/metrics.md has the formulas."""
+
+    name: str
+    label: str
+    unit: str
+    source: str = "p2pstore"
+
+    def caption(self, currency: str = "Rs") -> str:
+        """``"Community bill (Rs)"``: label and unit, for axes and table rows."""
+        return f"{self.label} ({self.unit.format(cur=currency)})"
+
+
+#: Every KPI, in the order tables list them: the project's own, then the indices of Zhou, Wu &
+#: Long (2018) under their own names.
+METRICS: tuple[Metric, ...] = (
+    Metric("community_bill", "Community bill", "{cur}"),
+    Metric("savings_vs_conventional", "Savings vs conventional", "{cur}"),
+    Metric("savings_vs_conventional_pct", "Savings vs conventional", "%"),
+    Metric("participation_willingness", "Participation willingness", "share of households not worse off"),
+    Metric("equality", "Equality", "1 - Gini of net incomes"),
+    Metric("self_sufficiency", "Self-sufficiency", "share of load met inside the community"),
+    Metric("self_consumption", "Self-consumption", "share of PV used inside the community"),
+    Metric("energy_balance", "Energy balance", "PV / load"),
+    Metric("net_grid_import_kwh", "Net grid import", "kWh"),
+    Metric("grid_import_kwh", "Grid import", "kWh"),
+    Metric("grid_export_kwh", "Grid export", "kWh"),
+    Metric("p2p_traded_kwh", "P2P traded", "kWh"),
+    Metric("budget_balance", "Budget balance over P2P-on slots", "{cur}; 0 = self-financing"),
+    Metric("value_tapping_index", "Value tapping index VI", "0 = conventional, 1 = community optimum",
+           "Zhou et al. 2018, eqs (14)-(17)"),
+    Metric("participation_index", "Participation willingness index PI", "share of households strictly better off",
+           "Zhou et al. 2018, eq. (18)"),
+    Metric("equality_index", "Equality index EI", "1 - Gini of levelled-up incomes", "Zhou et al. 2018, eqs (19)-(21)"),
+    Metric("energy_balance_index", "Energy balance index EBI", "1 - net exchange / gross energy",
+           "Zhou et al. 2018, eqs (22)-(23)"),
+    Metric("epari", "Energy peak-to-average ratio index EPARI", "peak / mean net exchange",
+           "Zhou et al. 2018, eq. (24)"),
+    Metric("self_sufficiency_index", "Self-sufficiency index SSI", "1 - net import / load",
+           "Zhou et al. 2018, eqs (26)-(28)"),
 )
+
+METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
+_BY_NAME = {m.name: m for m in METRICS}
+
+#: Zhou et al. (2018)'s "very small positive number" epsilon of the equality index, eq. (21).
+ZHOU_EPSILON = 1e-9
+
+
+def metric_caption(name: str, currency: str = "Rs") -> str:
+    """Label and unit of KPI ``name`` (the name itself for a KPI this version does not define)."""
+    metric = _BY_NAME.get(name)
+    return metric.caption(currency) if metric is not None else name
+
+
+def _pair_difference_sum(values: np.ndarray) -> float:
+    """``sum_i sum_j |x_i - x_j|`` in O(n log n): ``2 * sum_k (2k - n + 1) x_(k)``, x ascending."""
+    x = np.sort(np.asarray(values, dtype=float))
+    return float(2.0 * ((2.0 * np.arange(x.size) - x.size + 1.0) @ x))
 
 
 def gini(values: np.ndarray) -> float:
@@ -39,26 +88,74 @@ def gini(values: np.ndarray) -> float:
     non-negative, the Gini of ``|x|`` when all are non-positive, and the Raffinetti, Siletti &
     Vernizzi (2015) normalisation (bounded by 1) when signs are mixed. 0 when all values are 0.
     """
-    x = np.sort(np.asarray(values, dtype=float))
-    n = x.size
+    x = np.asarray(values, dtype=float)
     scale = np.abs(x).sum()
-    if n == 0 or scale == 0.0:
+    if x.size == 0 or scale == 0.0:
         return 0.0
-    # sum_ij |x_i - x_j| = 2 * sum_k (2k - n + 1) x_(k) for ascending x, k from 0
-    rank_weights = 2.0 * np.arange(n) - n + 1.0
-    return float(rank_weights @ x / (n * scale))
+    return _pair_difference_sum(x) / (2.0 * x.size * scale)
+
+
+def zhou_equality_index(bills: np.ndarray, eps: float = ZHOU_EPSILON) -> float | None:
+    """Zhou et al. (2018) eqs (19)-(21): ``EI = 1 - IEI``, the Gini ``IEI`` of the levelled-up
+    incomes ``x' = x + |U|`` if ``U = min(x) + eps < 0`` (else ``x' = x``), ``x = -bills``.
+
+    1 when every income is equal; None in the degenerate case of unequal incomes summing to <= 0.
+    """
+    x = -np.asarray(bills, dtype=float)
+    if x.size == 0:
+        return None
+    u = float(x.min()) + eps
+    if u < 0:
+        x = x + abs(u)
+    spread = _pair_difference_sum(x)
+    if spread == 0:
+        return 1.0
+    total = float(x.sum())
+    return 1.0 - spread / (2.0 * x.size * total) if total > 0 else None
 
 
 def _ratio(num: float, den: float) -> float | None:
     return float(num / den) if den != 0 else None
 
 
-def mechanism_metrics(result: MechanismResult, conventional: MechanismResult,
-                      buy_ref: float | np.ndarray, sell_ref: float | np.ndarray) -> dict[str, float | None]:
-    """KPIs of one mechanism's result; ``conventional`` is the no-P2P baseline of the same flows.
+@dataclasses.dataclass(frozen=True)
+class Baseline:
+    """What every mechanism's KPIs are measured against (mechanism-independent).
 
-    ``buy_ref`` / ``sell_ref``: the reference tariffs, floats or ``[H]`` per slot (currency/kWh).
+    ``conventional``: the no-P2P settlement; ``p2p_on`` ``[H]`` bool; ``grid_bill`` ``[H]``
+    currency: ``G[h] = dt * (buy_ref * max(I - E, 0) - sell_ref * max(E - I, 0))``, the bill of a
+    community meter for the community's net exchange at the reference tariffs; ``physical``: the
+    KPIs that depend on the flows only (Zhou's EBI, EPARI, SSI).
     """
+
+    conventional: MechanismResult
+    p2p_on: np.ndarray
+    grid_bill: np.ndarray
+    physical: dict[str, float | None]
+
+    @classmethod
+    def of(cls, profiles, flows, conventional: MechanismResult) -> Baseline:
+        buy_ref, sell_ref = profiles.reference_tariffs()
+        gap = flows.import_total_kw - flows.export_total_kw  # I - E = L_tot - PV_tot, kW
+        grid_bill = (np.maximum(gap, 0.0) * buy_ref - np.maximum(-gap, 0.0) * sell_ref) * flows.slot_hours
+        abs_gap = np.abs(gap)
+        load, gross = float(flows.load_total_kw.sum()), float(flows.load_total_kw.sum() + flows.pv_total_kw.sum())
+        mean_gap = float(abs_gap.mean()) if abs_gap.size else 0.0
+        physical = {  # dt cancels in every ratio
+            "energy_balance_index": None if gross == 0 else 1.0 - float(abs_gap.sum()) / gross,
+            "epari": None if mean_gap == 0 else float(abs_gap.max()) / mean_gap,
+            "self_sufficiency_index": None if load == 0 else 1.0 - float(np.maximum(gap, 0.0).sum()) / load,
+        }
+        return cls(conventional, np.asarray(profiles.p2p_allowed, dtype=bool), grid_bill, physical)
+
+    def on_slot_gap(self, result: MechanismResult) -> float:
+        """``sum_{h on} (sum_i cost[i, h] - G[h])``, currency: the budget balance of ``result``."""
+        on = self.p2p_on
+        return float(result.community_cost[on].sum() - self.grid_bill[on].sum())
+
+
+def mechanism_metrics(result: MechanismResult, base: Baseline) -> dict[str, float | None]:
+    """KPIs of one mechanism's result (:data:`METRIC_NAMES`, in order) against ``base``."""
     f = result.flows
     dt_h = f.slot_hours
     load_kwh = float(f.load_total_kw.sum() * dt_h)
@@ -70,15 +167,13 @@ def mechanism_metrics(result: MechanismResult, conventional: MechanismResult,
     p2p_sold_kwh = float(f.export_total_kw @ result.p2p_export_share * dt_h)
 
     bill = float(result.bills.sum())
-    conv_bills = conventional.bills
+    conv_bills = base.conventional.bills
     conv_bill = float(conv_bills.sum())
     savings = conv_bill - bill
     tol = PARTICIPATION_RTOL * np.maximum(np.abs(conv_bills), 1.0)
-
-    # What the community would pay the grid for its net position per slot at the reference
-    # tariffs of that slot.
-    net_kw = f.load_total_kw - f.pv_total_kw
-    grid_cost = float((np.maximum(net_kw, 0.0) * buy_ref - np.maximum(-net_kw, 0.0) * sell_ref).sum() * dt_h)
+    # Zhou's value tapping: (value - value_conv) / (value_max - value_conv), value = -sum(bills),
+    # value_max = -(community meter's bill in P2P-on slots + conventional cost of P2P-off slots).
+    tapping_room = base.on_slot_gap(base.conventional)
 
     return {
         "community_bill": bill,
@@ -93,20 +188,23 @@ def mechanism_metrics(result: MechanismResult, conventional: MechanismResult,
         "grid_import_kwh": import_kwh - p2p_kwh,
         "grid_export_kwh": export_kwh - p2p_sold_kwh,
         "p2p_traded_kwh": p2p_kwh,
-        "budget_balance": bill - grid_cost,
+        "budget_balance": base.on_slot_gap(result),
+        "value_tapping_index": _ratio(savings, tapping_room),
+        "participation_index": float(np.mean(result.bills < conv_bills - tol)),
+        "equality_index": zhou_equality_index(result.bills),
+        **base.physical,
     }
 
 
 def compute_metrics(settlement) -> dict[str, dict[str, float | None]]:
     """``{mechanism: {metric: value}}`` for every mechanism in ``settlement`` (see METRIC_NAMES).
 
-    The conventional baseline is settled here when the run did not ask for it, because savings
-    and participation willingness are defined against it.
+    The conventional baseline is settled here when the run did not ask for it, because savings,
+    participation and value tapping are defined against it.
     """
     conventional = settlement.results.get("conventional")
     if conventional is None:
         conventional = settle_conventional(settlement.profiles, settlement.flows)
         settlement.flows.release_scratch()
-    p = settlement.profiles
-    buy_ref, sell_ref = p.lambda_buy_ref, p.lambda_sell_ref
-    return {m: mechanism_metrics(r, conventional, buy_ref, sell_ref) for m, r in settlement.results.items()}
+    base = Baseline.of(settlement.profiles, settlement.flows, conventional)
+    return {m: mechanism_metrics(r, base) for m, r in settlement.results.items()}

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from p2pstore.profiles.base import Profiles
+from p2pstore.settlement.costs import community_price_cost
 from p2pstore.settlement.prices import dynamic_p2p_price, mmr_prices, p2p_fractions
 from p2pstore.settlement.result import Flows, MechanismResult
 
@@ -23,10 +22,7 @@ def settle_mmr(profiles: Profiles, flows: Flows) -> MechanismResult:
     cp2p = dynamic_p2p_price(load_tot, pv_tot, buy_ref, sell_ref)
     c_im, c_ex = mmr_prices(load_tot, pv_tot, cp2p, buy_ref, sell_ref, profiles.p2p_allowed)
 
-    dt_h = flows.slot_hours
-    # dt folded into the [H] prices: exact for dt = 0.25 (power of two).
-    # import * c_im dt - export * c_ex dt in one pass over both sides (one term is always 0).
-    cost = np.einsum("kih,kh->ih", flows.import_export_kw, np.stack([c_im * dt_h, -(c_ex * dt_h)]))
+    cost = community_price_cost(flows, c_im, c_ex)
     share_im, share_ex = p2p_fractions(flows.import_total_kw, flows.export_total_kw, profiles.p2p_allowed)
     return MechanismResult.from_cost("mmr", flows, cost, import_price=c_im, export_price=c_ex, p2p_price=cp2p,
                                      p2p_import_share=share_im, p2p_export_share=share_ex)

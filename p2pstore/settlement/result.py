@@ -114,15 +114,18 @@ class MechanismResult:
     p2p_price: np.ndarray | None      # [H] currency/kWh of P2P trades (cp2p), None if no P2P
     p2p_import_share: np.ndarray      # [H] in [0, 1]
     p2p_export_share: np.ndarray      # [H] in [0, 1]
+    supply_demand_ratio: np.ndarray | None = None  # [H] E / I of SDR pricing (+inf: no demand)
 
     @classmethod
     def from_cost(cls, mechanism: str, flows: Flows, cost: np.ndarray, *,
                   import_price: np.ndarray | None = None, export_price: np.ndarray | None = None,
                   p2p_price: np.ndarray | None = None, p2p_import_share: np.ndarray | None = None,
-                  p2p_export_share: np.ndarray | None = None) -> MechanismResult:
+                  p2p_export_share: np.ndarray | None = None,
+                  supply_demand_ratio: np.ndarray | None = None) -> MechanismResult:
         """The result of a mechanism that priced ``cost`` ([N, H] currency per slot).
 
         ``bills`` is always ``cost.sum(axis=1)``; omitted P2P shares are 0 in every slot (no P2P).
+        Prices are NaN in slots where they are undefined (stored as NULL).
         """
         if p2p_import_share is None or p2p_export_share is None:
             zeros = np.zeros(cost.shape[1])
@@ -130,7 +133,8 @@ class MechanismResult:
             p2p_export_share = zeros if p2p_export_share is None else p2p_export_share
         return cls(mechanism=mechanism, flows=flows, cost=cost, bills=cost.sum(axis=1),
                    import_price=import_price, export_price=export_price, p2p_price=p2p_price,
-                   p2p_import_share=p2p_import_share, p2p_export_share=p2p_export_share)
+                   p2p_import_share=p2p_import_share, p2p_export_share=p2p_export_share,
+                   supply_demand_ratio=supply_demand_ratio)
 
     # Volumes are derived on demand: the store needs them, the settlement hot path does not.
     def p2p_import_kwh(self) -> np.ndarray:

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from p2pstore.scenario import MAX_HOUSEHOLD_NAME, MAX_NAME_LENGTH, SERIES_MODES
+from p2pstore.scenario import MAX_HOUSEHOLD_NAME, MAX_MECHANISMS_TEXT, MAX_NAME_LENGTH, SERIES_MODES
 
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
@@ -86,7 +86,7 @@ class Run(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="queued")
-    mechanisms: Mapped[str] = mapped_column(String(200))  # comma-separated, in settlement order
+    mechanisms: Mapped[str] = mapped_column(String(MAX_MECHANISMS_TEXT))  # comma-separated, in settlement order
     series: Mapped[str] = mapped_column(String(16), default="full")
     batch: Mapped[str | None] = mapped_column(String(200), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
@@ -156,7 +156,8 @@ class DailyBill(Base):
 
 
 class ClearingPrice(Base):
-    """Per-slot prices of one mechanism. NULL where the mechanism uses per-household tariffs."""
+    """Per-slot prices of one mechanism. NULL where the mechanism uses per-household tariffs, in
+    P2P-off slots of the literature mechanisms, and where a price is undefined (an empty side)."""
 
     __tablename__ = "clearing_prices"
 
@@ -168,6 +169,9 @@ class ClearingPrice(Base):
     import_price: Mapped[float | None] = mapped_column(Float)  # currency/kWh
     export_price: Mapped[float | None] = mapped_column(Float)
     p2p_price: Mapped[float | None] = mapped_column(Float)
+    # SDR pricing's E / I (Liu et al. 2017); +Infinity where I = 0 (the writer stores infinity
+    # only in columns marked so); NULL for other mechanisms and in P2P-off slots.
+    supply_demand_ratio: Mapped[float | None] = mapped_column(Float, info={"infinity": True})
 
 
 class HouseholdSeries(Base):
@@ -234,7 +238,7 @@ class Schedule(Base):
     cron: Mapped[str] = mapped_column(String(200))  # crontab text, parsed by APScheduler's CronTrigger
     timezone: Mapped[str] = mapped_column(String(64))  # IANA name the cron fields are read in
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"))
-    mechanisms: Mapped[str] = mapped_column(String(200))  # comma-separated, as runs.mechanisms
+    mechanisms: Mapped[str] = mapped_column(String(MAX_MECHANISMS_TEXT))  # comma-separated, as runs.mechanisms
     series: Mapped[str] = mapped_column(String(16), default="full")
     priority: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select
 
 from p2pstore.errors import InputError, NotFoundError
-from p2pstore.scenario import MECHANISMS
+from p2pstore import registry
 from p2pstore.store.models import (
     Bill,
     ClearingPrice,
@@ -48,9 +48,6 @@ SCENARIO_COLUMNS = ("seed", "consumers", "prosumers", "days")
 #: At most this many ids go into one ``IN (...)``: SQLite allows 32766 host parameters and
 #: psycopg 65535, so longer lists are read in chunks and concatenated.
 ID_CHUNK = 10_000
-
-#: Rank of each mechanism in result frames: settlement order; unknown labels sort last.
-_MECHANISM_RANK = {m: i for i, m in enumerate(MECHANISMS)}
 
 _runs = Run.__table__
 _scen = ScenarioRow.__table__
@@ -97,7 +94,10 @@ def _where_runs(stmt, ids: list[int] | None, batch: str | None):
 
 
 def _mechanism_rank(series: pd.Series) -> pd.Series:
-    return series.map(lambda m: _MECHANISM_RANK.get(m, len(_MECHANISM_RANK))).astype("int64")
+    """Rank of each mechanism in result frames: the registry's report order; names it no longer
+    knows (an uninstalled plugin's stored results) last, by name."""
+    rank = {m: i for i, m in enumerate(registry.ordered(series.unique()))}
+    return series.map(rank).astype("int64")
 
 
 class StoreReaders:
@@ -242,11 +242,12 @@ class StoreReaders:
     def prices(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
         """Clearing prices per slot: run_id, mechanism, slot, ts, p2p_allowed, import_price,
         export_price, p2p_price (currency/kWh; NaN where the mechanism uses per-household
-        tariffs or has no P2P price)."""
+        tariffs, has no such price, or leaves it undefined, e.g. in P2P-off slots) and
+        supply_demand_ratio (SDR pricing's E / I; inf where I = 0; NaN for other mechanisms)."""
         df = self._result_rows(_prices, self._stored_ids(run_ids), mechanism)
         if not df.empty:
             df["p2p_allowed"] = df["p2p_allowed"].astype(bool)
-            for col in ("import_price", "export_price", "p2p_price"):
+            for col in ("import_price", "export_price", "p2p_price", "supply_demand_ratio"):
                 df[col] = df[col].astype("float64")
         return self._sorted(df, ["run_id", "mechanism", "slot"])
 

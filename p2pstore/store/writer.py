@@ -107,6 +107,7 @@ def _daily_bills(run_id: int, s) -> Iterator[Block]:
 
 
 def _prices(run_id: int, mechanism: str, r, p) -> Block:
+    """Per-slot prices; a price array's NaN (undefined) becomes NULL, an absent array all NULL."""
     def price(a):
         return None if a is None else np.asarray(a, dtype=np.float64)
 
@@ -116,7 +117,7 @@ def _prices(run_id: int, mechanism: str, r, p) -> Block:
         "ts": p.timestamps().astype("datetime64[us]"),
         "p2p_allowed": np.asarray(p.p2p_allowed, dtype=bool),
         "import_price": price(r.import_price), "export_price": price(r.export_price),
-        "p2p_price": price(r.p2p_price),
+        "p2p_price": price(r.p2p_price), "supply_demand_ratio": price(r.supply_demand_ratio),
     }
 
 
@@ -170,25 +171,56 @@ def block_len(block: Block) -> int:
 def write_blocks(conn: Connection, table: str, blocks: Iterable[Block]) -> int:
     """Load ``blocks`` into ``table`` on ``conn``'s transaction; return the row count.
 
-    Raises :class:`InputError` on a NaN or infinite value: PostgreSQL would keep it and SQLite
-    would turn it into NULL, so neither backend stores one.
+    NaN in a nullable float column is stored as NULL (an undefined value) on both backends.
+    Raises :class:`InputError` on NaN in a NOT NULL column and on an infinite value in a column
+    not marked ``info={"infinity": True}`` in the models (PostgreSQL would keep it, SQLite would
+    turn NaN into NULL: neither backend stores what the other would not).
     """
     raw = conn.connection.driver_connection
     columns = COLUMNS[table]
-    blocks = _finite(table, blocks)
+    blocks = _checked(table, blocks)
     if conn.dialect.name == "postgresql":
         return _copy_pg(raw, table, columns, blocks)
     return _executemany_sqlite(raw, table, columns, blocks)
 
 
-def _finite(table: str, blocks: Iterable[Block]) -> Iterator[Block]:
+def _checked(table: str, blocks: Iterable[Block]) -> Iterator[Block]:
+    """``blocks`` with NaN turned into NULL where allowed: a block with NaN is split into blocks
+    of rows sharing the same NULL columns, so each stays fixed-width for COPY BINARY."""
+    cols = Base.metadata.tables[table].columns
+
+    def refuse(block: Block, column: str, v: np.ndarray, bad: np.ndarray):
+        where = int(np.flatnonzero(bad)[0])
+        raise InputError(f"non-finite value {v[where]} in {table}.{column} "
+                         f"(mechanism {block.get('mechanism', '-')}, row {where}); not stored")
+
     for block in blocks:
+        nan_cols = []
         for column, v in block.items():
-            if isinstance(v, np.ndarray) and v.dtype.kind == "f" and not np.isfinite(v).all():
-                where = np.flatnonzero(~np.isfinite(v))[0]
-                raise InputError(f"non-finite value {v[where]} in {table}.{column} "
-                                 f"(mechanism {block.get('mechanism', '-')}, row {where}); not stored")
-        yield block
+            if not (isinstance(v, np.ndarray) and v.dtype.kind == "f") or np.isfinite(v).all():
+                continue
+            inf, nan = np.isinf(v), np.isnan(v)
+            if inf.any() and not cols[column].info.get("infinity"):
+                refuse(block, column, v, inf)
+            if nan.any():
+                if not cols[column].nullable:
+                    refuse(block, column, v, nan)
+                nan_cols.append(column)
+        yield from _split_nulls(block, nan_cols) if nan_cols else (block,)
+
+
+def _split_nulls(block: Block, nan_cols: list[str]) -> Iterator[Block]:
+    """Sub-blocks of ``block`` by which of ``nan_cols`` are NaN in a row; those become None."""
+    pattern = np.zeros(block_len(block), dtype=np.int64)
+    for k, column in enumerate(nan_cols):
+        pattern |= np.isnan(block[column]).astype(np.int64) << k
+    for key in np.unique(pattern):
+        rows = pattern == key
+        sub = {c: (v[rows] if isinstance(v, np.ndarray) else v) for c, v in block.items()}
+        for k, column in enumerate(nan_cols):
+            if key >> k & 1:
+                sub[column] = None
+        yield sub
 
 
 def write_settlement(conn: Connection, run_id: int, settlement, series: str = "full") -> dict[str, int]:

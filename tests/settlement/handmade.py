@@ -1,12 +1,18 @@
-"""Small hand-made communities whose settlement is worked out by hand in the tests."""
+"""Small hand-made communities whose settlement is worked out by hand in the tests, and random
+small communities for property tests (hypothesis)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from p2pstore.profiles.base import Profiles
+
+#: Powers (kW) with exact zeros and ties (balanced slots, empty slots) as well as generic values.
+POWER = st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 5.0, allow_subnormal=False))
 
 
 def make_profiles(load, pv, buy, sell, allowed=None, *, slot_hours=1.0, periods_per_day=None,
@@ -41,3 +47,31 @@ def two_house_community(allowed=None) -> Profiles:
     """
     return make_profiles(load=[[2, 2], [1, 1]], pv=[[0, 0], [3, 0]], buy=[7, 5], sell=[0, 3],
                          allowed=allowed, kinds=["consumer", "prosumer"])
+
+
+@st.composite
+def communities(draw, max_households=5, max_slots=12, *, min_households=2, buy=(4.0, 8.0), sell=(2.0, 4.0),
+                all_consumers=False, ties=False, time_varying=False):
+    """Random small communities: zeros and ties in the powers, consumers first, P2P-off slots.
+
+    ``all_consumers``: allow a community without prosumers; ``ties``: sometimes make households
+    balance their own load exactly (L == PV); ``time_varying``: sometimes draw ``[N, H]`` tariffs.
+    ``buy`` / ``sell``: tariff ranges, currency/kWh.
+    """
+    n = draw(st.integers(min_households, max_households))
+    h = draw(st.integers(1, max_slots))
+    load = draw(arrays(float, (n, h), elements=POWER))
+    pv = draw(arrays(float, (n, h), elements=POWER))
+    if ties and draw(st.booleans()):
+        tie = draw(arrays(bool, (n, h)))
+        pv[tie] = load[tie]
+    n_cons = draw(st.integers(0, n if all_consumers else n - 1))
+    pv[:n_cons] = 0.0
+    shape = (n, h) if time_varying and draw(st.booleans()) else (n,)
+    buy_t = draw(arrays(float, shape, elements=st.floats(*buy)))
+    sell_t = draw(arrays(float, shape, elements=st.floats(*sell)))
+    sell_t[:n_cons] = 0.0
+    allowed = draw(arrays(bool, h))
+    slot_hours = draw(st.sampled_from([0.25, 0.5, 1.0, 1 / 6]))
+    kinds = ["consumer"] * n_cons + ["prosumer"] * (n - n_cons)
+    return make_profiles(load, pv, buy_t, sell_t, allowed, slot_hours=slot_hours, periods_per_day=h, kinds=kinds)

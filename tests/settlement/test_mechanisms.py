@@ -90,5 +90,8 @@ def test_price_helpers_directly():
 
 
 def test_unknown_mechanism_is_refused():
-    with pytest.raises(ValueError, match="unknown mechanism"):
+    from p2pstore.errors import UnknownMechanismError
+
+    with pytest.raises(UnknownMechanismError, match=r"unknown mechanism 'auction' \(known: conventional, mmr, "
+                                                    r"bill_sharing, sdr, mmr_lit, bs_lit, bs_lit_slot"):
         settle(two_house_community(), ("auction",))

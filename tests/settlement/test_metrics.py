@@ -98,3 +98,55 @@ def test_conventional_baseline_computed_when_not_requested():
     m = settle(two_house_community(), ("bill_sharing",)).metrics
     assert list(m) == ["bill_sharing"]
     assert m["bill_sharing"]["savings_vs_conventional"] == pytest.approx(8)
+
+
+def test_budget_balance_counts_p2p_on_slots_only():
+    # slot 1 (P2P off) is short by 3 kW: bill sharing pays 2 * 7 + 1 * 5 = 19 there at own
+    # tariffs, the meter would pay 3 * 6 = 18; that 1 no longer enters budget_balance (it did
+    # when all slots counted, see test_budget_balance). Slot 0 (on) is balanced: G = 0.
+    s = settle(two_house_community(allowed=[True, False]), ALL)
+    assert s.metrics["conventional"]["budget_balance"] == pytest.approx(14 - 6)
+    assert s.metrics["mmr"]["budget_balance"] == pytest.approx(0, abs=1e-12)
+    assert s.metrics["bill_sharing"]["budget_balance"] == pytest.approx(0, abs=1e-12)
+
+
+def test_zhou_indices_on_the_four_slot_case():
+    from test_literature import c7
+
+    m = settle(c7(), ("conventional", "sdr", "mmr_lit", "mmr")).metrics
+    # |I - E| per slot = (4, 1, 3, 0) kW; gross energy sum L + sum PV = 12.5 + 10.5 kW; net imports 5 kW
+    for values in m.values():
+        assert values["energy_balance_index"] == pytest.approx(1 - 8 / 23)
+        assert values["epari"] == pytest.approx(4 / 2)
+        assert values["self_sufficiency_index"] == pytest.approx(1 - 5 / 12.5)
+    assert m["sdr"]["self_sufficiency_index"] == pytest.approx(m["sdr"]["self_sufficiency"])
+    # H2's bill under sdr equals its conventional bill: not strictly lower
+    assert m["sdr"]["participation_index"] == 0.75 and m["sdr"]["participation_willingness"] == 1.0
+    assert m["conventional"]["participation_index"] == 0.0
+    assert m["conventional"]["value_tapping_index"] == 0.0
+    assert m["sdr"]["value_tapping_index"] == pytest.approx(1.0, abs=1e-12)
+    assert m["mmr_lit"]["value_tapping_index"] == pytest.approx(1.0, abs=1e-12)
+    assert m["mmr"]["value_tapping_index"] > 1  # the notebook's MMR collects less than the meter's bill
+
+
+def test_zhou_equality_index():
+    from p2pstore.settlement.metrics import zhou_equality_index
+
+    # incomes (-1, -3) are levelled up by 3 - 1e-9 to about (2, 0): IEI = 0.5
+    assert zhou_equality_index([1.0, 3.0]) == pytest.approx(0.5, abs=1e-9)
+    assert zhou_equality_index([2.0, 2.0, 2.0]) == 1.0
+    # non-negative incomes are not shifted: (0, 1, 3) -> Gini 2 * 6 / (2 * 3 * 4) = 0.5
+    assert zhou_equality_index([0.0, -1.0, -3.0]) == pytest.approx(1 - 12 / 24)
+
+
+def test_every_metric_has_a_caption_and_source():
+    from p2pstore.settlement.metrics import METRICS, metric_caption
+
+    assert len({m.name for m in METRICS}) == len(METRICS)
+    for m in METRICS:
+        assert m.label and m.unit and m.source
+        assert metric_caption(m.name, "EUR").startswith(m.label + " (")
+    assert metric_caption("community_bill", "EUR") == "Community bill (EUR)"
+    assert [m.name for m in METRICS if m.source.startswith("Zhou")] == [
+        "value_tapping_index", "participation_index", "equality_index", "energy_balance_index", "epari",
+        "self_sufficiency_index"]

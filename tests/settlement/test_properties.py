@@ -6,32 +6,12 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 import notebook_oracle as oracle
-from handmade import make_profiles
+from handmade import communities, make_profiles
 from p2pstore.settlement import settle
 
 ALL = ("conventional", "mmr", "bill_sharing")
-# Powers with exact zeros and ties (balanced slots, empty slots) as well as generic values.
-power = st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 5.0, allow_subnormal=False))
-
-
-@st.composite
-def communities(draw, max_households=5, max_slots=12):
-    n = draw(st.integers(2, max_households))
-    h = draw(st.integers(1, max_slots))
-    load = draw(arrays(float, (n, h), elements=power))
-    pv = draw(arrays(float, (n, h), elements=power))
-    n_cons = draw(st.integers(0, n - 1))
-    pv[:n_cons] = 0.0
-    buy = draw(arrays(float, n, elements=st.floats(4.0, 8.0)))
-    sell = draw(arrays(float, n, elements=st.floats(2.0, 4.0)))
-    sell[:n_cons] = 0.0
-    allowed = draw(arrays(bool, h))
-    slot_hours = draw(st.sampled_from([0.25, 0.5, 1.0, 1 / 6]))
-    kinds = ["consumer"] * n_cons + ["prosumer"] * (n - n_cons)
-    return make_profiles(load, pv, buy, sell, allowed, slot_hours=slot_hours, periods_per_day=h, kinds=kinds)
 
 
 COMMON = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

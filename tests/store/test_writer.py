@@ -264,3 +264,28 @@ def test_non_finite_results_are_refused_on_both_backends(store, settlement):
     for table in RESULT_TABLES:
         assert count(store, table) == 0, table
     assert store.get_run(run_id)["status"] == "queued"
+
+
+@pytest.mark.parametrize("column, value, problem", [
+    ("import_price", np.inf, r"non-finite value inf in clearing_prices\.import_price \(mechanism mmr, row 3\)"),
+    ("supply_demand_ratio", -np.inf, None),  # infinity is allowed in this column (either sign is stored)
+])
+def test_infinity_only_where_the_model_allows_it(store, settlement, column, value, problem):
+    import dataclasses
+    import types
+
+    run_id = store.create_run(SCENARIO)
+    r = settlement.results["mmr"]
+    h = settlement.profiles.n_slots
+    prices = np.where(np.arange(h) == 3, value, np.where(np.arange(h) == 4, np.nan, 1.0))
+    bad = types.SimpleNamespace(**{**vars(settlement), "results": {
+        **settlement.results, "mmr": dataclasses.replace(r, **{column: prices})}})
+    if problem is not None:
+        with pytest.raises(InputError, match=problem):
+            store.write_results(run_id, bad, "none")
+        assert count(store, "clearing_prices") == 0
+        return
+    assert store.write_results(run_id, bad, "none")
+    stored = store.prices(run_id, "mmr")[column].to_numpy()
+    assert stored[3] == value and np.isnan(stored[4]) and (np.delete(stored, [3, 4]) == 1.0).all()
+    assert count(store, "clearing_prices", run_id) == len(settlement.results) * h
