@@ -56,10 +56,9 @@ def expand(base, sweeps: Sequence[tuple[str, Sequence[Any]]] = (), seeds: Sequen
     """Scenarios of the cartesian product of ``sweeps`` (and ``seeds``) applied to ``base``.
 
     Order: the first sweep varies slowest, seeds fastest. Each scenario is validated (a bad
-    value raises :class:`ScenarioError` naming the field).
+    value raises :class:`ScenarioError` naming the field). A sweep over ``prosumer_share`` keeps
+    the community's ``households`` and sizes each run anew (:meth:`Scenario.replace`).
     """
-    from p2pstore.scenario import from_mapping
-
     axes: list[tuple[str, Sequence[Any]]] = list(sweeps)
     if seeds is not None:
         axes.append(("seed", list(seeds)))
@@ -70,9 +69,7 @@ def expand(base, sweeps: Sequence[tuple[str, Sequence[Any]]] = (), seeds: Sequen
     total = math.prod(len(values) for _, values in axes)
     if total > MAX_RUNS:
         raise InputError(f"the sweep makes {total} runs, more than the limit of {MAX_RUNS}")
-    base_values = base.to_dict()
-    return [from_mapping({**base_values, **dict(zip(keys, combo))})
-            for combo in itertools.product(*(values for _, values in axes))]
+    return [base.replace(**dict(zip(keys, combo))) for combo in itertools.product(*(values for _, values in axes))]
 
 
 def default_batch_name() -> str:
