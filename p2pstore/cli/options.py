@@ -44,11 +44,19 @@ def scenario_options(fn):
     return wrapper
 
 
-def scenario_from_options(scenario_file: str | None, **flags):
-    """The validated Scenario of a file plus flags (flags win); raises ScenarioError."""
+def scenario_from_options(scenario_file: str | None, sweeps=(), **flags):
+    """The validated Scenario of a file plus flags (flags win); raises ScenarioError.
+
+    ``sweeps``: ``--sweep`` texts; each swept field takes its first value unless a flag sets it,
+    so that a base completed only by a sweep (``--households 20 --sweep prosumer_share=0.1,0.5``)
+    is valid. Each run of the sweep then replaces it."""
     from p2pstore import scenario
+    from p2pstore.jobs.enqueue import parse_sweep
 
     overrides = {k: flags.get(k) for k in SCENARIO_FLAGS}
     if not overrides["mechanisms"]:
         overrides["mechanisms"] = None
+    for key, values in map(parse_sweep, sweeps):
+        if overrides.get(key) is None:
+            overrides[key] = values[0]
     return scenario.load(scenario_file, overrides)

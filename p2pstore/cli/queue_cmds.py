@@ -44,6 +44,7 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
     \b
     Examples:
       p2pstore enqueue --sweep prosumers=3,5,7 --seeds 1..20 --batch demo
+      p2pstore enqueue --households 20 --sweep prosumer_share=0.1,0.2,0.4,0.8 --seeds 1..10 --batch share
       p2pstore enqueue scenario.toml --days 7 --at 2026-01-01T02:00:00Z
       p2pstore enqueue --sweep mechanisms=mmr+bill_sharing,conventional --series none --json
       p2pstore enqueue --profiles demo --households 4 --seeds 1..50 --batch mc   # Monte Carlo over households
@@ -51,7 +52,7 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
     """
     from p2pstore.jobs.enqueue import enqueue_sweep, parse_at
 
-    base = scenario_from_options(scenario_file, **flags)
+    base = scenario_from_options(scenario_file, sweeps, **flags)
     not_before = parse_at(at)
     if seeds and flags.get("seed") is not None:
         from p2pstore.errors import InputError

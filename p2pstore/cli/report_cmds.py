@@ -6,7 +6,7 @@ import click
 
 from p2pstore.cli import open_store
 from p2pstore.cli.formatting import format_option
-from p2pstore.reports.compare import COMPARE_FORMATS
+from p2pstore.reports.compare import COMPARE_FORMATS, PIVOT_STATS
 
 
 def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None, *, single: bool = False) -> dict:
@@ -25,31 +25,36 @@ def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None
 @click.command()
 @click.option("--runs", "run_ids", metavar="IDS", help="Run ids, e.g. 1,2,5-8.")
 @click.option("--batch", metavar="NAME", help="Every finished run of this batch.")
-@click.option("--by", metavar="PARAM", help="Group by a scenario parameter (any scenario field, e.g. prosumers).")
+@click.option("--by", metavar="PARAM", help="Group by a scenario parameter (any scenario field, e.g. prosumers, "
+              "prosumer_share).")
 @click.option("--metric", "metrics", multiple=True, metavar="NAME", help="Only this KPI (repeatable; default all).")
-@click.option("--pivot", "pivot", type=click.Choice(["mean", "median", "min", "max"]), metavar="STAT",
-              help="Mechanisms as columns (a paper's layout), each cell this statistic: mean|median|min|max.")
+@click.option("--mechanism", "mechanisms", multiple=True, metavar="NAME",
+              help="Only this mechanism (repeatable; e.g. leave out the conventional baseline).")
+@click.option("--pivot", "pivot", type=click.Choice(PIVOT_STATS), metavar="STAT",
+              help="Mechanisms as columns (a paper's layout), each cell this statistic: "
+                   + "|".join(PIVOT_STATS) + " (± the sd or the 95% CI half-width).")
 @format_option(*COMPARE_FORMATS)
 @click.pass_context
-def compare(ctx, run_ids, batch, by, metrics, pivot, fmt):
-    """Compare mechanisms across runs: mean, median, min and max of each KPI per mechanism.
+def compare(ctx, run_ids, batch, by, metrics, mechanisms, pivot, fmt):
+    """Compare mechanisms across runs: per group, n, mean, median, sd, min, max and the
+    Student-t 95% confidence interval of the mean of each KPI.
 
-    KPIs and their formulas: docs/metrics.md.
+    KPIs, their units and formulas: docs/metrics.md. csv and json carry every statistic at full
+    precision; table, markdown and latex (booktabs) print each KPI at its precision.
 
     \b
     Examples:
-      p2pstore compare --batch pv-sweep --by prosumers --metric savings_vs_conventional_pct
+      p2pstore compare --batch share --by prosumer_share --metric savings_vs_conventional_pct
       p2pstore compare --runs 1-20 --format markdown > table.md
-      p2pstore compare --batch pv-sweep --by prosumers --pivot mean --format markdown
+      p2pstore compare --batch share --by prosumer_share --metric savings_vs_conventional_pct \\
+          --mechanism mmr --mechanism bill_sharing --pivot "mean±ci95" --format latex > table.tex
     """
-    from p2pstore.reports.compare import compare as compare_runs, pivot_compare, render_compare
+    from p2pstore.reports.compare import compare as compare_runs, pivot_compare, render_compare, render_pivot
 
-    table = compare_runs(open_store(ctx), **_selection(run_ids, batch), by=by, metrics=list(metrics) or None)
+    table = compare_runs(open_store(ctx), **_selection(run_ids, batch), by=by, metrics=list(metrics) or None,
+                         mechanisms=list(mechanisms) or None)
     if pivot:
-        from p2pstore.cli.formatting import render
-
-        wide = pivot_compare(table, pivot)
-        click.echo(render(wide, fmt, float_digits=3 if fmt in ("table", "markdown") else None))
+        click.echo(render_pivot(pivot_compare(table, pivot), fmt))
         return
     click.echo(render_compare(table, fmt))
 
@@ -78,19 +83,31 @@ def report(ctx, run_id, run_ids, batch, by, out, png_dir):
 
 
 @click.command()
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=int, required=False)
+@click.option("--batch", metavar="NAME", help="Every run of this batch instead: each table once, with run_id.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
               help="File format (parquet needs the 'parquet' extra: pyarrow).")
 @click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False), help="Directory to write.")
 @click.pass_context
-def export(ctx, run_id, fmt, out):
-    """Export one run's tables, one file per table, plus scenario.json.
+def export(ctx, run_id, batch, fmt, out):
+    """Export a run's tables, or a batch's, one file per table (streamed: memory stays bounded).
+
+    A run also gets scenario.json (its spec). A progress bar is drawn on a terminal.
 
     \b
-    Example:
+    Examples:
       p2pstore export 1 --format parquet -o run1/
+      p2pstore export --batch share --format csv -o share/
     """
-    from p2pstore.reports.export import export_run
+    from p2pstore.cli.progress import progress_bar
+    from p2pstore.errors import P2PStoreError
+    from p2pstore.reports.export import export_batch, export_run
 
-    paths = export_run(open_store(ctx), run_id, out, fmt)
+    if (run_id is None) == (batch is None):
+        raise P2PStoreError("give a RUN_ID or --batch NAME" + (", not both" if batch is not None else ""))
+    store = open_store(ctx)
+    if batch is not None:
+        paths = export_batch(store, batch, out, fmt, progress=progress_bar)
+    else:
+        paths = export_run(store, run_id, out, fmt, progress=progress_bar)
     click.echo(f"wrote {len(paths)} files to {out}")

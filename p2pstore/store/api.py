@@ -15,6 +15,7 @@ from p2pstore.errors import InputError, NotFoundError, StoreError
 from p2pstore.store.engine import begin_write, create_engine, db_timestamp, engine_url, one_line
 from p2pstore.store.profile_sets import ProfileSetMethods
 from p2pstore.store.readers import StoreReaders
+from p2pstore.store.streams import StoreStreams
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -46,7 +47,7 @@ class _LostRun(Exception):
     """The guarded final update matched no row: roll the whole write back."""
 
 
-class Store(StoreReaders, ProfileSetMethods):
+class Store(StoreReaders, StoreStreams, ProfileSetMethods):
     """Results store at ``url`` (see :func:`p2pstore.store.engine.resolve_url`).
 
     On construction the schema revision is checked; a fresh database is migrated to head when
