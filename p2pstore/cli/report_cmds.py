@@ -65,21 +65,31 @@ def compare(ctx, run_ids, batch, by, metrics, mechanisms, pivot, fmt):
 @click.option("--batch", metavar="NAME", help="Every finished run of this batch.")
 @click.option("--by", metavar="PARAM", help="Grouping scenario parameter for many runs (default: the first that varies).")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
-@click.option("--png-dir", type=click.Path(file_okay=False), help="Also write every figure as a PNG here.")
+@click.option("--figures-dir", type=click.Path(file_okay=False), help="Also write every figure here, as NN-name.FORMAT.")
+@click.option("--figure-format", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True,
+              help="Format of the files in --figures-dir (svg and pdf are vector graphics).")
+@click.option("--dpi", type=click.IntRange(10, 2400), help="Resolution of PNG files in --figures-dir (default 300).")
+@click.option("--png-dir", type=click.Path(file_okay=False), help="Alias of --figures-dir DIR --figure-format png.")
 @click.pass_context
-def report(ctx, run_id, run_ids, batch, by, out, png_dir):
-    """Write a self-contained HTML report (figures embedded; opens offline).
+def report(ctx, run_id, run_ids, batch, by, out, figures_dir, figure_format, dpi, png_dir):
+    """Write a self-contained HTML report (figures embedded; opens offline), and the figures as
+    files for a paper.
 
     \b
     Examples:
       p2pstore report --run 1 -o run1.html
-      p2pstore report --batch pv-sweep --by prosumers -o sweep.html --png-dir figs/
+      p2pstore report --batch share --by prosumer_share -o share.html --figures-dir figs/ --figure-format pdf
+      p2pstore report --batch pv --png-dir figs/ --dpi 150 -o pv.html
     """
+    from p2pstore.cli.progress import progress_bar
     from p2pstore.reports.html import make_report
 
     sel = _selection(run_ids, batch, run_id, single=True)
-    paths = make_report(open_store(ctx), out, by=by, png_dir=png_dir, **sel)
-    click.echo(f"wrote {paths[0]}" + (f" and {len(paths) - 1} PNG files to {png_dir}" if png_dir else ""))
+    paths = make_report(open_store(ctx), out, by=by, figures_dir=figures_dir, figure_format=figure_format, dpi=dpi,
+                        png_dir=png_dir, progress=progress_bar, **sel)
+    where = figures_dir or png_dir
+    fmt = "png" if png_dir else figure_format
+    click.echo(f"wrote {paths[0]}" + (f" and {len(paths) - 1} {fmt.upper()} files to {where}" if where else ""))
 
 
 @click.command()
