@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 
 import click
 
 
-def progress_bar(total: int, label: str):
+def progress_bar(total: int, label: str, *, min_total: int = 0):
     """A :data:`p2pstore.progress.ProgressFactory` for the CLI: a click progress bar (counts,
-    percentage, ETA) on stderr when stderr is a terminal; nothing otherwise."""
-    if not sys.stderr.isatty():
+    percentage, ETA) on stderr when stderr is a terminal and ``total`` reaches ``min_total``;
+    nothing otherwise."""
+    if not sys.stderr.isatty() or total < min_total:
         from p2pstore.progress import no_progress
 
         return no_progress(total, label)
@@ -19,10 +19,7 @@ def progress_bar(total: int, label: str):
                              show_percent=True, width=30)
 
 
-@contextlib.contextmanager
-def stage(label: str):
-    """A one-line ``label ...`` note on a terminal's stderr for a step that has no steps to count."""
-    tty = sys.stderr.isatty()
-    if tty:
-        click.echo(f"{label} ...", err=True)
-    yield
+def note(text: str) -> None:
+    """A line on stderr when it is a terminal (what a long step is doing); nothing when piped."""
+    if sys.stderr.isatty():
+        click.echo(text, err=True)

@@ -95,6 +95,12 @@ def check_max_attempts(max_attempts: int) -> None:
         raise InputError(f"--max-attempts must be >= 1, got {max_attempts}")
 
 
+def check_batch(batch: str | None) -> None:
+    """:class:`InputError` unless ``batch`` is None or a name of 1 to 200 characters."""
+    if batch is not None and (not batch.strip() or len(batch) > 200):
+        raise InputError("--batch must be 1 to 200 characters")
+
+
 def enqueue(
     store,
     scenarios: Sequence,
@@ -109,8 +115,7 @@ def enqueue(
     from p2pstore.store import RunRequest
 
     check_max_attempts(max_attempts)
-    if batch is not None and (not batch.strip() or len(batch) > 200):
-        raise InputError("--batch must be 1 to 200 characters")
+    check_batch(batch)
     return store.create_runs([
         RunRequest(scenario=s, series=series, batch=batch, priority=priority,
                    not_before=not_before, max_attempts=max_attempts)
