@@ -42,8 +42,7 @@ def render_table(df: pd.DataFrame, fmt: str = "table", *, decimals: Decimals | i
     if fmt == "csv":
         return df.to_csv(index=False).rstrip("\n")
     if fmt == "json":
-        return json.dumps(json.loads(df.to_json(orient="records", date_format="iso", double_precision=15)),
-                          indent=1)
+        return json.dumps(json_records(df), indent=1)
     if fmt not in TABLE_FORMATS:
         raise P2PStoreError(f"unknown format {fmt!r} (known: {', '.join(TABLE_FORMATS)})")
     columns = [str(c) for c in df.columns]
@@ -59,6 +58,25 @@ def render_table(df: pd.DataFrame, fmt: str = "table", *, decimals: Decimals | i
     if fmt == "latex":
         return _latex(names, rows, aligned_right, breaks)
     return _aligned(names, rows, aligned_right, breaks)
+
+
+def json_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """``df`` as JSON-ready records: floats exact (shortest repr), missing values null,
+    timestamps ISO 8601, numpy scalars as Python numbers."""
+    from p2pstore.reports.numbers import is_missing
+
+    def plain(v):
+        if is_missing(v):
+            return None
+        if hasattr(v, "isoformat"):
+            return v.isoformat()
+        if hasattr(v, "item"):  # numpy scalar
+            return v.item()
+        return v
+
+    columns = [str(c) for c in df.columns]
+    values = [[plain(v) for v in df[c].tolist()] for c in df.columns]
+    return [dict(zip(columns, row)) for row in zip(*values)]
 
 
 def text_columns(df: pd.DataFrame, decimals: Decimals | int | None = None,
