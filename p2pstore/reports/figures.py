@@ -337,13 +337,36 @@ def metric_distribution(values: pd.DataFrame, metric: str, ylabel: str | None = 
     return _finish(fig, ax, extra_handles=handles)
 
 
+def _same_lines(rows: pd.DataFrame, by: str, positions: dict):
+    """``[(mechanisms, (x, mean, ci95_low, ci95_high))]``: one entry per distinct line, the
+    mechanisms whose means are equal at every point together; mechanisms without a finite mean
+    are left out. Arrays are sorted by x."""
+    lines: list = []
+    for mech in ordered_mechanisms(rows["mechanism"]):
+        one = rows[rows["mechanism"] == mech]
+        x = np.array([positions[v] for v in one[by]], dtype=float)
+        order = np.argsort(x, kind="stable")
+        arrays = (x[order], *(one[c].to_numpy(dtype=float)[order] for c in ("mean", "ci95_low", "ci95_high")))
+        if not np.isfinite(arrays[1]).any():
+            continue
+        for mechs, other in lines:
+            if np.array_equal(other[0], arrays[0]) and np.allclose(other[1], arrays[1], rtol=1e-9, atol=1e-12,
+                                                                   equal_nan=True):
+                mechs.append(mech)
+                break
+        else:
+            lines.append(([mech], arrays))
+    return lines
+
+
 def metric_vs_parameter(table: pd.DataFrame, by: str, metric: str, ylabel: str | None = None, *,
                         by_label: str | None = None) -> Figure:
     """Mean of ``metric`` per mechanism against scenario parameter ``by``, with a band for the
     95 % confidence interval of the mean (Student t; none where a point has a single run).
 
     ``table``: :func:`p2pstore.reports.compare.compare` output grouped ``by``. Mechanisms without a
-    finite mean get no line and no legend entry.
+    finite mean get no line and no legend entry; mechanisms with equal means share one line and
+    one entry ("Conventional = Bill-sharing").
     """
     rows = table[table["metric"] == metric]
     fig = new_figure()
@@ -351,17 +374,12 @@ def metric_vs_parameter(table: pd.DataFrame, by: str, metric: str, ylabel: str |
     values = sorted(dict.fromkeys(rows[by]), key=lambda v: (isinstance(v, str), v))
     positions, numeric = _positions(values)
     banded = False
-    for mech in ordered_mechanisms(rows["mechanism"]):
-        one = rows[rows["mechanism"] == mech]
-        if not np.isfinite(one["mean"].to_numpy(dtype=float)).any():
-            continue
-        x = np.array([positions[v] for v in one[by]], dtype=float)
-        order = np.argsort(x, kind="stable")
-        x = x[order]
-        ax.plot(x, one["mean"].to_numpy(dtype=float)[order], "-o", markersize=4, label=label(mech), color=color(mech))
-        low, high = one["ci95_low"].to_numpy(dtype=float)[order], one["ci95_high"].to_numpy(dtype=float)[order]
+    for mechs, (x, mean, low, high) in _same_lines(rows, by, positions):
+        # mechanisms with the same means share one line (one hidden behind another would still
+        # get a legend entry): "Conventional = Bill-sharing"
+        ax.plot(x, mean, "-o", markersize=4, label=" = ".join(label(m) for m in mechs), color=color(mechs[-1]))
         if np.isfinite(low).any():
-            ax.fill_between(x, low, high, color=color(mech), alpha=0.18, linewidth=0)
+            ax.fill_between(x, low, high, color=color(mechs[-1]), alpha=0.18, linewidth=0)
             banded = True
     _parameter_axis(ax, values, numeric, by, by_label)
     ax.set_ylabel(ylabel or metric)

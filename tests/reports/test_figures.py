@@ -160,3 +160,14 @@ def test_small_runs_keep_the_notebooks_per_day_and_per_household_figures(sweep):
     fig = F.daily_load_pv(daily, F.community_size(10, 3, 7))
     assert list(fig.axes[0].lines[0].get_xdata()) == [1, 2, 3]
     assert fig.axes[0].get_ylabel() == "Energy (kWh/day)"
+
+
+def test_equal_lines_share_one_legend_entry():
+    table = pd.DataFrame({
+        "prosumers": [2, 4] * 3, "mechanism": ["conventional"] * 2 + ["mmr"] * 2 + ["bill_sharing"] * 2,
+        "metric": "participation_willingness", "n": 5, "mean": [1.0, 1.0, 0.7, 0.6, 1.0, 1.0],
+        "ci95_low": [1.0, 1.0, 0.6, 0.5, 1.0, 1.0], "ci95_high": [1.0, 1.0, 0.8, 0.7, 1.0, 1.0],
+    })
+    fig = F.metric_vs_parameter(table, "prosumers", "participation_willingness")
+    assert _legend(fig) == ["Conventional = Bill-sharing", "MMR", "95% CI of the mean"]
+    assert len(fig.axes[0].lines) == 2
