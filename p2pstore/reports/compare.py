@@ -7,7 +7,7 @@ Example::
 
     from p2pstore import Store
     from p2pstore.reports.compare import compare
-    table = compare(Store("sqlite:///p2pstore.db"), batch="pv-sweep", by="prosumers",
+    table = compare(Store("sqlite:///p2pstore.db"), batch="pv", by="prosumers",
                     metrics=["savings_vs_conventional_pct"])
 """
 

@@ -208,3 +208,22 @@ def test_pivot_cli_formats_and_bad_statistic(sweep):
     assert bad.exit_code == 2 and "Traceback" not in bad.output
     with pytest.raises(P2PStoreError, match="unknown statistic 'mode'"):
         pivot_compare(compare(sweep.store, batch="sweep"), "mode")
+
+
+def test_single_run_groups_have_no_interval_and_mechanism_filter(sweep):
+    table = compare(sweep.store, batch="sweep", by="seed", mechanisms=["mmr"])
+    assert set(table["mechanism"]) == {"mmr"} and set(table["n"]) <= {0, 1}
+    assert table["sd"].isna().all() and table["ci95_low"].isna().all() and table["ci95_high"].isna().all()
+    with pytest.raises(NotFoundError, match="no selected run settled mechanism 'auction'"):
+        compare(sweep.store, batch="sweep", mechanisms=["auction"])
+
+
+def test_latex_format_is_a_booktabs_tabular(sweep):
+    out = invoke(sweep.url, "compare", "--batch", "sweep", "--by", "prosumers", "--metric",
+                 "savings_vs_conventional_pct", "--format", "latex").output.splitlines()
+    assert out[0].startswith(r"\begin{tabular}{") and out[1] == r"\toprule" and out[-1] == r"\end{tabular}"
+    assert out[2] == (r"prosumers & mechanism & metric & n & mean (\%) & median (\%) & sd (\%) & min (\%) & "
+                      r"max (\%) & ci95\_low (\%) & ci95\_high (\%) \\")
+    assert sum(line.endswith(r"\\") for line in out) == 1 + 2 * 3
+    pivot = invoke(sweep.url, "compare", "--batch", "sweep", "--pivot", "mean±sd", "--format", "latex").output
+    assert r"$\pm$" in pivot and r"\addlinespace" in pivot
