@@ -113,6 +113,16 @@ def _plot_daily(ax, dates, values, *, color=None, label=None, long: bool = False
     ax.plot(mid, monthly.to_numpy(), "-o", markersize=3, color=color, label=label)
 
 
+def _day_axis(fig: Figure, ax, long: bool, what: str) -> None:
+    """x axis of a daily series: day numbers, or (``long``) dates under monthly means of ``what``."""
+    if long:
+        ax.set_xlabel(f"Date (points: monthly means of the {what})")
+        fig.autofmt_xdate()
+    else:
+        ax.set_xlabel("Day")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 # -- single run: the notebook's two figures ------------------------------------------------------
 def daily_load_pv(daily: pd.DataFrame, community: str = "") -> Figure:
     """The notebook's first figure: daily average load per house and PV per prosumer (kWh/day).
@@ -129,12 +139,7 @@ def daily_load_pv(daily: pd.DataFrame, community: str = "") -> Figure:
     _plot_daily(ax, x, one["avg_load_kwh_per_house"], color="tab:blue", label="Avg load per house (kWh/day)", long=long)
     _plot_daily(ax, x, one["avg_pv_kwh_per_prosumer"], color="tab:orange", label="Avg PV per prosumer (kWh/day)",
                 long=long)
-    if long:
-        ax.set_xlabel("Date (points: monthly means of the daily values)")
-        fig.autofmt_xdate()
-    else:
-        ax.set_xlabel("Day")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _day_axis(fig, ax, long, "daily values")
     ax.set_ylabel("Energy (kWh/day)")
     ax.set_title("Daily average load & PV over community" + (f"\n{community}" if community else ""), fontsize=11)
     return _finish(fig, ax)
@@ -149,12 +154,7 @@ def daily_community_bill(daily: pd.DataFrame, currency: str = "Rs", community: s
         one = daily[daily["mechanism"] == mech].sort_values("day")
         _plot_daily(ax, one["date"] if long else one["day"], one["bill"], color=color(mech), label=label(mech),
                     long=long)
-    if long:
-        ax.set_xlabel("Date (points: monthly means of the daily bills)")
-        fig.autofmt_xdate()
-    else:
-        ax.set_xlabel("Day")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _day_axis(fig, ax, long, "daily bills")
     ax.set_ylabel(f"Community bill ({currency}/day)")
     ax.set_title("Daily community bill under different mechanisms" + (f"\n{community}" if community else ""),
                  fontsize=11)
@@ -193,14 +193,8 @@ def _household_bill_distribution(bills: pd.DataFrame, currency: str, community: 
     kinds = [k for k in ("consumer", "prosumer") if (bills["kind"] == k).any()] or list(dict.fromkeys(bills["kind"]))
     fig = new_figure()
     ax = fig.add_subplot()
-    width = 0.8 / max(len(mechs), 1)
-    rng = np.random.default_rng(0)  # fixed jitter: the same report twice is the same file
-    handles = []
-    for k, mech in enumerate(mechs):
-        pos = np.arange(len(kinds)) + (k - (len(mechs) - 1) / 2) * width
-        data = [bills.loc[(bills["mechanism"] == mech) & (bills["kind"] == kind), "bill"].to_numpy() for kind in kinds]
-        if _boxes(ax, data, pos, width * 0.85, color(mech), rng):
-            handles.append(Patch(facecolor=color(mech), alpha=0.45, label=label(mech)))
+    handles = _grouped_boxes(ax, mechs, len(kinds), lambda mech: [
+        bills.loc[(bills["mechanism"] == mech) & (bills["kind"] == kind), "bill"].to_numpy() for kind in kinds])
     ax.axhline(0, color="black", linewidth=0.8)
     counts = bills.drop_duplicates("household")["kind"].value_counts()
     ax.set_xticks(range(len(kinds)), [f"{kind}s (n = {counts.get(kind, 0):,})" for kind in kinds])
@@ -208,6 +202,20 @@ def _household_bill_distribution(bills: pd.DataFrame, currency: str, community: 
     ax.set_title("Bills per household: distribution under each mechanism" + (f"\n{community}" if community else ""),
                  fontsize=11)
     return _finish(fig, ax, extra_handles=handles)
+
+
+def _grouped_boxes(ax, mechs: list[str], n_groups: int, data_of) -> list[Patch]:
+    """Box plots side by side: at each of ``n_groups`` x positions one box per mechanism
+    (``data_of(mechanism)``: its arrays, one per group). Returns legend handles of the mechanisms
+    drawn."""
+    width = 0.8 / max(len(mechs), 1)
+    rng = np.random.default_rng(0)  # fixed jitter: the same report twice is the same file
+    handles = []
+    for k, mech in enumerate(mechs):
+        positions = np.arange(n_groups) + (k - (len(mechs) - 1) / 2) * width
+        if _boxes(ax, data_of(mech), positions, width * 0.85, color(mech), rng):
+            handles.append(Patch(facecolor=color(mech), alpha=0.45, label=label(mech)))
+    return handles
 
 
 def _boxes(ax, data, positions, width, face, rng) -> bool:
@@ -316,15 +324,12 @@ def metric_distribution(values: pd.DataFrame, metric: str, ylabel: str | None = 
     groups = sorted(dict.fromkeys(rows[by]), key=lambda v: (isinstance(v, str), v)) if by else [None]
     fig = new_figure(max(7.0, 0.45 * len(groups) * len(mechs) + 2), 4.0)
     ax = fig.add_subplot()
-    width = 0.8 / max(len(mechs), 1)
-    rng = np.random.default_rng(0)  # fixed jitter: the same report twice is the same file
-    handles = []
-    for k, mech in enumerate(mechs):
-        pos = np.arange(len(groups)) + (k - (len(mechs) - 1) / 2) * width
+
+    def data_of(mech):
         mine = rows[rows["mechanism"] == mech]
-        data = [(mine[mine[by] == g] if by else mine)["value"].to_numpy() for g in groups]
-        if _boxes(ax, data, pos, width * 0.85, color(mech), rng):
-            handles.append(Patch(facecolor=color(mech), alpha=0.45, label=label(mech)))
+        return [(mine[mine[by] == g] if by else mine)["value"].to_numpy() for g in groups]
+
+    handles = _grouped_boxes(ax, mechs, len(groups), data_of)
     if by:
         ax.set_xticks(range(len(groups)), [format_value(g) for g in groups])
         ax.set_xlabel(by_label or by)

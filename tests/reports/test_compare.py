@@ -8,9 +8,8 @@ import json
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
-
 from p2pstore.cli import cli
+from raw_sql import raw_metrics
 from p2pstore.errors import NotFoundError, P2PStoreError
 from p2pstore.reports.compare import compare, parse_run_ids, render_compare
 
@@ -20,21 +19,6 @@ COLUMNS = ["n", "mean", "median", "sd", "min", "max", "ci95_low", "ci95_high"]
 
 def invoke(url, *args):
     return CliRunner().invoke(cli, ["--db", url, *args], catch_exceptions=False)
-
-
-def raw_metrics(url: str, ids: list[int]) -> pd.DataFrame:
-    """run_metrics joined with scenarios, read with plain SQL (not through the readers)."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT m.run_id, m.mechanism, m.metric, m.value, s.prosumers, s.spec_json "
-                "FROM run_metrics m JOIN runs r ON r.id = m.run_id JOIN scenarios s ON s.id = r.scenario_id"
-            )).all()
-    finally:
-        engine.dispose()
-    df = pd.DataFrame(rows, columns=["run_id", "mechanism", "metric", "value", "prosumers", "spec_json"])
-    return df[df["run_id"].isin(ids)]
 
 
 def test_compare_matches_raw_sql(sweep):

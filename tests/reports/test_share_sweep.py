@@ -13,9 +13,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 from scipy import stats
-from sqlalchemy import create_engine, text
-
 from p2pstore.cli import cli
+from raw_sql import raw_metrics
 
 SHARES = [0.1, 0.2, 0.4, 0.8]
 SEEDS = range(1, 6)
@@ -45,24 +44,14 @@ def share_sweep(sweep_url):
 
 def stored_metrics(url: str, ids: list[int]) -> dict:
     """{(prosumer_share, mechanism, metric): [values]} from run_metrics and the stored specs."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT m.run_id, m.mechanism, m.metric, m.value, s.spec_json, s.consumers, s.prosumers "
-                "FROM run_metrics m JOIN runs r ON r.id = m.run_id JOIN scenarios s ON s.id = r.scenario_id "
-                "WHERE r.batch = 'share'")).all()
-    finally:
-        engine.dispose()
     groups: dict = {}
-    for run_id, mechanism, metric, value, spec_json, consumers, prosumers in rows:
-        spec = json.loads(spec_json)
-        assert run_id in ids
-        assert spec["households"] == consumers + prosumers == HOUSEHOLDS
-        assert prosumers == round(spec["prosumer_share"] * HOUSEHOLDS)
-        values = groups.setdefault((spec["prosumer_share"], mechanism, metric), [])
-        if value is not None:
-            values.append(value)
+    for rec in raw_metrics(url, ids).itertuples():
+        spec = json.loads(rec.spec_json)
+        assert spec["households"] == rec.consumers + rec.prosumers == HOUSEHOLDS
+        assert rec.prosumers == round(spec["prosumer_share"] * HOUSEHOLDS)
+        values = groups.setdefault((spec["prosumer_share"], rec.mechanism, rec.metric), [])
+        if rec.value is not None and rec.value == rec.value:
+            values.append(rec.value)
     return groups
 
 
