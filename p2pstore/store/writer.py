@@ -216,7 +216,7 @@ def expected_rows(settlement, series: str = "full") -> int:
         rows += m * h
     if series == "full":
         rows += m * n * h
-    return rows + 1  # run_metrics: one block
+    return rows + sum(len(values) for values in settlement.metrics.values())  # run_metrics
 
 
 # -- SQLite ------------------------------------------------------------------------------------

@@ -264,3 +264,25 @@ def test_non_finite_results_are_refused_on_both_backends(store, settlement):
     for table in RESULT_TABLES:
         assert count(store, table) == 0, table
     assert store.get_run(run_id)["status"] == "queued"
+
+
+@pytest.mark.parametrize("series", ["full", "community", "none"])
+def test_write_progress_counts_every_row_written(store, settlement, series):
+    import contextlib
+
+    calls = []
+
+    class Bar:
+        def update(self, n):
+            calls.append(n)
+
+    def progress(total, label):
+        calls.append(("total", total, label))
+        return contextlib.nullcontext(Bar())
+
+    run_id = store.create_run(SCENARIO)
+    assert store.write_results(run_id, settlement, series, progress=progress)
+    (_, total, label), *steps = calls
+    written = sum(count(store, table, run_id) for table in RESULT_TABLES)
+    assert label == f"storing run {run_id}"
+    assert sum(steps) == total == written
