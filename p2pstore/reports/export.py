@@ -125,8 +125,12 @@ def _write_csv(path: Path, columns, chunks: Iterable, bar) -> None:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow([c.name for c in columns])
         for chunk in chunks:
-            writer.writerows(chunk.rows)
-            bar.update(len(chunk.rows))
+            if chunk.keys:  # the same leading values on every row of the chunk
+                prefix = chunk.keys
+                writer.writerows(prefix + r for r in chunk.rows)
+            else:
+                writer.writerows(chunk.rows)
+            bar.update(len(chunk))
 
 
 def _arrow_schema(columns):
@@ -135,6 +139,30 @@ def _arrow_schema(columns):
     kinds = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_(),
              "datetime": pa.timestamp("us"), "datetime_tz": pa.timestamp("us", tz="UTC")}
     return pa.schema([pa.field(c.name, kinds[c.kind]) for c in columns])
+
+
+def _arrow_arrays(chunk, schema) -> list:
+    """The chunk's columns as Arrow arrays of ``schema``'s types. Leading key values become
+    constant columns; when every other column is a number without NULLs they are converted in
+    one numpy step (the bulk of ``household_series``), else value by value."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(chunk)
+    fields = list(schema)
+    arrays = [pa.array(np.full(n, value), type=f.type) if isinstance(value, (int, float)) and not isinstance(value, bool)
+              else pa.array([value] * n, type=f.type) for value, f in zip(chunk.keys, fields)]
+    rest = fields[len(chunk.keys):]
+    if n and all(pa.types.is_integer(f.type) or pa.types.is_floating(f.type) for f in rest):
+        try:
+            block = np.array(chunk.rows, dtype=np.float64).reshape(n, len(rest))
+        except (TypeError, ValueError):
+            block = None
+        if block is not None and not np.isnan(block).any():  # NaN: a NULL (the store holds no NaN)
+            return arrays + [pa.array(block[:, k].astype(np.int64) if pa.types.is_integer(f.type) else block[:, k],
+                                      type=f.type) for k, f in enumerate(rest)]
+    return arrays + [pa.array(values, type=f.type) for values, f in zip(zip(*chunk.rows), rest)] if n else \
+        arrays + [pa.array([], type=f.type) for f in rest]
 
 
 def _write_parquet(path: Path, columns, chunks: Iterable, bar) -> None:
@@ -148,10 +176,9 @@ def _write_parquet(path: Path, columns, chunks: Iterable, bar) -> None:
     rows = 0
     with pq.ParquetWriter(path, schema) as writer:
         for chunk in chunks:
-            arrays = [pa.array(values, type=field.type) for values, field in zip(zip(*chunk.rows), schema)]
-            pending.append(pa.Table.from_arrays(arrays, schema=schema))
-            rows += len(chunk.rows)
-            bar.update(len(chunk.rows))
+            pending.append(pa.Table.from_arrays(_arrow_arrays(chunk, schema), schema=schema))
+            rows += len(chunk)
+            bar.update(len(chunk))
             if rows >= ROW_GROUP_ROWS:
                 writer.write_table(pa.concat_tables(pending), row_group_size=rows)
                 pending, rows = [], 0

@@ -35,10 +35,22 @@ CHUNK_ROWS = 50_000
 
 
 class Chunk(NamedTuple):
-    """Consecutive rows of one table: ``rows`` are tuples in the order of ``columns``."""
+    """Consecutive rows of one table, in the order of ``columns``.
+
+    ``keys``: the values of the leading columns, the same in every row of the chunk (a
+    partition's run, mechanism, household); ``rows`` then hold the other columns only.
+    :meth:`full_rows` gives whole rows."""
 
     columns: list[str]
     rows: list[tuple]
+    keys: tuple = ()
+
+    def full_rows(self) -> list[tuple]:
+        """Every row with all its columns."""
+        return [self.keys + r for r in self.rows] if self.keys else self.rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 class Column(NamedTuple):
@@ -94,12 +106,12 @@ class StoreStreams:
             for params in self._partitions(conn, table, ids):
                 keys = _partition_values(params)
                 if raw and keys and columns[:len(keys)] == list(keys):
-                    # the partition's keys lead every row: read the other columns only and put the
-                    # same key objects in front (half the driver's work on household_series)
+                    # the partition's keys lead every row: read the other columns only (half the
+                    # driver's work on household_series) and give the keys once per chunk
                     prefix = tuple(keys.values())
                     slim = stmt.with_only_columns(*list(stmt.selected_columns)[len(keys):])
                     for rows in _fetch(conn, slim, params, chunk_rows, raw=True):
-                        yield Chunk(columns, [prefix + r for r in rows])
+                        yield Chunk(columns, rows, prefix)
                     continue
                 for rows in _fetch(conn, stmt, params, chunk_rows, raw=raw):
                     yield Chunk(columns, rows)

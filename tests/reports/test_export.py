@@ -120,11 +120,13 @@ def test_batch_export_covers_every_run_once_per_table(sweep, tmp_path, fmt):
 
 def test_streaming_in_small_chunks_gives_the_same_rows(sweep):
     run_id = sweep.ids[0]
-    whole = [row for chunk in sweep.store.stream_table("household_series", [run_id]) for row in chunk.rows]
+    whole = [row for chunk in sweep.store.stream_table("household_series", [run_id]) for row in chunk.full_rows()]
     chunks = list(sweep.store.stream_table("household_series", [run_id], chunk_rows=7))
-    assert max(len(c.rows) for c in chunks) == 7
-    assert [row for c in chunks for row in c.rows] == whole
+    assert max(len(c) for c in chunks) == 7
+    assert [row for c in chunks for row in c.full_rows()] == whole
     assert len(whole) == sweep.store.count_rows("household_series", [run_id])
+    api = sweep.store.series(run_id)
+    assert [tuple(r) for r in api.itertuples(index=False)] == whole  # the reader's rows, in its order
 
 
 def test_failed_export_leaves_no_half_written_file(sweep, tmp_path, monkeypatch):
