@@ -6,7 +6,7 @@ import click
 
 from p2pstore.cli import open_store
 from p2pstore.cli.formatting import format_option
-from p2pstore.reports.compare import COMPARE_FORMATS, PIVOT_STATS
+from p2pstore.reports.compare import COMPARE_FORMATS, PIVOT_ALIASES, PIVOT_STATS
 
 
 def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None, *, single: bool = False) -> dict:
@@ -30,9 +30,10 @@ def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None
 @click.option("--metric", "metrics", multiple=True, metavar="NAME", help="Only this KPI (repeatable; default all).")
 @click.option("--mechanism", "mechanisms", multiple=True, metavar="NAME",
               help="Only this mechanism (repeatable; e.g. leave out the conventional baseline).")
-@click.option("--pivot", "pivot", type=click.Choice(PIVOT_STATS), metavar="STAT",
+@click.option("--pivot", "pivot", type=click.Choice([*PIVOT_STATS, *PIVOT_ALIASES]), metavar="STAT",
               help="Mechanisms as columns (a paper's layout), each cell this statistic: "
-                   + "|".join(PIVOT_STATS) + " (± the sd or the 95% CI half-width).")
+                   + "|".join(PIVOT_STATS) + " (± the sd or the 95% CI half-width; also written "
+                   + " or ".join(PIVOT_ALIASES) + ").")
 @format_option(*COMPARE_FORMATS)
 @click.pass_context
 def compare(ctx, run_ids, batch, by, metrics, mechanisms, pivot, fmt):

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 STATISTICS = ("n", "mean", "median", "sd", "min", "max", "ci95_low", "ci95_high")
 #: Cells ``--pivot`` can show: one statistic, or the mean with its sd or 95 % CI half-width.
 PIVOT_STATS = ("mean", "median", "sd", "min", "max", "mean±sd", "mean±ci95")
+#: ASCII spellings of the ± statistics (easier to type in a shell).
+PIVOT_ALIASES = {"mean+-sd": "mean±sd", "mean+-ci95": "mean±ci95"}
 COMPARE_FORMATS = ("table", "csv", "json", "markdown", "latex")
 #: Confidence level of the interval columns.
 CONFIDENCE = 0.95
@@ -317,6 +319,7 @@ def pivot_compare(table: pd.DataFrame, stat: str = "mean") -> pd.DataFrame:
     ``<mechanism>_ci95_low`` / ``_ci95_high``), and ``n_<mechanism>``, its run count, after all
     mechanisms' values.
     """
+    stat = PIVOT_ALIASES.get(stat, stat)
     if stat not in PIVOT_STATS:
         raise P2PStoreError(f"unknown statistic {stat!r} (known: {', '.join(PIVOT_STATS)})")
     center, _, spread = stat.partition("±")

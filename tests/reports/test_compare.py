@@ -211,3 +211,5 @@ def test_latex_format_is_a_booktabs_tabular(sweep):
     assert sum(line.endswith(r"\\") for line in out) == 1 + 2 * 3
     pivot = invoke(sweep.url, "compare", "--batch", "sweep", "--pivot", "mean±sd", "--format", "latex").output
     assert r"$\pm$" in pivot and r"\addlinespace" in pivot
+    ascii_spelling = invoke(sweep.url, "compare", "--batch", "sweep", "--pivot", "mean+-sd", "--format", "latex").output
+    assert ascii_spelling == pivot
