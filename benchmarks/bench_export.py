@@ -9,12 +9,18 @@ its peak memory (targets: ratio <= 1.5, peak <= 1 GB).
 
     python benchmarks/bench_export.py                              # 100 households x 365 days
     python benchmarks/bench_export.py --households 20 --days 30 --repeats 3
+    python benchmarks/bench_export.py --backend postgresql --households 20 --days 90
+
+PostgreSQL databases (``--backend postgresql``, server from ``P2PSTORE_TEST_PG_ADMIN_URL``) are
+created and dropped by this script.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import uuid
 import shutil
 import statistics
 import subprocess
@@ -38,18 +44,42 @@ def timed(args: list[str]) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024  # KiB on Linux
 
 
+DEFAULT_PG_ADMIN = os.environ.get("P2PSTORE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@contextlib.contextmanager
+def database(backend: str, tmp: str):
+    """URL of a fresh database: a SQLite file in ``tmp``, or a PostgreSQL database dropped after."""
+    if backend == "sqlite":
+        yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"p2pstore_bench_export_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(DEFAULT_PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(DEFAULT_PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=100)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--formats", default="csv,parquet")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     opts = parser.parse_args()
     formats = opts.formats.split(",")
     runs, exports = [], {f: [] for f in formats}
     for k in range(opts.repeats):
-        with tempfile.TemporaryDirectory(prefix="p2pstore-bench-export-") as tmp:
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        with tempfile.TemporaryDirectory(prefix="p2pstore-bench-export-") as tmp, database(opts.backend, tmp) as url:
             run_s, run_mb = timed(["--db", url, "run", "--households", str(opts.households), "--prosumer-share", "0.7",
                                    "--days", str(opts.days), "--series", "full"])
             runs.append(run_s)
@@ -62,7 +92,7 @@ def main() -> None:
                 print(f"          export {fmt:7s} {secs:7.1f} s ({secs / run_s:.2f}x run), peak {mb:6.0f} MB, "
                       f"files {size:,.0f} MB", flush=True)
                 shutil.rmtree(out)
-    print(f"\n{opts.households} households x {opts.days} days, series=full, SQLite, {opts.repeats} repeat(s)")
+    print(f"\n{opts.households} households x {opts.days} days, series=full, {opts.backend}, {opts.repeats} repeat(s)")
     print(f"run: median {statistics.median(runs):.1f} s")
     for fmt, rows in exports.items():
         ratios = [r for r, _, _ in rows]
