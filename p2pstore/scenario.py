@@ -9,7 +9,10 @@ Two kinds of community:
 
 * **generated** (``profiles`` unset): the notebook generator builds ``consumers`` + ``prosumers``
   households over ``days`` days from ``start`` in ``slot_minutes`` slots (unset values take the
-  notebook's defaults);
+  notebook's defaults). Or sized by a total and a share: ``households = N`` with
+  ``prosumer_share = F`` gives ``prosumers = round(F * N)`` (halves up) and ``consumers = N -
+  prosumers``; both are then stored, so runs group by the share (a sweep over the share keeps
+  ``N``). Explicit ``consumers`` / ``prosumers`` must agree with them;
 * **imported** (``profiles = "NAME"``): the households of a stored profile set. ``households``
   draws that many of them (reproducibly, with ``seed``; unset = all), ``start`` / ``days`` choose
   a window inside the set (unset = the whole set); slots are the set's. ``consumers``,
@@ -58,7 +61,12 @@ GENERATED_DEFAULTS: dict[str, Any] = {
 OPTIONAL_TYPES: dict[str, type] = {
     "consumers": int, "prosumers": int, "days": int, "start": str, "slot_minutes": int,
     "profiles": str, "households": int, "tariffs": str, "profiles_hash": str, "tariffs_hash": str,
+    "prosumer_share": float,
 }
+
+#: Fields derived from ``households`` and ``prosumer_share`` when a generated community is sized
+#: by its share of prosumers.
+SHARE_DERIVED: tuple[str, ...] = ("consumers", "prosumers")
 
 #: Longest profile-set name and longest household name; names hold no control characters.
 MAX_NAME_LENGTH = 100
@@ -100,7 +108,8 @@ class Scenario:
     generator: str = "notebook"
     # imported communities and tariff files (resolved by the store; see the module docstring)
     profiles: str | None = None       # name of a stored profile set; None = generated
-    households: int | None = None     # households drawn from the set with `seed`; None = all
+    households: int | None = None     # drawn from the set with `seed` (None = all); generated: with prosumer_share
+    prosumer_share: float | None = None  # generated: share of the `households` that are prosumers, in [0, 1]
     tariffs: str | None = None        # path of a tariff file (CSV/Parquet) to use instead
     profiles_hash: str | None = None  # content hash of the set, pinned when the run is queued
     tariffs_hash: str | None = None   # content hash of the stored tariff file
@@ -126,6 +135,8 @@ class Scenario:
     maintenance_slots: int = 8
 
     def __post_init__(self) -> None:
+        if self.profiles is None and self.prosumer_share is not None:
+            _size_by_share(self)
         if self.profiles is None:
             for name, default in GENERATED_DEFAULTS.items():
                 if getattr(self, name) is None:
@@ -182,7 +193,14 @@ class Scenario:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
     def replace(self, **changes: Any) -> Scenario:
-        return from_mapping({**self.to_dict(), **changes})
+        """A copy with ``changes`` (validated). A share-sized community is sized anew when
+        ``households`` or ``prosumer_share`` changes (its derived consumers and prosumers are
+        dropped unless given)."""
+        values = self.to_dict()
+        if self.prosumer_share is not None and {"households", "prosumer_share"} & set(changes):
+            for name in SHARE_DERIVED:
+                values.pop(name)
+        return from_mapping({**values, **changes})
 
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Scenario)}
@@ -341,21 +359,59 @@ def _validate(s: Scenario) -> None:
                 raise ScenarioError(name, f"must be a finite number >= 0, got {value}")
 
 
+def share_count(share: float, households: int) -> int:
+    """Prosumers of ``households`` at ``share``: ``round(share * households)`` with halves rounded
+    up (0.25 of 10 is 3), computed so that float noise (0.35 * 10 = 3.4999...) cannot flip it."""
+    import decimal
+
+    exact = decimal.Decimal(repr(float(share))) * households
+    return int(exact.to_integral_value(rounding=decimal.ROUND_HALF_UP))
+
+
+def _size_by_share(s: Scenario) -> None:
+    """Set consumers/prosumers of a generated community from ``households`` and ``prosumer_share``;
+    explicit values must agree with them."""
+    import math
+
+    share, n = s.prosumer_share, s.households
+    if not (math.isfinite(share) and 0.0 <= share <= 1.0):
+        raise ScenarioError("prosumer_share", f"must be a share in [0, 1], got {share}")
+    if n is None:
+        raise ScenarioError("prosumer_share", "needs 'households' (--households N): the share is of N households")
+    if n <= 0:
+        raise ScenarioError("households", f"must be positive, got {n}")
+    prosumers = share_count(share, n)
+    sized = {"consumers": n - prosumers, "prosumers": prosumers}
+    for name, value in sized.items():
+        given = getattr(s, name)
+        if given is not None and given != value:
+            raise ScenarioError(name, f"{given} conflicts with households = {n} and prosumer_share = {share:g} "
+                                      f"({sized['consumers']} consumers, {sized['prosumers']} prosumers); "
+                                      "give the share or the counts, not both")
+    for name, value in sized.items():
+        if value <= 0:
+            raise ScenarioError("prosumer_share", f"{share:g} of {n} households leaves {value} {name}; "
+                                                  "a generated community needs at least one of each")
+        object.__setattr__(s, name, value)
+
+
 def _validate_sources(s: Scenario) -> None:
     """Fields of imported communities and tariff files: names, hashes, and what goes together."""
     if s.imported:
         problem = check_name(s.profiles)
         if problem:
             raise ScenarioError("profiles", problem)
-        for name in ("consumers", "prosumers", "slot_minutes"):
+        for name in ("consumers", "prosumers", "slot_minutes", "prosumer_share"):
             if getattr(s, name) is not None:
                 raise ScenarioError(name, f"not used with a profile set ('profiles = {s.profiles!r}'): "
                                           "the set's households and slots are used; draw fewer with 'households'")
     else:
-        for name in ("households", "profiles_hash"):
-            if getattr(s, name) is not None:
-                raise ScenarioError(name, "only with a profile set ('profiles'); a generated community "
-                                          "is sized by 'consumers' and 'prosumers'")
+        if s.households is not None and s.prosumer_share is None:
+            raise ScenarioError("households", "a generated community of N households needs 'prosumer_share' "
+                                              "(--prosumer-share F), or give 'consumers' and 'prosumers'")
+        if s.profiles_hash is not None:
+            raise ScenarioError("profiles_hash", "only with a profile set ('profiles'); a generated community "
+                                                 "is sized by 'consumers' and 'prosumers'")
     for name in ("profiles_hash", "tariffs_hash"):
         value = getattr(s, name)
         if value is not None and not _HASH.fullmatch(value):

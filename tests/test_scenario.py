@@ -103,7 +103,6 @@ def test_profile_set_scenarios():
     [
         ({"profiles": "x", "consumers": 4}, "consumers", "not used with a profile set"),
         ({"profiles": "x", "slot_minutes": 30}, "slot_minutes", "not used with a profile set"),
-        ({"households": 4}, "households", "only with a profile set"),
         ({"profiles": "x", "households": 0}, "households", "must be positive"),
         ({"profiles": ""}, "profiles", "must be non-empty"),
         ({"profiles": "a\tb"}, "profiles", "control character"),
@@ -126,3 +125,57 @@ def test_tariff_file_is_relative_to_the_toml_file(tmp_path):
     s = load(f)
     assert s.tariffs == str(tmp_path / "sub" / "tou.csv") and s.households == 5
     assert load(f, {"tariffs": "other.csv"}).tariffs == "other.csv"  # a flag is relative to the cwd
+
+
+def test_households_and_prosumer_share_size_a_generated_community():
+    s = load(None, {"households": 20, "prosumer_share": 0.35})
+    assert (s.consumers, s.prosumers, s.households, s.prosumer_share) == (13, 7, 20, 0.35)
+    assert (Scenario(households=10, prosumer_share=0.25).prosumers, Scenario(households=10, prosumer_share=0.35).prosumers) == (3, 4)
+    assert from_json(s.canonical_json()) == s  # stored with its share; the derived counts agree
+    assert json.loads(s.canonical_json())["prosumer_share"] == 0.35
+    assert load(None, {"households": 20, "prosumer_share": 0.3, "prosumers": 6}).consumers == 14  # agreeing counts
+
+
+def test_a_share_sweep_keeps_the_community_size():
+    from p2pstore.jobs.enqueue import expand, parse_sweep
+
+    base = Scenario(households=20, prosumer_share=0.1, days=2)
+    runs = expand(base, [parse_sweep("prosumer_share=0.1,0.4,0.8")], [1, 2])
+    assert [(r.consumers, r.prosumers, r.seed) for r in runs] == [(18, 2, 1), (18, 2, 2), (12, 8, 1), (12, 8, 2),
+                                                                  (4, 16, 1), (4, 16, 2)]
+    assert [r.consumers + r.prosumers for r in expand(base, [parse_sweep("households=10,30")])] == [10, 30]
+
+
+@pytest.mark.parametrize(
+    "values, field, message",
+    [
+        ({"households": 20, "prosumer_share": 0.3, "prosumers": 5}, "prosumers", "conflicts with households = 20"),
+        ({"households": 20, "prosumer_share": 0.3, "consumers": 3}, "consumers", "give the share or the counts"),
+        ({"prosumer_share": 0.3}, "prosumer_share", "needs 'households'"),
+        ({"households": 20}, "households", "needs 'prosumer_share'"),
+        ({"households": 10, "prosumer_share": 1.0}, "prosumer_share", "leaves 0 consumers"),
+        ({"households": 10, "prosumer_share": 0.01}, "prosumer_share", "leaves 0 prosumers"),
+        ({"households": 10, "prosumer_share": 1.5}, "prosumer_share", "must be a share in [0, 1]"),
+        ({"households": 10, "prosumer_share": float("nan")}, "prosumer_share", "must be a share"),
+        ({"households": 0, "prosumer_share": 0.5}, "households", "must be positive"),
+        ({"profiles": "demo", "prosumer_share": 0.5}, "prosumer_share", "not used with a profile set"),
+    ],
+)
+def test_share_sizing_errors_name_the_field(values, field, message):
+    with pytest.raises(ScenarioError) as info:
+        load(None, values)
+    assert info.value.field == field and message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_share_sweep_cli_with_conflicting_counts_writes_nothing(tmp_path):
+    from click.testing import CliRunner
+
+    from p2pstore.cli import cli
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    r = CliRunner().invoke(cli, ["--db", url, "enqueue", "--households", "20", "--prosumers", "5",
+                                 "--sweep", "prosumer_share=0.1,0.5"])
+    assert r.exit_code == 2 and r.output.startswith("Error: scenario field 'prosumers': 5 conflicts"), r.output
+    r = CliRunner().invoke(cli, ["--db", url, "enqueue", "--households", "20", "--sweep", "prosumer_share=0.1,0.5",
+                                 "--batch", "s", "--json"])
+    assert r.exit_code == 0 and len(json.loads(r.output)["run_ids"]) == 2

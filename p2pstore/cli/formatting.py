@@ -1,4 +1,4 @@
-"""Rendering tables for the terminal and for scripts (table, csv, json, markdown)."""
+"""Rendering tables for the terminal and for scripts (table, csv, json, markdown, latex)."""
 
 from __future__ import annotations
 
@@ -18,48 +18,12 @@ def format_option(*choices: str, default: str = "table", help: str = "Output for
 
 
 def render(df, fmt: str = "table", *, float_digits: int | None = None) -> str:
-    """Render a DataFrame: aligned text, CSV (full precision), JSON records, or Markdown."""
-    if fmt == "csv":
-        return df.to_csv(index=False).rstrip("\n")
-    if fmt == "json":
-        return json.dumps(json.loads(df.to_json(orient="records", date_format="iso", double_precision=15)),
-                          indent=1)
-    if fmt == "markdown":
-        cols = [str(c) for c in df.columns]
-        rows = [[_text(v, float_digits) for v in r] for r in df.itertuples(index=False)]
-        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
-    if df.empty:
-        return "(no rows)"
-    return _aligned(df, float_digits)
+    """Render a DataFrame (see :func:`p2pstore.reports.tables.render_table`): aligned text,
+    Markdown or LaTeX with floats at ``float_digits`` decimals (None: exact), or CSV / JSON at
+    full precision."""
+    from p2pstore.reports.tables import render_table
 
-
-def _aligned(df, digits: int | None = None) -> str:
-    """Plain text table: numbers right-aligned, text left-aligned, headers like their column."""
-    import pandas as pd
-
-    columns = []
-    for name in df.columns:
-        values = df[name]
-        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-        cells = [_text(v, digits) for v in values]
-        width = max([len(str(name))] + [len(c) for c in cells])
-        pad = str.rjust if numeric else str.ljust
-        columns.append([pad(str(name), width)] + [pad(c, width) for c in cells])
-    return "\n".join("  ".join(row).rstrip() for row in zip(*columns))
-
-
-def _text(v, digits: int | None = None) -> str:
-    """One cell as text: blank for None/NaN, floats with ``digits`` decimals (and thousands
-    separators) when given."""
-    import pandas as pd
-
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return ""
-    if digits is not None and isinstance(v, float):
-        return f"{v:,.{digits}f}"
-    return str(v)
+    return render_table(df, fmt, decimals={} if float_digits is None else float_digits)
 
 
 def echo_json(obj) -> None:

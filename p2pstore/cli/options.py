@@ -9,12 +9,12 @@ import click
 from p2pstore import registry
 
 SCENARIO_FLAGS = ("seed", "consumers", "prosumers", "days", "start", "mechanisms", "profiles", "households",
-                  "tariffs")
+                  "prosumer_share", "tariffs")
 
 
 def scenario_options(fn):
-    """Add ``[SCENARIO.toml] --seed --consumers --prosumers --days --start --profiles --households
-    --tariffs --mechanism --series``."""
+    """Add ``[SCENARIO.toml] --seed --consumers --prosumers --households --prosumer-share --days
+    --start --profiles --tariffs --mechanism --series``."""
 
     @click.argument("scenario_file", metavar="[SCENARIO.toml]", required=False,
                     type=click.Path(dir_okay=False))
@@ -26,8 +26,12 @@ def scenario_options(fn):
     @click.option("--profiles", metavar="NAME", help="Settle a stored profile set (p2pstore profiles import) "
                   "instead of a generated community.")
     @click.option("--households", type=int, metavar="N",
-                  help="With --profiles: draw N of the set's households (reproducibly, with --seed).")
-    @click.option("--tariffs", metavar="FILE",
+                  help="Community size: with --prosumer-share, N generated households; with --profiles, "
+                       "draw N of the set's households (reproducibly, with --seed).")
+    @click.option("--prosumer-share", "prosumer_share", type=float, metavar="F",
+                  help="With --households N: round(F*N) prosumers (halves up), the rest consumers; "
+                       "stored, so runs group by it (--sweep prosumer_share=0.1,0.2 keeps N).")
+    @click.option("--tariffs", type=click.Path(dir_okay=False), metavar="FILE",
                   help="Tariff file (CSV/Parquet: [timestamp,] [household,] buy, sell) replacing the drawn or "
                        "stored tariffs; it is stored with the run.")
     @click.option("--mechanism", "mechanisms", multiple=True, metavar="NAME",

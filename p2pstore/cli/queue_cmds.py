@@ -5,6 +5,7 @@ Thin: parse options, call :mod:`p2pstore.jobs`, print.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 
@@ -44,6 +45,7 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
     \b
     Examples:
       p2pstore enqueue --sweep prosumers=3,5,7 --seeds 1..20 --batch demo
+      p2pstore enqueue --households 20 --sweep prosumer_share=0.1,0.2,0.4,0.8 --seeds 1..10 --batch share
       p2pstore enqueue scenario.toml --days 7 --at 2026-01-01T02:00:00Z
       p2pstore enqueue --sweep mechanisms=mmr+bill_sharing,conventional --series none --json
       p2pstore enqueue --profiles demo --households 4 --seeds 1..50 --batch mc   # Monte Carlo over households
@@ -116,6 +118,19 @@ def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, backoff,
 
 
 # -- runs cancel / retry / wait ----------------------------------------------------------------
+#: Seconds between the progress lines ``runs wait`` prints when stderr is not a terminal.
+PIPED_EVERY = 10.0
+
+
+def format_eta(seconds: float) -> str:
+    """``"1h02m"``, ``"3m05s"`` or ``"42s"``."""
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+
 def _echo_ids(done: str, ids: list[int]) -> None:
     """``cancelled 3 run(s): 4-6`` (no list when nothing changed)."""
     click.echo(f"{done} {len(ids)} run(s){': ' + format_run_ids(ids, sep=', ') if ids else ''}")
@@ -161,11 +176,15 @@ def retry_runs(ctx, run_ids, failed):
 @click.option("--timeout", type=click.FloatRange(min=0), help="Give up after this many seconds (exit 2).")
 @click.option("--poll", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
               help="Seconds between checks.")
+@click.option("--report-every", type=click.FloatRange(min=0.05), default=PIPED_EVERY, show_default=True,
+              help="When stderr is not a terminal: seconds between progress lines (with the ETA).")
 @click.pass_context
-def wait_runs(ctx, run_ids, batch, timeout, poll):
+def wait_runs(ctx, run_ids, batch, timeout, poll, report_every):
     """Wait until runs finish, with a progress bar; exit 1 if any failed.
 
-    Without ids or --batch, waits for every run queued or running now.
+    Without ids or --batch, waits for every run queued or running now. When stderr is not a
+    terminal (a log, a pipe), a progress line with the ETA is printed every --report-every
+    seconds (when something changed) instead.
 
     \b
     Examples:
@@ -199,17 +218,26 @@ def wait_runs(ctx, run_ids, batch, timeout, poll):
         parts = [f"{s} {c[s]}" for s in ("succeeded", "failed", "cancelled", "running", "queued") if c[s]]
         return " | ".join(parts) + (f" | {rate:.2f} runs/s" if rate else "")
 
-    with click.progressbar(length=total, label=label(counts, 0), show_eta=True, show_pos=True,
-                           file=sys.stderr, width=30) as bar:
-        bar.update(done0)
-        shown = done0
+    tty = sys.stderr.isatty()
+    drawn = click.progressbar(length=total, label=label(counts, 0), show_eta=True, show_pos=True,
+                              file=sys.stderr, width=30) if tty else contextlib.nullcontext()
+    shown, printed_at, printed = done0, -report_every, None
+    with drawn as bar:
+        if bar is not None:
+            bar.update(done0)
         while True:
             done = sum(counts[s] for s in FINAL_STATUSES)
             elapsed = time.monotonic() - start
             rate = (done - done0) / elapsed if elapsed > 0 else 0.0
-            bar.label = label(counts, rate)
-            bar.update(done - shown)
-            shown = done
+            if bar is not None:
+                bar.label = label(counts, rate)
+                bar.update(done - shown)
+                shown = done
+            elif done < total and elapsed - printed_at >= report_every and (done, counts) != printed:
+                # piped: a line now and then (when something changed), with the ETA
+                click.echo(f"{done}/{total} finished ({label(counts, rate)}), "
+                           f"ETA {format_eta((total - done) / rate) if rate else 'unknown'}", err=True)
+                printed_at, printed = elapsed, (done, dict(counts))
             if done >= total:
                 break
             if timeout is not None and elapsed >= timeout:

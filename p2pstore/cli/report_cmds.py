@@ -6,7 +6,7 @@ import click
 
 from p2pstore.cli import open_store
 from p2pstore.cli.formatting import format_option
-from p2pstore.reports.compare import COMPARE_FORMATS
+from p2pstore.reports.compare import COMPARE_FORMATS, PIVOT_ALIASES, PIVOT_STATS
 
 
 def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None, *, single: bool = False) -> dict:
@@ -25,34 +25,40 @@ def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None
 @click.command()
 @click.option("--runs", "run_ids", metavar="IDS", help="Run ids, e.g. 1,2,5-8.")
 @click.option("--batch", metavar="NAME", help="Every finished run of this batch.")
-@click.option("--by", metavar="PARAM", help="Group by a scenario parameter (any scenario field, e.g. prosumers).")
+@click.option("--by", metavar="PARAM", help="Group by a scenario parameter (any scenario field, e.g. prosumers, "
+              "prosumer_share).")
 @click.option("--metric", "metrics", multiple=True, metavar="NAME", help="Only this KPI (repeatable; default all).")
-@click.option("--pivot", "pivot", type=click.Choice(["mean", "median", "min", "max"]), metavar="STAT",
-              help="Mechanisms as columns (a paper's layout), each cell this statistic: mean|median|min|max.")
+@click.option("--mechanism", "mechanisms", multiple=True, metavar="NAME",
+              help="Only this mechanism (repeatable; e.g. leave out the conventional baseline).")
+@click.option("--pivot", "pivot", type=click.Choice([*PIVOT_STATS, *PIVOT_ALIASES]), metavar="STAT",
+              help="Mechanisms as columns (a paper's layout), each cell this statistic: "
+                   + "|".join(PIVOT_STATS) + " (± the sd or the 95% CI half-width; also written "
+                   + " or ".join(PIVOT_ALIASES) + ").")
 @format_option(*COMPARE_FORMATS)
 @click.pass_context
-def compare(ctx, run_ids, batch, by, metrics, pivot, fmt):
-    """Compare mechanisms across runs: mean, median, min and max of each KPI per mechanism.
+def compare(ctx, run_ids, batch, by, metrics, mechanisms, pivot, fmt):
+    """Compare mechanisms across runs: per group, n, mean, median, sd, min, max and the
+    Student-t 95% confidence interval of the mean of each KPI.
 
-    KPIs and their formulas: docs/metrics.md (the project's KPIs, and the indices of Zhou, Wu &
-    Long 2018: value_tapping_index, participation_index, equality_index, energy_balance_index,
-    epari, self_sufficiency_index).
+    KPIs, their units and formulas: docs/metrics.md (the project's KPIs, and the indices of Zhou,
+    Wu & Long 2018: value_tapping_index, participation_index, equality_index,
+    energy_balance_index, epari, self_sufficiency_index). csv and json carry every statistic at
+    full precision; table, markdown and latex (booktabs) print each KPI at its precision.
 
     \b
     Examples:
-      p2pstore compare --batch pv-sweep --by prosumers --metric savings_vs_conventional_pct
+      p2pstore compare --batch share --by prosumer_share --metric savings_vs_conventional_pct
       p2pstore compare --runs 1-20 --format markdown > table.md
-      p2pstore compare --batch pv-sweep --by prosumers --pivot mean --format markdown
       p2pstore compare --runs 1 --pivot mean --metric budget_balance --metric participation_index
+      p2pstore compare --batch share --by prosumer_share --metric savings_vs_conventional_pct \\
+          --mechanism mmr --mechanism bill_sharing --pivot "mean±ci95" --format latex > table.tex
     """
-    from p2pstore.reports.compare import compare as compare_runs, pivot_compare, render_compare
+    from p2pstore.reports.compare import compare as compare_runs, pivot_compare, render_compare, render_pivot
 
-    table = compare_runs(open_store(ctx), **_selection(run_ids, batch), by=by, metrics=list(metrics) or None)
+    table = compare_runs(open_store(ctx), **_selection(run_ids, batch), by=by, metrics=list(metrics) or None,
+                         mechanisms=list(mechanisms) or None)
     if pivot:
-        from p2pstore.cli.formatting import render
-
-        wide = pivot_compare(table, pivot)
-        click.echo(render(wide, fmt, float_digits=3 if fmt in ("table", "markdown") else None))
+        click.echo(render_pivot(pivot_compare(table, pivot), fmt))
         return
     click.echo(render_compare(table, fmt))
 
@@ -63,37 +69,59 @@ def compare(ctx, run_ids, batch, by, metrics, pivot, fmt):
 @click.option("--batch", metavar="NAME", help="Every finished run of this batch.")
 @click.option("--by", metavar="PARAM", help="Grouping scenario parameter for many runs (default: the first that varies).")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
-@click.option("--png-dir", type=click.Path(file_okay=False), help="Also write every figure as a PNG here.")
+@click.option("--figures-dir", type=click.Path(file_okay=False), help="Also write every figure here, as NN-name.FORMAT.")
+@click.option("--figure-format", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True,
+              help="Format of the files in --figures-dir (svg and pdf are vector graphics).")
+@click.option("--dpi", type=click.IntRange(10, 2400), help="Resolution of PNG files in --figures-dir (default 300).")
+@click.option("--png-dir", type=click.Path(file_okay=False), help="Alias of --figures-dir DIR --figure-format png.")
 @click.pass_context
-def report(ctx, run_id, run_ids, batch, by, out, png_dir):
-    """Write a self-contained HTML report (figures embedded; opens offline).
+def report(ctx, run_id, run_ids, batch, by, out, figures_dir, figure_format, dpi, png_dir):
+    """Write a self-contained HTML report (figures embedded; opens offline), and the figures as
+    files for a paper.
 
     \b
     Examples:
       p2pstore report --run 1 -o run1.html
-      p2pstore report --batch pv-sweep --by prosumers -o sweep.html --png-dir figs/
+      p2pstore report --batch share --by prosumer_share -o share.html --figures-dir figs/ --figure-format pdf
+      p2pstore report --batch pv --png-dir figs/ --dpi 150 -o pv.html
     """
+    from p2pstore.cli.progress import progress_bar
     from p2pstore.reports.html import make_report
 
     sel = _selection(run_ids, batch, run_id, single=True)
-    paths = make_report(open_store(ctx), out, by=by, png_dir=png_dir, **sel)
-    click.echo(f"wrote {paths[0]}" + (f" and {len(paths) - 1} PNG files to {png_dir}" if png_dir else ""))
+    paths = make_report(open_store(ctx), out, by=by, figures_dir=figures_dir, figure_format=figure_format, dpi=dpi,
+                        png_dir=png_dir, progress=progress_bar, **sel)
+    where = figures_dir or png_dir
+    fmt = "png" if png_dir else figure_format
+    click.echo(f"wrote {paths[0]}" + (f" and {len(paths) - 1} {fmt.upper()} files to {where}" if where else ""))
 
 
 @click.command()
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=int, required=False)
+@click.option("--batch", metavar="NAME", help="Every run of this batch instead: each table once, with run_id.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
               help="File format (parquet needs the 'parquet' extra: pyarrow).")
 @click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False), help="Directory to write.")
 @click.pass_context
-def export(ctx, run_id, fmt, out):
-    """Export one run's tables, one file per table, plus scenario.json.
+def export(ctx, run_id, batch, fmt, out):
+    """Export a run's tables, or a batch's, one file per table (streamed: memory stays bounded).
+
+    A run also gets scenario.json (its spec). A progress bar is drawn on a terminal.
 
     \b
-    Example:
+    Examples:
       p2pstore export 1 --format parquet -o run1/
+      p2pstore export --batch share --format csv -o share/
     """
-    from p2pstore.reports.export import export_run
+    from p2pstore.cli.progress import progress_bar
+    from p2pstore.errors import P2PStoreError
+    from p2pstore.reports.export import export_batch, export_run
 
-    paths = export_run(open_store(ctx), run_id, out, fmt)
+    if (run_id is None) == (batch is None):
+        raise P2PStoreError("give a RUN_ID or --batch NAME" + (", not both" if batch is not None else ""))
+    store = open_store(ctx)
+    if batch is not None:
+        paths = export_batch(store, batch, out, fmt, progress=progress_bar)
+    else:
+        paths = export_run(store, run_id, out, fmt, progress=progress_bar)
     click.echo(f"wrote {len(paths)} files to {out}")

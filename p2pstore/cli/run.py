@@ -9,12 +9,17 @@ from p2pstore.cli.formatting import echo_json, echo_warnings, render
 from p2pstore.cli.options import scenario_from_options, scenario_options
 
 
+#: Household-slot values from which ``run`` shows its progress (a year of 30 households).
+BIG_RUN_VALUES = 1_000_000
+
+
 @click.command()
 @scenario_options
 @click.option("--json", "as_json", is_flag=True, help="Print run id, totals and bills as JSON.")
 @click.option("--daily", is_flag=True, help="Also print the notebook's daily table.")
+@click.option("--batch", help="Batch name grouping this run with others (compare --batch, export --batch).")
 @click.pass_context
-def run(ctx, scenario_file, as_json, daily, series, **flags):
+def run(ctx, scenario_file, as_json, daily, series, batch, **flags):
     """Settle a scenario now, store the run, and print its bills.
 
     Runs through the same code a worker uses. With no arguments this is the reference
@@ -29,13 +34,20 @@ def run(ctx, scenario_file, as_json, daily, series, **flags):
       p2pstore run --series none          # keep prices, bills and metrics only
       p2pstore run --profiles demo --households 4 --seed 2 --start 2025-01-02 --days 1
       p2pstore run --tariffs examples/profiles/tou_tariffs.csv --days 7   # time-of-use tariffs
+      p2pstore run --households 20 --prosumer-share 0.4 --batch share     # 12 consumers, 8 prosumers
     """
+    import functools
+
+    from p2pstore.cli.progress import note, progress_bar
     from p2pstore.jobs.execute import run_now
 
     scenario = scenario_from_options(scenario_file, **flags)
     store = open_store(ctx)
+    if not scenario.imported and scenario.n_households * scenario.slots >= BIG_RUN_VALUES:
+        note(f"settling {scenario.n_households:,} households x {scenario.slots:,} slots ...")
     with echo_warnings():
-        run_id, settlement = run_now(store, scenario, series)
+        run_id, settlement = run_now(store, scenario, series, batch=batch,
+                                     progress=functools.partial(progress_bar, min_total=BIG_RUN_VALUES))
     profiles = settlement.profiles
     labels = [str(x) for x in profiles.labels]
     if as_json:

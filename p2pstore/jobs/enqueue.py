@@ -58,7 +58,8 @@ def expand(base, sweeps: Sequence[tuple[str, Sequence[Any]]] = (), seeds: Sequen
     ``base``: a :class:`~p2pstore.scenario.Scenario`, or the plain values of one (not yet
     validated: ``--sweep profiles=a,b --households 3`` is complete only with the swept value).
     Order: the first sweep varies slowest, seeds fastest. Each scenario is validated (a bad
-    value raises :class:`ScenarioError` naming the field).
+    value raises :class:`ScenarioError` naming the field). A sweep over ``prosumer_share`` keeps
+    the community's ``households`` and sizes each run anew (:meth:`Scenario.replace`).
     """
     from p2pstore.scenario import Scenario, from_mapping
 
@@ -72,8 +73,9 @@ def expand(base, sweeps: Sequence[tuple[str, Sequence[Any]]] = (), seeds: Sequen
     total = math.prod(len(values) for _, values in axes)
     if total > MAX_RUNS:
         raise InputError(f"the sweep makes {total} runs, more than the limit of {MAX_RUNS}")
-    base_values = base.to_dict() if isinstance(base, Scenario) else dict(base)
-    return [from_mapping({**base_values, **dict(zip(keys, combo))})
+    if isinstance(base, Scenario):  # a share-sized base is sized anew per combination
+        return [base.replace(**dict(zip(keys, combo))) for combo in itertools.product(*(values for _, values in axes))]
+    return [from_mapping({**dict(base), **dict(zip(keys, combo))})
             for combo in itertools.product(*(values for _, values in axes))]
 
 
@@ -100,6 +102,12 @@ def check_max_attempts(max_attempts: int) -> None:
         raise InputError(f"--max-attempts must be >= 1, got {max_attempts}")
 
 
+def check_batch(batch: str | None) -> None:
+    """:class:`InputError` unless ``batch`` is None or a name of 1 to 200 characters."""
+    if batch is not None and (not batch.strip() or len(batch) > 200):
+        raise InputError("--batch must be 1 to 200 characters")
+
+
 def enqueue(
     store,
     scenarios: Sequence,
@@ -114,8 +122,7 @@ def enqueue(
     from p2pstore.store import RunRequest
 
     check_max_attempts(max_attempts)
-    if batch is not None and (not batch.strip() or len(batch) > 200):
-        raise InputError("--batch must be 1 to 200 characters")
+    check_batch(batch)
     return store.create_runs([
         RunRequest(scenario=s, series=series, batch=batch, priority=priority,
                    not_before=not_before, max_attempts=max_attempts)

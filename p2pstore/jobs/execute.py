@@ -41,29 +41,31 @@ def community_profiles(store, scenario):
     return profiles
 
 
-def execute_run(store, run_id: int, worker: str):
+def execute_run(store, run_id: int, worker: str, *, progress=None):
     """Compute run ``run_id`` (claimed by ``worker``) and write its results in one transaction.
 
     Returns ``(committed, settlement)``: ``committed`` is False when the run was taken away
     from ``worker`` meanwhile (reaped or cancelled; nothing was written). Errors in computing or
     writing propagate: the caller records them (``run_now`` marks the run failed; a worker
-    retries it with backoff while attempts remain).
+    retries it with backoff while attempts remain). ``progress``: a
+    :data:`p2pstore.progress.ProgressFactory` for the writing of the results.
     """
     from p2pstore.simulate import simulate
 
     run = store.get_run(run_id)
     scenario = store.scenario_of(run_id)
     settlement = simulate(scenario, community_profiles(store, scenario))
-    committed = store.write_results(run_id, settlement, run["series"], worker=worker)
+    committed = store.write_results(run_id, settlement, run["series"], worker=worker, progress=progress)
     return committed, settlement
 
 
-def run_scenario(scenario, store=None, *, series: str = "full") -> StoredRun:
+def run_scenario(scenario, store=None, *, series: str = "full", batch: str | None = None) -> StoredRun:
     """Settle ``scenario`` now and store it as a run, exactly as ``p2pstore run`` does.
 
     ``store``: a :class:`~p2pstore.store.Store` or a database URL (None: the default,
     ``P2PSTORE_DATABASE_URL`` or ``./p2pstore.db``). ``series``: ``full`` | ``community`` |
-    ``none``. Returns ``StoredRun(run_id, settlement)``; read the run back with the store's
+    ``none``. ``batch``: a batch name to group the run with others (``compare_runs(store,
+    batch=...)``). Returns ``StoredRun(run_id, settlement)``; read the run back with the store's
     readers (``store.bills(run_id)``, ...).
 
     Example (a notebook)::
@@ -78,24 +80,27 @@ def run_scenario(scenario, store=None, *, series: str = "full") -> StoredRun:
 
     if store is None or isinstance(store, str):
         with Store(store) as own:
-            return run_now(own, scenario, series)
-    return run_now(store, scenario, series)
+            return run_now(own, scenario, series, batch=batch)
+    return run_now(store, scenario, series, batch=batch)
 
 
-def run_now(store, scenario, series: str = "full") -> StoredRun:
+def run_now(store, scenario, series: str = "full", *, batch: str | None = None, progress=None) -> StoredRun:
     """Store ``scenario`` as a run claimed by this process, settle it and write it.
 
     Returns ``StoredRun(run_id, settlement)``. Used by ``p2pstore run`` and
     :func:`run_scenario`; a failure marks the run failed at once (not requeued for the workers).
+    ``batch``: the run's batch name; ``progress``: see :func:`execute_run`.
     """
     from p2pstore.errors import StoreError
+    from p2pstore.jobs.enqueue import check_batch
     from p2pstore.jobs.queue import mark_failed
     from p2pstore.store import RunRequest
 
+    check_batch(batch)
     me = worker_name("cli")
-    [run_id] = store.create_runs([RunRequest(scenario=scenario, series=series, worker=me)])
+    [run_id] = store.create_runs([RunRequest(scenario=scenario, series=series, batch=batch, worker=me)])
     try:
-        committed, settlement = execute_run(store, run_id, me)
+        committed, settlement = execute_run(store, run_id, me, progress=progress)
     except Exception as exc:
         mark_failed(store.engine, run_id, error_text(exc), worker=me, retry=False)
         raise

@@ -1,12 +1,13 @@
 """Cross-run comparison tables, matplotlib figures, HTML reports and exports (read-only).
 
     from p2pstore import Store
-    from p2pstore.reports import compare_runs, make_report, export_run
+    from p2pstore.reports import compare_runs, make_report, export_run, export_batch
 
     store = Store("sqlite:///p2pstore.db")
-    compare_runs(store, batch="pv-sweep", by="prosumers", metrics=["savings_vs_conventional_pct"])
-    make_report(store, "sweep.html", batch="pv-sweep")
+    compare_runs(store, batch="pv", by="prosumers", metrics=["savings_vs_conventional_pct"])
+    make_report(store, "sweep.html", batch="pv")
     export_run(store, 1, "run1/", "csv")
+    export_batch(store, "pv", "pv/", "parquet")
 
 Names are resolved lazily: importing this package does not import pandas or matplotlib.
 (``compare_runs`` is :func:`p2pstore.reports.compare.compare`; the package attribute ``compare``
@@ -24,6 +25,8 @@ _EXPORTS = {
     "single_run_report": ("p2pstore.reports.html", "single_run_report"),
     "many_runs_report": ("p2pstore.reports.html", "many_runs_report"),
     "export_run": ("p2pstore.reports.export", "export_run"),
+    "export_batch": ("p2pstore.reports.export", "export_batch"),
+    "pivot_compare": ("p2pstore.reports.compare", "pivot_compare"),
 }
 
 __all__ = sorted(_EXPORTS)

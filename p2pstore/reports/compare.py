@@ -7,13 +7,12 @@ Example::
 
     from p2pstore import Store
     from p2pstore.reports.compare import compare
-    table = compare(Store("sqlite:///p2pstore.db"), batch="pv-sweep", by="prosumers",
+    table = compare(Store("sqlite:///p2pstore.db"), batch="pv", by="prosumers",
                     metrics=["savings_vs_conventional_pct"])
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +23,22 @@ from p2pstore.scenario import FIELDS
 if TYPE_CHECKING:
     import pandas as pd
 
-STATISTICS = ("mean", "median", "min", "max")
-COMPARE_FORMATS = ("table", "csv", "json", "markdown")
+#: Columns of the comparison table per group, in order: the number of runs with a value, the
+#: sample statistics (``sd`` with ddof 1) and the Student-t 95 % confidence interval of the mean.
+STATISTICS = ("n", "mean", "median", "sd", "min", "max", "ci95_low", "ci95_high")
+#: Cells ``--pivot`` can show: one statistic, or the mean with its sd or 95 % CI half-width.
+PIVOT_STATS = ("mean", "median", "sd", "min", "max", "mean±sd", "mean±ci95")
+#: ASCII spellings of the ± statistics (easier to type in a shell).
+PIVOT_ALIASES = {"mean+-sd": "mean±sd", "mean+-ci95": "mean±ci95"}
+COMPARE_FORMATS = ("table", "csv", "json", "markdown", "latex")
+#: Confidence level of the interval columns.
+CONFIDENCE = 0.95
 
-#: Grouping keys that are not scenario fields but are derived per run.
-DERIVED_PARAMS = {"households": ("consumers", "prosumers")}
+#: Grouping keys derived per run from the stored scenario (filling runs whose spec lacks them).
+DERIVED_PARAMS = {
+    "households": (("consumers", "prosumers"), lambda p: p["consumers"] + p["prosumers"]),
+    "prosumer_share": (("consumers", "prosumers"), lambda p: p["prosumers"] / (p["consumers"] + p["prosumers"])),
+}
 
 
 class NoRunsError(NotFoundError):
@@ -41,6 +51,10 @@ class UnknownMetricError(NotFoundError):
 
 class UnknownParameterError(NotFoundError):
     """A ``--by`` name that is not a scenario field."""
+
+
+class UnknownMechanismError(NotFoundError):
+    """A ``--mechanism`` name that no selected run settled."""
 
 
 def parse_run_ids(text: str | Iterable[Any]) -> list[int]:
@@ -136,9 +150,14 @@ def ordered_mechanisms(names: Iterable[str]) -> list[str]:
 
 
 def with_derived_params(params: pd.DataFrame) -> pd.DataFrame:
-    """``params`` (see ``Store.run_params``) plus the :data:`DERIVED_PARAMS` columns it lacks."""
-    derived = {name: sum(params[c] for c in parts) for name, parts in DERIVED_PARAMS.items()
-               if name not in params.columns and set(parts) <= set(params.columns)}
+    """``params`` (see ``Store.run_params``) with the :data:`DERIVED_PARAMS` columns, derived
+    for the runs whose stored spec does not set them (a stored value is kept as it is)."""
+    derived = {}
+    for name, (parts, fn) in DERIVED_PARAMS.items():
+        if not set(parts) <= set(params.columns):
+            continue
+        values = fn(params)
+        derived[name] = params[name].fillna(values) if name in params.columns else values
     return params.assign(**derived)
 
 
@@ -147,7 +166,8 @@ def scenario_parameter(params: pd.DataFrame, by: str) -> pd.DataFrame:
     (``Store.run_params`` rows).
 
     Any field of :class:`p2pstore.scenario.Scenario` works (range fields also as
-    ``<name>_low`` / ``<name>_high``), plus ``households`` (consumers + prosumers) and ``batch``.
+    ``<name>_low`` / ``<name>_high``), plus ``batch``; ``households`` (consumers + prosumers) and
+    ``prosumer_share`` (prosumers / households) are derived for runs whose spec does not set them.
     """
     params = with_derived_params(params)
     if by not in params.columns:
@@ -157,23 +177,37 @@ def scenario_parameter(params: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 def compare(store, run_ids: Iterable[int] | None = None, batch: str | None = None, by: str | None = None,
-            metrics: Iterable[str] | None = None) -> pd.DataFrame:
-    """Per mechanism (and ``by`` value), mean / median / min / max of each KPI across runs.
+            metrics: Iterable[str] | None = None, mechanisms: Iterable[str] | None = None) -> pd.DataFrame:
+    """Per mechanism (and ``by`` value), the statistics of each KPI across runs.
 
-    Returns a long DataFrame with columns ``[by,] mechanism, metric, runs, mean, median, min,
-    max`` (``runs`` counts runs with a value), ordered by metric, ``by`` value and mechanism.
-    ``df.attrs["run_ids"]`` lists the runs used.
+    Returns a long DataFrame with columns ``[by,] mechanism, metric, unit,`` and
+    :data:`STATISTICS` (``n`` counts the runs with a value; ``sd`` is the sample standard
+    deviation, ddof 1; ``ci95_low`` / ``ci95_high`` the Student-t 95 % confidence interval of the
+    mean, NaN when ``n < 2``), ordered by metric, ``by`` value and mechanism. ``mechanisms`` keeps
+    only those (e.g. without the conventional baseline). ``df.attrs["run_ids"]`` lists the runs
+    used, ``df.attrs["currency"]`` the currency of the money units.
     """
     runs = select_runs(store, run_ids, batch)
     ids = runs["run_id"].astype(int).tolist()
-    params = store.run_params(ids) if by is not None else None
-    return compare_metrics(store.metrics(run_ids=ids), ids, by=by, params=params, metrics=metrics)
+    params = store.run_params(ids)
+    return compare_metrics(store.metrics(run_ids=ids), ids, by=by, params=params, metrics=metrics,
+                           mechanisms=mechanisms)
+
+
+def currency_of(params: pd.DataFrame | None) -> str:
+    """The currency of the runs of ``params`` (``Store.run_params`` rows); "currency" if they mix."""
+    if params is None or "currency" not in params.columns or params.empty:
+        return "Rs"
+    found = params["currency"].dropna().unique()
+    return str(found[0]) if len(found) == 1 else "currency"
 
 
 def compare_metrics(long: pd.DataFrame, ids: list[int], by: str | None = None, params: pd.DataFrame | None = None,
-                    metrics: Iterable[str] | None = None) -> pd.DataFrame:
+                    metrics: Iterable[str] | None = None, mechanisms: Iterable[str] | None = None) -> pd.DataFrame:
     """:func:`compare` on frames already read: ``long`` the runs' ``Store.metrics`` rows,
-    ``params`` their ``Store.run_params`` rows (needed with ``by``)."""
+    ``params`` their ``Store.run_params`` rows (needed with ``by``; gives the currency)."""
+    from p2pstore.reports.numbers import metric_unit
+
     if long.empty:
         raise NoRunsError("the selected runs have no stored KPIs")
     available = metric_order(long["metric"])
@@ -183,16 +217,43 @@ def compare_metrics(long: pd.DataFrame, ids: list[int], by: str | None = None, p
         raise UnknownMetricError(f"unknown metric {unknown[0]!r} (known: {', '.join(available)})")
     names = wanted or available
     long = long[long["metric"].isin(names)]
+    settled = ordered_mechanisms(long["mechanism"])
+    kept = list(dict.fromkeys(mechanisms or []))
+    missing = [m for m in kept if m not in settled]
+    if missing:
+        raise UnknownMechanismError(f"no selected run settled mechanism {missing[0]!r} (settled: {', '.join(settled)})")
+    if kept:
+        long = long[long["mechanism"].isin(kept)]
     keys = ["mechanism", "metric"]
     if by is not None:
         long = long.drop(columns=[c for c in (by,) if c in long.columns])
         long = long.merge(scenario_parameter(params, by), on="run_id", how="left")
         keys = [by, *keys]
-    grouped = long.groupby(keys, sort=False, dropna=False)["value"]
-    table = grouped.agg(runs="count", mean="mean", median="median", min="min", max="max").reset_index()
-    table["runs"] = table["runs"].astype("int64")
+    table = describe(long, keys)
+    currency = currency_of(params)
+    table.insert(table.columns.get_loc("metric") + 1, "unit", [metric_unit(m, currency) for m in table["metric"]])
     table = _order(table, names, by)
-    table.attrs["run_ids"] = ids
+    table.attrs.update(run_ids=ids, currency=currency)
+    return table
+
+
+def describe(long: pd.DataFrame, keys: list[str], value: str = "value") -> pd.DataFrame:
+    """Per group of ``keys``: :data:`STATISTICS` of column ``value`` (missing values left out).
+
+    The interval is ``mean ± t(0.975, n - 1) * sd / sqrt(n)`` with the Student-t quantile of
+    :func:`scipy.stats.t.ppf`; it is NaN for groups of fewer than two values.
+    """
+    import numpy as np
+    from scipy import stats
+
+    grouped = long.groupby(keys, sort=False, dropna=False)[value]
+    table = grouped.agg(n="count", mean="mean", median="median", sd="std", min="min", max="max").reset_index()
+    n = table["n"].to_numpy(dtype=float)
+    table["n"] = table["n"].astype("int64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.ppf(0.5 + CONFIDENCE / 2, np.where(n >= 2, n - 1, np.nan)) * table["sd"].to_numpy() / np.sqrt(n)
+    table["ci95_low"] = table["mean"] - half
+    table["ci95_high"] = table["mean"] + half
     return table
 
 
@@ -207,87 +268,110 @@ def _order(table: pd.DataFrame, metric_names: Sequence[str], by: str | None) -> 
 
 
 # -- rendering ---------------------------------------------------------------------------------
-def _decimals(values: Sequence[float]) -> int:
-    finite = [abs(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    top = max(finite, default=0.0)
-    return 2 if top >= 100 else 3 if top >= 1 else 4
+def row_decimals(metrics: Iterable[str], values: pd.DataFrame) -> list[int | None]:
+    """Decimals of each row: its KPI's natural precision, or by the magnitude of the KPI's
+    numbers in ``values`` (same rows) when the KPI has none."""
+    from p2pstore.reports.numbers import magnitude_decimals, metric_decimals
+
+    metrics = list(metrics)
+    by_magnitude = {}
+    for name in dict.fromkeys(metrics):
+        if metric_decimals(name) is None:
+            rows = [i for i, m in enumerate(metrics) if m == name]
+            by_magnitude[name] = magnitude_decimals(values.iloc[rows].to_numpy().ravel().tolist())
+    return [metric_decimals(m) if m not in by_magnitude else by_magnitude[m] for m in metrics]
 
 
-def _cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """Column names and text cells; a metric's numbers share the decimals its magnitude needs."""
-    cols = [str(c) for c in table.columns]
-    stats = [c for c in STATISTICS if c in table.columns]
-    digits_of: dict = {}
-    if "metric" in table.columns and stats:
-        for name, group in table.groupby("metric", sort=False):
-            digits_of[name] = _decimals(group[stats].to_numpy().ravel().tolist())
-    rows = []
-    for rec in table.to_dict("records"):
-        digits = digits_of.get(rec.get("metric"), _decimals([rec[c] for c in stats]))
-        row = []
-        for col in table.columns:
-            v = rec[col]
-            if v is None or (isinstance(v, float) and math.isnan(v)):
-                row.append("")
-            elif col in stats:
-                row.append(f"{v:,.{digits}f}")
-            elif isinstance(v, float) and v.is_integer():
-                row.append(str(int(v)))
-            else:
-                row.append(str(v))
-        rows.append(row)
-    return cols, rows
+def _unit_headers(table: pd.DataFrame, columns: Iterable[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """With one unit in every row, drop the ``unit`` column and name it in the headers of
+    ``columns`` instead (``mean (%)``); else keep the column."""
+    units = list(dict.fromkeys(table["unit"])) if "unit" in table.columns else []
+    if len(units) != 1:
+        return table, {}
+    suffix = f" ({units[0]})" if units[0] else ""
+    return table.drop(columns="unit"), {c: f"{c}{suffix}" for c in columns}
+
+
+def render_compare(table: pd.DataFrame, fmt: str = "table") -> str:
+    """:func:`compare`'s table as aligned text, Markdown or LaTeX (each KPI at its precision,
+    units in the headers when the table holds one unit), or CSV / JSON (every column, full
+    precision)."""
+    from p2pstore.reports.tables import render_table
+
+    if fmt not in COMPARE_FORMATS:
+        raise P2PStoreError(f"unknown format {fmt!r} (known: {', '.join(COMPARE_FORMATS)})")
+    if fmt in ("csv", "json"):
+        return render_table(table, fmt)
+    value_cols = [c for c in STATISTICS if c in table.columns and c != "n"]
+    shown, headers = _unit_headers(table, value_cols)
+    digits = row_decimals(shown["metric"], shown[value_cols])
+    return render_table(shown, fmt, decimals={c: digits for c in value_cols}, headers=headers, break_on="metric")
 
 
 def pivot_compare(table: pd.DataFrame, stat: str = "mean") -> pd.DataFrame:
     """A paper's layout of :func:`compare`'s table: mechanisms as columns.
 
     One row per KPI (and per value of the grouping parameter, if any), in the long table's
-    order; each mechanism's cell is ``stat`` (mean, median, min or max) across the runs; ``runs``
-    counts them.
+    order. Per mechanism: its ``stat`` column named after it (mean, median, sd, min or max across
+    the runs; ``mean±sd`` and ``mean±ci95`` give the mean and add ``<mechanism>_sd`` or
+    ``<mechanism>_ci95_low`` / ``_ci95_high``), and ``n_<mechanism>``, its run count, after all
+    mechanisms' values.
     """
-    if stat not in STATISTICS:
-        raise P2PStoreError(f"unknown statistic {stat!r} (known: {', '.join(STATISTICS)})")
-    groups = [c for c in table.columns if c not in ("metric", "mechanism", "runs", *STATISTICS)]
+    stat = PIVOT_ALIASES.get(stat, stat)
+    if stat not in PIVOT_STATS:
+        raise P2PStoreError(f"unknown statistic {stat!r} (known: {', '.join(PIVOT_STATS)})")
+    center, _, spread = stat.partition("±")
+    extra = {"": [], "sd": ["sd"], "ci95": ["ci95_low", "ci95_high"]}[spread]
+    groups = [c for c in table.columns if c not in ("metric", "unit", "mechanism", *STATISTICS)]
     # rank metrics as the long table orders them; unstack then sorts by (rank, group value)
     rank = {name: i for i, name in enumerate(dict.fromkeys(table["metric"]))}
-    rows = ["rank", "metric", *groups]
+    rows = ["rank", "metric", "unit", *groups]
     keyed = table.assign(rank=table["metric"].map(rank)).set_index([*rows, "mechanism"])
-    wide = keyed[stat].unstack("mechanism")[ordered_mechanisms(table["mechanism"])]
-    wide.insert(0, "runs", keyed["runs"].groupby(level=rows).max())
-    out = wide.reset_index().drop(columns="rank")
+    mechs = ordered_mechanisms(table["mechanism"])
+    parts = {}
+    for mech in mechs:
+        parts[mech] = keyed[center].unstack("mechanism")[mech]
+        for col in extra:
+            parts[f"{mech}_{col}"] = keyed[col].unstack("mechanism")[mech]
+    for mech in mechs:
+        parts[f"n_{mech}"] = keyed["n"].unstack("mechanism")[mech].fillna(0).astype("int64")
+    import pandas as pd
+
+    out = pd.DataFrame(parts).reset_index().drop(columns="rank")
     out.columns.name = None
+    out.attrs.update(table.attrs, pivot=stat, mechanisms=mechs)
     return out
 
 
-def render_compare(table: pd.DataFrame, fmt: str = "table") -> str:
-    """``table`` as aligned text, CSV or JSON (full precision), or a Markdown table."""
-    import json
+def render_pivot(wide: pd.DataFrame, fmt: str = "table") -> str:
+    """:func:`pivot_compare`'s table: CSV / JSON as it is (full precision); for people, one cell
+    per mechanism (``8.46 ± 0.95`` for ``mean±sd`` / ``mean±ci95``, the ± being the sd or the
+    CI half-width), each KPI at its precision, the statistic and unit in the headers."""
+    from p2pstore.reports.numbers import format_number, format_plus_minus
+    from p2pstore.reports.tables import render_table
 
-    if fmt == "csv":
-        return table.to_csv(index=False).rstrip("\n")
-    if fmt == "json":
-        return json.dumps(json.loads(table.to_json(orient="records", double_precision=15)), indent=1)
-    cols, rows = _cells(table)
-    numeric = {c for c in table.columns if c in STATISTICS or c == "runs"}
-    if fmt == "markdown":
-        align = ["---:" if c in numeric else ":---" for c in table.columns]
-        esc = lambda s: s.replace("|", "\\|")  # noqa: E731
-        lines = ["| " + " | ".join(map(esc, cols)) + " |", "| " + " | ".join(align) + " |"]
-        lines += ["| " + " | ".join(map(esc, r)) + " |" for r in rows]
-        return "\n".join(lines)
-    if fmt != "table":
+    if fmt not in COMPARE_FORMATS:
         raise P2PStoreError(f"unknown format {fmt!r} (known: {', '.join(COMPARE_FORMATS)})")
-    if not rows:
-        return "(no rows)"
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
-    just = [(str.rjust if c in numeric else str.ljust) for c in table.columns]
-    fmt_row = lambda r: "  ".join(j(v, w) for j, v, w in zip(just, r, widths)).rstrip()  # noqa: E731
-    out = [fmt_row(cols), "  ".join("-" * w for w in widths)]
-    previous = None
-    for rec, row in zip(table["metric"], rows):
-        if previous is not None and rec != previous:
-            out.append("")
-        out.append(fmt_row(row))
-        previous = rec
-    return "\n".join(out)
+    if fmt in ("csv", "json"):
+        return render_table(wide, fmt)
+    stat = wide.attrs.get("pivot", "mean")
+    mechs = wide.attrs.get("mechanisms") or [c for c in wide.columns if f"n_{c}" in wide.columns]
+    digits = row_decimals(wide["metric"], wide[mechs])
+    cells = {}
+    for mech in mechs:
+        center = wide[mech].tolist()
+        if stat == "mean±sd":
+            spread = wide[f"{mech}_sd"].tolist()
+        elif stat == "mean±ci95":
+            spread = (wide[f"{mech}_ci95_high"] - wide[mech]).tolist()
+        else:
+            cells[mech] = [format_number(v, d) for v, d in zip(center, digits)]
+            continue
+        cells[mech] = [format_plus_minus(c, s, d) for c, s, d in zip(center, spread, digits)]
+    spreads = {f"{m}_{c}" for m in mechs for c in ("sd", "ci95_low", "ci95_high")}
+    shown = wide[[c for c in wide.columns if c not in spreads]]
+    title = {"mean±sd": "mean ± sd", "mean±ci95": "mean ± 95% CI"}.get(stat, stat)
+    shown, headers = _unit_headers(shown, mechs)
+    headers = {m: headers.get(m, m).replace(m, f"{m}: {title}", 1) for m in mechs}
+    headers.update({f"n_{m}": f"n {m}" for m in mechs})
+    return render_table(shown, fmt, decimals={}, cells=cells, headers=headers, break_on="metric")

@@ -1,4 +1,11 @@
-"""Export one stored run's tables as CSV or Parquet files (one file per table).
+"""Export stored runs as CSV or Parquet files, one file per table, streaming.
+
+:func:`export_run` writes one run's tables (and ``scenario.json``); :func:`export_batch` writes
+each table once for every run of a batch (rows keep their ``run_id``). Rows are read in chunks
+(:meth:`p2pstore.store.Store.stream_table`) and appended to the file chunk by chunk (CSV) or as
+row groups (Parquet, ``pyarrow.parquet.ParquetWriter``), so peak memory stays bounded however
+large the runs are. Each file is written under a temporary name and renamed when complete: a
+failed export leaves no half-written table.
 
 Parquet needs pyarrow, the optional ``parquet`` extra (``pip install 'p2pstore[parquet]'``).
 Nothing here writes to the store.
@@ -6,12 +13,19 @@ Nothing here writes to the store.
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from p2pstore.errors import NotFoundError, P2PStoreError
+from p2pstore.progress import ProgressFactory, no_progress
 
 EXPORT_FORMATS = ("csv", "parquet")
+
+#: Rows per Parquet row group (chunks are gathered up to this many before a group is written).
+ROW_GROUP_ROWS = 262_144
 
 
 class MissingDependencyError(P2PStoreError):
@@ -21,56 +35,152 @@ class MissingDependencyError(P2PStoreError):
 def _require_pyarrow() -> None:
     try:
         import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
     except ImportError:
         raise MissingDependencyError(
             "parquet export needs pyarrow: pip install 'p2pstore[parquet]' (or use --format csv)"
         ) from None
 
 
-def run_tables(store, run_id: int) -> dict:
-    """Every table of run ``run_id`` as DataFrames, keyed by table name (``runs`` holds one row,
-    ``scenarios`` the run's scenario). Empty series tables are kept (with their columns)."""
-    runs = store.runs(run_ids=[run_id])
-    if runs.empty:
-        raise NotFoundError(f"no run with id {run_id}")
-    scenario_id = int(runs["scenario_id"].iloc[0])
-    scenarios = store.scenarios()
-    tables = {
-        "runs": runs,
-        "scenarios": scenarios[scenarios["scenario_id"] == scenario_id].reset_index(drop=True),
-        "households": store.households(run_id),
-        "bills": store.bills([run_id]),
-        "daily_bills": store.daily_bills([run_id]),
-        "clearing_prices": store.prices([run_id]),
-        "household_series": store.series(run_id),
-        "community_series": store.community_series(run_id),
-        "run_metrics": store.metrics(run_ids=[run_id]),
-    }
-    return tables
+def export_tables() -> tuple[str, ...]:
+    """Names of the tables an export writes, in order."""
+    from p2pstore.store.streams import EXPORT_TABLES
+
+    return EXPORT_TABLES
 
 
-def export_run(store, run_id: int, out_dir: str | Path, fmt: str = "csv") -> list[Path]:
+def export_run(store, run_id: int, out_dir: str | Path, fmt: str = "csv", *,
+               progress: ProgressFactory = no_progress) -> list[Path]:
     """Write run ``run_id``'s tables to ``out_dir`` as ``<table>.csv`` or ``<table>.parquet``,
     plus ``scenario.json`` (the spec). Returns the written paths."""
+    _check_format(fmt)
+    if store.runs(run_ids=[int(run_id)]).empty:
+        raise NotFoundError(f"no run with id {run_id}")
+    out = _out_dir(out_dir)
+    written = write_tables(store, [int(run_id)], out, fmt, progress=progress)
+    spec = store.scenario_of(int(run_id)).canonical_json()
+    path = out / "scenario.json"
+    path.write_text(json.dumps(json.loads(spec), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return [*written, path]
+
+
+def export_batch(store, batch: str, out_dir: str | Path, fmt: str = "csv", *,
+                 progress: ProgressFactory = no_progress) -> list[Path]:
+    """Write every run of ``batch`` to ``out_dir``: each table once, the rows of all the runs
+    (``runs`` lists every run of the batch whatever its status; result tables hold the rows of
+    the runs that have results). Returns the written paths."""
+    _check_format(fmt)
+    runs = store.runs(batch=batch)
+    if runs.empty:
+        raise NotFoundError(f"no batch named {batch!r}")
+    out = _out_dir(out_dir)
+    return write_tables(store, runs["run_id"].astype(int).tolist(), out, fmt, progress=progress)
+
+
+def write_tables(store, run_ids: list[int], out: Path, fmt: str, *,
+                 progress: ProgressFactory = no_progress) -> list[Path]:
+    """Stream every export table of the runs ``run_ids`` into ``out`` (which exists)."""
+    tables = export_tables()
+    total = sum(store.count_rows(name, run_ids) for name in tables)
+    written = []
+    with progress(total, f"exporting {len(run_ids)} run(s)") as bar:
+        for name in tables:
+            path = out / f"{name}.{fmt}"
+            chunks = store.stream_table(name, run_ids)
+            columns = store.table_columns(name)
+            _atomic(path, lambda tmp: (_write_csv if fmt == "csv" else _write_parquet)(tmp, columns, chunks, bar))
+            written.append(path)
+    return written
+
+
+def _check_format(fmt: str) -> None:
     if fmt not in EXPORT_FORMATS:
         raise P2PStoreError(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
     if fmt == "parquet":
         _require_pyarrow()
-    tables = run_tables(store, int(run_id))
+
+
+def _out_dir(out_dir: str | Path) -> Path:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise P2PStoreError(f"{out} exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, df in tables.items():
-        path = out / f"{name}.{fmt}"
-        if fmt == "csv":
-            df.to_csv(path, index=False)
-        else:
-            df.to_parquet(path, index=False)
-        written.append(path)
-    spec = tables["scenarios"]["spec_json"].iloc[0]
-    path = out / "scenario.json"
-    path.write_text(json.dumps(json.loads(spec), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    written.append(path)
-    return written
+    return out
+
+
+def _atomic(path: Path, write) -> None:
+    """``write(tmp)`` to a temporary file beside ``path``, renamed to ``path`` once complete."""
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_csv(path: Path, columns, chunks: Iterable, bar) -> None:
+    """Header, then each chunk appended: floats at full precision (shortest exact form), empty
+    cells for NULL, timestamps as ``YYYY-MM-DD HH:MM:SS[.ffffff][+00:00]``."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow([c.name for c in columns])
+        for chunk in chunks:
+            if chunk.keys:  # the same leading values on every row of the chunk
+                prefix = chunk.keys
+                writer.writerows(prefix + r for r in chunk.rows)
+            else:
+                writer.writerows(chunk.rows)
+            bar.update(len(chunk))
+
+
+def _arrow_schema(columns):
+    import pyarrow as pa
+
+    kinds = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_(),
+             "datetime": pa.timestamp("us"), "datetime_tz": pa.timestamp("us", tz="UTC")}
+    return pa.schema([pa.field(c.name, kinds[c.kind]) for c in columns])
+
+
+def _arrow_arrays(chunk, schema) -> list:
+    """The chunk's columns as Arrow arrays of ``schema``'s types. Leading key values become
+    constant columns; when every other column is a number without NULLs they are converted in
+    one numpy step (the bulk of ``household_series``), else value by value."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(chunk)
+    fields = list(schema)
+    arrays = [pa.array(np.full(n, value), type=f.type) if isinstance(value, (int, float)) and not isinstance(value, bool)
+              else pa.array([value] * n, type=f.type) for value, f in zip(chunk.keys, fields)]
+    rest = fields[len(chunk.keys):]
+    if n and all(pa.types.is_integer(f.type) or pa.types.is_floating(f.type) for f in rest):
+        try:
+            block = np.array(chunk.rows, dtype=np.float64).reshape(n, len(rest))
+        except (TypeError, ValueError):
+            block = None
+        if block is not None and not np.isnan(block).any():  # NaN: a NULL (the store holds no NaN)
+            return arrays + [pa.array(block[:, k].astype(np.int64) if pa.types.is_integer(f.type) else block[:, k],
+                                      type=f.type) for k, f in enumerate(rest)]
+    return arrays + [pa.array(values, type=f.type) for values, f in zip(zip(*chunk.rows), rest)] if n else \
+        arrays + [pa.array([], type=f.type) for f in rest]
+
+
+def _write_parquet(path: Path, columns, chunks: Iterable, bar) -> None:
+    """Row groups of :data:`ROW_GROUP_ROWS` rows, typed by the table's columns (a column that is
+    NULL in one chunk keeps its type)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _arrow_schema(columns)
+    pending: list = []
+    rows = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        for chunk in chunks:
+            pending.append(pa.Table.from_arrays(_arrow_arrays(chunk, schema), schema=schema))
+            rows += len(chunk)
+            bar.update(len(chunk))
+            if rows >= ROW_GROUP_ROWS:
+                writer.write_table(pa.concat_tables(pending), row_group_size=rows)
+                pending, rows = [], 0
+        if pending:
+            writer.write_table(pa.concat_tables(pending), row_group_size=rows)

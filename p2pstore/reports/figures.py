@@ -8,20 +8,34 @@ module is imported only when a report is made (it imports matplotlib at import t
 from __future__ import annotations
 
 import io
+
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from p2pstore import registry
 from p2pstore.reports.compare import ordered_mechanisms
+from p2pstore.reports.numbers import format_value
 
 #: Colours in registry order: the notebook's three keep its default colour cycle (blue, orange,
 #: green), so one mechanism has one colour in every figure.
 PALETTE = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
            "tab:olive", "tab:cyan", "tab:gray")
 PRICE_COLUMNS = {"import_price": "import", "export_price": "export", "p2p_price": "P2P"}
+#: Formats figures are written in, and their default resolution for raster output (dots per inch).
+FIGURE_FORMATS = ("png", "svg", "pdf")
+PRINT_DPI = 300
+#: Above this many households a run's bills are shown as distributions, not one bar per household.
+MAX_BARS = 30
+#: Above this many days daily series are shown as monthly means (the days faint behind them) and
+#: per-slot prices as daily means.
+LONG_HORIZON_DAYS = 92
+SHORT_PRICES_DAYS = 14
+#: The mechanism savings are measured against: not drawn in savings figures (it is 0 by definition).
+BASELINE = "conventional"
 
 
 def label(mechanism: str) -> str:
@@ -36,68 +50,131 @@ def color(mechanism: str) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def new_figure(width: float = 10, height: float = 5) -> Figure:
+def new_figure(width: float = 7.0, height: float = 4.0) -> Figure:
+    """A figure sized for print (inches; 7 in is a page's text width) on the Agg canvas."""
     fig = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
     return fig
 
 
-def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
-    """The figure rendered as PNG."""
+def figure_bytes(fig: Figure, fmt: str = "png", dpi: int = 100) -> bytes:
+    """The figure rendered as ``fmt`` (png, svg or pdf; ``dpi`` matters for png only)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    metadata = {"Software": None} if fmt == "png" else {"Creator": None, "Date": None} if fmt == "svg" else \
+        {"Creator": None, "Producer": None, "CreationDate": None}
+    fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata)  # no dates: the same figure, the same bytes
     return buf.getvalue()
 
 
-def _finish(fig: Figure, ax, *, legend: bool = True) -> Figure:
+def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
+    """The figure rendered as PNG."""
+    return figure_bytes(fig, "png", dpi)
+
+
+def community_size(n_households: int, consumers: int | None = None, prosumers: int | None = None) -> str:
+    """``"20 households (14 consumers, 6 prosumers)"``: the community a figure is about."""
+    text = f"{n_households:,} household{'s' if n_households != 1 else ''}"
+    if consumers is not None and prosumers is not None:
+        text += f" ({consumers:,} consumers, {prosumers:,} prosumers)"
+    return text
+
+
+def _finish(fig: Figure, ax, *, legend: bool = True, extra_handles=()) -> Figure:
+    """Grid, a legend of the visible lines only (plus ``extra_handles``), tight layout."""
     ax.grid(True, linestyle="--", alpha=0.5)
-    if legend and ax.get_legend_handles_labels()[0]:
-        ax.legend()
+    if legend:
+        handles, labels = ax.get_legend_handles_labels()
+        keep = [(h, lab) for h, lab in zip(handles, labels) if _visible(h)]
+        keep += [(h, h.get_label()) for h in extra_handles]
+        if keep:
+            ax.legend(*zip(*keep), fontsize="small")
     fig.tight_layout()
     return fig
 
 
+def _visible(artist) -> bool:
+    """False for a line with no finite point (it draws nothing, so it gets no legend entry)."""
+    get = getattr(artist, "get_ydata", None)
+    if get is None:
+        return True
+    y = np.asarray(get(), dtype=float)
+    return bool(np.isfinite(y).any())
+
+
+def _plot_daily(ax, dates, values, *, color=None, label=None, long: bool = False) -> None:
+    """A daily series: as it is, or (``long``) faint days behind their monthly means (drawn at
+    mid-month) so a year stays readable."""
+    values = pd.Series(np.asarray(values, dtype=float))
+    if not long:
+        ax.plot(np.asarray(dates), values.to_numpy(), color=color, label=label)
+        return
+    dates = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
+    ax.plot(dates, values, color=color, alpha=0.25, linewidth=0.6)
+    monthly = values.groupby(dates.dt.to_period("M")).mean()
+    mid = [p.start_time + (p.end_time - p.start_time) / 2 for p in monthly.index]
+    ax.plot(mid, monthly.to_numpy(), "-o", markersize=3, color=color, label=label)
+
+
+def _day_axis(fig: Figure, ax, long: bool, what: str) -> None:
+    """x axis of a daily series: day numbers, or (``long``) dates under monthly means of ``what``."""
+    if long:
+        ax.set_xlabel(f"Date (points: monthly means of the {what})")
+        fig.autofmt_xdate()
+    else:
+        ax.set_xlabel("Day")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 # -- single run: the notebook's two figures ------------------------------------------------------
-def daily_load_pv(daily: pd.DataFrame) -> Figure:
+def daily_load_pv(daily: pd.DataFrame, community: str = "") -> Figure:
     """The notebook's first figure: daily average load per house and PV per prosumer (kWh/day).
 
     ``daily``: one run's ``daily_bills`` rows (any one mechanism's energy columns are used:
-    they do not depend on the mechanism).
+    they do not depend on the mechanism). Horizons longer than :data:`LONG_HORIZON_DAYS` show
+    monthly means over the faint days. ``community``: :func:`community_size` text for the title.
     """
     one = daily[daily["mechanism"] == daily["mechanism"].iloc[0]].sort_values("day")
+    long = len(one) > LONG_HORIZON_DAYS
     fig = new_figure()
     ax = fig.add_subplot()
-    ax.plot(one["day"], one["avg_load_kwh_per_house"], label="Avg load per house (kWh/day)")
-    ax.plot(one["day"], one["avg_pv_kwh_per_prosumer"], label="Avg PV per prosumer (kWh/day)")
-    ax.set_xlabel("Day")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("Energy (kWh)")
-    ax.set_title("Daily average load & PV over community")
+    x = one["date"] if long else one["day"]
+    _plot_daily(ax, x, one["avg_load_kwh_per_house"], color="tab:blue", label="Avg load per house (kWh/day)", long=long)
+    _plot_daily(ax, x, one["avg_pv_kwh_per_prosumer"], color="tab:orange", label="Avg PV per prosumer (kWh/day)",
+                long=long)
+    _day_axis(fig, ax, long, "daily values")
+    ax.set_ylabel("Energy (kWh/day)")
+    ax.set_title("Daily average load & PV over community" + (f"\n{community}" if community else ""), fontsize=11)
     return _finish(fig, ax)
 
 
-def daily_community_bill(daily: pd.DataFrame, currency: str = "Rs") -> Figure:
+def daily_community_bill(daily: pd.DataFrame, currency: str = "Rs", community: str = "") -> Figure:
     """The notebook's second figure: daily community bill per mechanism (currency/day)."""
     fig = new_figure()
     ax = fig.add_subplot()
+    long = daily["day"].nunique() > LONG_HORIZON_DAYS
     for mech in ordered_mechanisms(daily["mechanism"]):
         one = daily[daily["mechanism"] == mech].sort_values("day")
-        ax.plot(one["day"], one["bill"], label=label(mech), color=color(mech))
-    ax.set_xlabel("Day")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _plot_daily(ax, one["date"] if long else one["day"], one["bill"], color=color(mech), label=label(mech),
+                    long=long)
+    _day_axis(fig, ax, long, "daily bills")
     ax.set_ylabel(f"Community bill ({currency}/day)")
-    ax.set_title("Daily community bill under different mechanisms")
+    ax.set_title("Daily community bill under different mechanisms" + (f"\n{community}" if community else ""),
+                 fontsize=11)
     return _finish(fig, ax)
 
 
 # -- single run: bills and prices --------------------------------------------------------------
-def household_bills(bills: pd.DataFrame, currency: str = "Rs") -> Figure:
-    """Grouped bars: each household's bill over the horizon under each mechanism."""
+def household_bills(bills: pd.DataFrame, currency: str = "Rs", community: str = "") -> Figure:
+    """Each household's bill over the horizon under each mechanism: grouped bars up to
+    :data:`MAX_BARS` households, else the distribution of the bills per mechanism, consumers and
+    prosumers apart (box plots, every household a point)."""
     households = list(dict.fromkeys(bills.sort_values("position", kind="stable")["household"]))
+    if len(households) > MAX_BARS:
+        return _household_bill_distribution(bills, currency, community)
     mechs = ordered_mechanisms(bills["mechanism"])
     wide = bills.pivot_table(index="household", columns="mechanism", values="bill", aggfunc="first")
     wide = wide.reindex(index=households, columns=mechs)
-    fig = new_figure(max(8.0, 0.45 * len(households) * len(mechs) + 2), 5)
+    fig = new_figure(max(7.0, 0.25 * len(households) * len(mechs) + 1.5), 4.0)
     ax = fig.add_subplot()
     x = np.arange(len(households))
     width = 0.8 / max(len(mechs), 1)
@@ -105,11 +182,63 @@ def household_bills(bills: pd.DataFrame, currency: str = "Rs") -> Figure:
         ax.bar(x + (k - (len(mechs) - 1) / 2) * width, wide[mech].to_numpy(), width, label=label(mech),
                color=color(mech))
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_xticks(x, households)
+    ax.set_xticks(x, households, rotation=90 if len(households) > 12 else 0)
     ax.set_xlabel("Household")
-    ax.set_ylabel(f"Bill ({currency}; negative = net income)")
-    ax.set_title("Bill per household under different mechanisms")
+    ax.set_ylabel(f"Bill over the horizon ({currency}; < 0 = net income)")
+    ax.set_title("Bill per household under different mechanisms" + (f"\n{community}" if community else ""),
+                 fontsize=11)
     return _finish(fig, ax)
+
+
+def _household_bill_distribution(bills: pd.DataFrame, currency: str, community: str) -> Figure:
+    mechs = ordered_mechanisms(bills["mechanism"])
+    kinds = [k for k in ("consumer", "prosumer") if (bills["kind"] == k).any()] or list(dict.fromkeys(bills["kind"]))
+    fig = new_figure()
+    ax = fig.add_subplot()
+    handles = _grouped_boxes(ax, mechs, len(kinds), lambda mech: [
+        bills.loc[(bills["mechanism"] == mech) & (bills["kind"] == kind), "bill"].to_numpy() for kind in kinds])
+    ax.axhline(0, color="black", linewidth=0.8)
+    counts = bills.drop_duplicates("household")["kind"].value_counts()
+    ax.set_xticks(range(len(kinds)), [f"{kind}s (n = {counts.get(kind, 0):,})" for kind in kinds])
+    ax.set_ylabel(f"Bill over the horizon ({currency}; < 0 = net income)")
+    ax.set_title("Bills per household: distribution under each mechanism" + (f"\n{community}" if community else ""),
+                 fontsize=11)
+    return _finish(fig, ax, extra_handles=handles)
+
+
+def _grouped_boxes(ax, mechs: list[str], n_groups: int, data_of) -> list[Patch]:
+    """Box plots side by side: at each of ``n_groups`` x positions one box per mechanism
+    (``data_of(mechanism)``: its arrays, one per group). Returns legend handles of the mechanisms
+    drawn."""
+    width = 0.8 / max(len(mechs), 1)
+    rng = np.random.default_rng(0)  # fixed jitter: the same report twice is the same file
+    handles = []
+    for k, mech in enumerate(mechs):
+        positions = np.arange(n_groups) + (k - (len(mechs) - 1) / 2) * width
+        if _boxes(ax, data_of(mech), positions, width * 0.85, color(mech), rng):
+            handles.append(Patch(facecolor=color(mech), alpha=0.45, label=label(mech)))
+    return handles
+
+
+def _boxes(ax, data, positions, width, face, rng) -> bool:
+    """Box plots of ``data`` at ``positions`` (quartiles, median line, mean triangle) with every
+    value a faint jittered point; empty groups are skipped. False when nothing was drawn."""
+    keep = [(d, p) for d, p in zip(data, positions) if len(d)]
+    if not keep:
+        return False
+    data, positions = zip(*keep)
+    boxes = ax.boxplot(data, positions=positions, widths=width, showmeans=True, patch_artist=True,
+                       manage_ticks=False, showfliers=False, medianprops={"color": "black"},
+                       meanprops={"marker": "^", "markerfacecolor": "white", "markeredgecolor": "black",
+                                  "markersize": 5})
+    for patch in boxes["boxes"]:
+        patch.set_facecolor(face)
+        patch.set_alpha(0.45)
+    for d, p in zip(data, positions):
+        size = 2 if len(d) > 200 else 3
+        ax.plot(p + rng.uniform(-width / 3, width / 3, len(d)), d, "o", alpha=0.35, markersize=size,
+                color="tab:gray", zorder=1)
+    return True
 
 
 def _price_frames(prices: pd.DataFrame):
@@ -121,26 +250,33 @@ def _price_frames(prices: pd.DataFrame):
                 yield mech, col, name, one
 
 
-def prices_over_time(prices: pd.DataFrame, currency: str = "Rs") -> Figure:
-    """Per-slot clearing prices of every mechanism that sets them (currency/kWh)."""
-    fig = new_figure(12, 5)
+def prices_over_time(prices: pd.DataFrame, currency: str = "Rs", community: str = "") -> Figure:
+    """Clearing prices of every mechanism that sets them (currency/kWh): per slot for up to
+    :data:`SHORT_PRICES_DAYS` days, else their daily mean over the slots where they are set."""
+    fig = new_figure()
     ax = fig.add_subplot()
     styles = {"import_price": "-", "export_price": "--", "p2p_price": ":"}
+    ts = pd.to_datetime(prices["ts"])
+    daily = (ts.max() - ts.min()) > pd.Timedelta(days=SHORT_PRICES_DAYS)
     drawn = False
     for mech, col, name, one in _price_frames(prices):
-        ax.plot(one["ts"], one[col], styles[col], linewidth=0.9, color=color(mech), label=f"{label(mech)} {name}")
+        x, y = pd.to_datetime(one["ts"]), one[col]
+        if daily:
+            means = y.groupby(x.dt.floor("D")).mean()
+            x, y = means.index, means
+        ax.plot(x, y.to_numpy(), styles[col], linewidth=0.9, color=color(mech), label=f"{label(mech)} {name}")
         drawn = True
     if not drawn:
         ax.text(0.5, 0.5, "no mechanism sets a community-wide price\n(per-household tariffs only)",
                 ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("Time")
+    ax.set_xlabel("Date (daily means)" if daily else "Time")
     ax.set_ylabel(f"Price ({currency}/kWh)")
-    ax.set_title("Clearing prices over time")
+    ax.set_title("Clearing prices over time" + (f"\n{community}" if community else ""), fontsize=11)
     fig.autofmt_xdate()
     return _finish(fig, ax)
 
 
-def prices_by_hour(prices: pd.DataFrame, currency: str = "Rs") -> Figure:
+def prices_by_hour(prices: pd.DataFrame, currency: str = "Rs", community: str = "") -> Figure:
     """Mean clearing price by hour of day (slots where the price is set), per mechanism."""
     fig = new_figure()
     ax = fig.add_subplot()
@@ -159,62 +295,102 @@ def prices_by_hour(prices: pd.DataFrame, currency: str = "Rs") -> Figure:
     ax.set_xlim(-0.5, 23.5)
     ax.set_xlabel("Hour of day")
     ax.set_ylabel(f"Mean price ({currency}/kWh)")
-    ax.set_title("Clearing prices by hour of day")
+    ax.set_title("Clearing prices by hour of day" + (f"\n{community}" if community else ""), fontsize=11)
     return _finish(fig, ax)
 
 
 # -- many runs ---------------------------------------------------------------------------------
-def metric_distribution(values: pd.DataFrame, metric: str, ylabel: str | None = None) -> Figure:
-    """Box plot (with the runs as points) of ``metric`` per mechanism across runs.
+def _positions(values: list) -> tuple[dict, bool]:
+    """x position of each grouping value: the value itself when all are numbers, else its index."""
+    numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in values)
+    return {v: (float(v) if numeric else float(i)) for i, v in enumerate(values)}, numeric
 
-    ``values``: long metrics rows (run_id, mechanism, metric, value).
+
+def _parameter_axis(ax, values: list, numeric: bool, by: str, by_label: str | None) -> None:
+    if not numeric:
+        ax.set_xticks(range(len(values)), [format_value(v) for v in values])
+    elif all(float(v).is_integer() for v in values):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(by_label or by)
+
+
+def metric_distribution(values: pd.DataFrame, metric: str, ylabel: str | None = None, *, by: str | None = None,
+                        by_label: str | None = None) -> Figure:
+    """Box plots (every run a point) of ``metric`` per mechanism across runs; with ``by`` (a
+    column of ``values``), one group of boxes per value of that parameter.
+
+    ``values``: long metrics rows (run_id, mechanism, metric, value[, by]).
     """
     rows = values[(values["metric"] == metric) & values["value"].notna()]
     mechs = ordered_mechanisms(rows["mechanism"])
-    data = [rows.loc[rows["mechanism"] == m, "value"].to_numpy() for m in mechs]
-    fig = new_figure(max(6.0, 2.2 * len(mechs) + 2), 5)
+    groups = sorted(dict.fromkeys(rows[by]), key=lambda v: (isinstance(v, str), v)) if by else [None]
+    fig = new_figure(max(7.0, 0.45 * len(groups) * len(mechs) + 2), 4.0)
     ax = fig.add_subplot()
-    if mechs:
-        boxes = ax.boxplot(data, tick_labels=[label(m) for m in mechs], showmeans=True, patch_artist=True,
-                           medianprops={"color": "black"},
-                           meanprops={"marker": "^", "markerfacecolor": "white", "markeredgecolor": "black"})
-        for patch, mech in zip(boxes["boxes"], mechs):
-            patch.set_facecolor(color(mech))
-            patch.set_alpha(0.35)
-        rng = np.random.default_rng(0)  # fixed jitter: the same report twice is the same file
-        for k, d in enumerate(data, start=1):
-            ax.plot(k + rng.uniform(-0.12, 0.12, len(d)), d, "o", alpha=0.45, markersize=4, color="tab:gray")
-    ax.set_xlabel("Mechanism")
+
+    def data_of(mech):
+        mine = rows[rows["mechanism"] == mech]
+        return [(mine[mine[by] == g] if by else mine)["value"].to_numpy() for g in groups]
+
+    handles = _grouped_boxes(ax, mechs, len(groups), data_of)
+    if by:
+        ax.set_xticks(range(len(groups)), [format_value(g) for g in groups])
+        ax.set_xlabel(by_label or by)
+    else:
+        ax.set_xticks([])
+        ax.set_xlabel("Mechanism")
     ax.set_ylabel(ylabel or metric)
-    ax.set_title(f"{ylabel or metric}: distribution across {rows['run_id'].nunique()} runs", fontsize=11)
-    return _finish(fig, ax, legend=False)
+    ax.set_title(f"{ylabel or metric}: distribution across {rows['run_id'].nunique()} runs\n"
+                 "(box: quartiles, line: median, triangle: mean, points: runs)", fontsize=10)
+    return _finish(fig, ax, extra_handles=handles)
 
 
-def metric_vs_parameter(table: pd.DataFrame, by: str, metric: str, ylabel: str | None = None) -> Figure:
-    """Mean of ``metric`` per mechanism against scenario parameter ``by``, with the min-max band.
-
-    ``table``: :func:`p2pstore.reports.compare.compare` output grouped ``by``.
-    """
-    rows = table[table["metric"] == metric]
-    fig = new_figure(8, 4.5)
-    ax = fig.add_subplot()
-    values = list(dict.fromkeys(rows[by]))
-    numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in values)
-    positions = {v: (v if numeric else i) for i, v in enumerate(values)}
+def _same_lines(rows: pd.DataFrame, by: str, positions: dict):
+    """``[(mechanisms, (x, mean, ci95_low, ci95_high))]``: one entry per distinct line, the
+    mechanisms whose means are equal at every point together; mechanisms without a finite mean
+    are left out. Arrays are sorted by x."""
+    lines: list = []
     for mech in ordered_mechanisms(rows["mechanism"]):
         one = rows[rows["mechanism"] == mech]
         x = np.array([positions[v] for v in one[by]], dtype=float)
         order = np.argsort(x, kind="stable")
-        x = x[order]
-        line = ax.plot(x, one["mean"].to_numpy()[order], "-o", markersize=4, label=label(mech), color=color(mech))[0]
-        ax.fill_between(x, one["min"].to_numpy()[order], one["max"].to_numpy()[order],
-                        color=line.get_color(), alpha=0.15, linewidth=0)
-    if not numeric:
-        ax.set_xticks(range(len(values)), [str(v) for v in values])
-    elif all(float(v).is_integer() for v in values):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(by)
-    ax.set_ylabel(ylabel or metric)
-    ax.set_title(f"{ylabel or metric} against {by}\n(mean over runs; band = min to max)", fontsize=11)
-    return _finish(fig, ax)
+        arrays = (x[order], *(one[c].to_numpy(dtype=float)[order] for c in ("mean", "ci95_low", "ci95_high")))
+        if not np.isfinite(arrays[1]).any():
+            continue
+        for mechs, other in lines:
+            if np.array_equal(other[0], arrays[0]) and np.allclose(other[1], arrays[1], rtol=1e-9, atol=1e-12,
+                                                                   equal_nan=True):
+                mechs.append(mech)
+                break
+        else:
+            lines.append(([mech], arrays))
+    return lines
 
+
+def metric_vs_parameter(table: pd.DataFrame, by: str, metric: str, ylabel: str | None = None, *,
+                        by_label: str | None = None) -> Figure:
+    """Mean of ``metric`` per mechanism against scenario parameter ``by``, with a band for the
+    95 % confidence interval of the mean (Student t; none where a point has a single run).
+
+    ``table``: :func:`p2pstore.reports.compare.compare` output grouped ``by``. Mechanisms without a
+    finite mean get no line and no legend entry; mechanisms with equal means share one line and
+    one entry ("Conventional = Bill-sharing").
+    """
+    rows = table[table["metric"] == metric]
+    fig = new_figure()
+    ax = fig.add_subplot()
+    values = sorted(dict.fromkeys(rows[by]), key=lambda v: (isinstance(v, str), v))
+    positions, numeric = _positions(values)
+    banded = False
+    for mechs, (x, mean, low, high) in _same_lines(rows, by, positions):
+        # mechanisms with the same means share one line (one hidden behind another would still
+        # get a legend entry): "Conventional = Bill-sharing"
+        ax.plot(x, mean, "-o", markersize=4, label=" = ".join(label(m) for m in mechs), color=color(mechs[-1]))
+        if np.isfinite(low).any():
+            ax.fill_between(x, low, high, color=color(mechs[-1]), alpha=0.18, linewidth=0)
+            banded = True
+    _parameter_axis(ax, values, numeric, by, by_label)
+    ax.set_ylabel(ylabel or metric)
+    runs = rows["n"].max() if len(rows) else 0
+    ax.set_title(f"{ylabel or metric} against {by_label or by}\n(mean of up to {runs} runs per point)", fontsize=10)
+    band = [Patch(facecolor="tab:gray", alpha=0.3, label="95% CI of the mean")] if banded else []
+    return _finish(fig, ax, extra_handles=band)

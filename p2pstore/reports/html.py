@@ -10,24 +10,27 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import datetime as dt
 import html
 import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from p2pstore.progress import ProgressFactory, no_progress
 from p2pstore.reports import figures as F
-from p2pstore.reports.compare import (compare_metrics, format_run_ids, metric_order, ordered_mechanisms, select_runs,
-                                      with_derived_params)
+from p2pstore.reports.compare import (compare_metrics, format_run_ids, metric_order, ordered_mechanisms, row_decimals,
+                                      select_runs, with_derived_params)
 from p2pstore.reports.daily import notebook_daily_frame
+from p2pstore.reports.numbers import format_value, metric_label
+from p2pstore.reports.tables import text_columns
 
 
 #: Scenario parameters tried, in order, when a many-run report has no ``by``: the first that
 #: takes more than one value among the runs is used.
-GROUPING_CANDIDATES = ("prosumers", "consumers", "households", "days", "pv_sizing_factor",
+GROUPING_CANDIDATES = ("prosumer_share", "prosumers", "consumers", "households", "days", "pv_sizing_factor",
                        "prosumer_sell_tariff", "consumer_buy_tariff", "prosumer_buy_tariff",
                        "inverter_outages", "maintenance_windows", "mechanisms", "start")
 
@@ -48,32 +51,49 @@ def metric_source(name: str) -> str:
     from p2pstore.settlement.metrics import METRICS
 
     return next((m.source for m in METRICS if m.name == name), "")
+#: Resolution of the PNGs embedded in the HTML page (dots per inch; 7 in wide = 770 px).
+HTML_DPI = 110
 
 
 @dataclasses.dataclass
 class Report:
-    """An assembled report: title, HTML body sections and the figures (slug, title, PNG)."""
+    """An assembled report: title, HTML body sections and the figures.
+
+    ``figures`` holds ``(slug, title, png)`` (the PNG embedded in the page) and, with
+    ``figure_format``, the same figures rendered as png, svg or pdf at ``dpi`` in ``files``
+    (``(slug, bytes)``) for :meth:`write`. ``bar`` advances by one per figure."""
 
     title: str
     subtitle: str = ""
     sections: list[str] = dataclasses.field(default_factory=list)
     figures: list[tuple[str, str, bytes]] = dataclasses.field(default_factory=list)
+    figure_format: str | None = None
+    dpi: int = F.PRINT_DPI
+    files: list[tuple[str, bytes]] = dataclasses.field(default_factory=list)
+    bar: Any = None
 
     def heading(self, text: str, note: str = "") -> None:
         self.sections.append(f"<h2>{html.escape(text)}</h2>")
         if note:
             self.sections.append(f'<p class="note">{html.escape(note)}</p>')
 
-    def table(self, df: pd.DataFrame, *, digits: int | None = 2, caption: str = "") -> None:
+    def table(self, df: pd.DataFrame, *, digits=2, caption: str = "") -> None:
+        """``df`` as an HTML table; ``digits``: decimals of its float columns (see
+        :func:`p2pstore.reports.tables.text_columns`)."""
         self.sections.append(_table_html(df, digits=digits, caption=caption))
 
     def paragraph(self, text: str) -> None:
         self.sections.append(f"<p>{html.escape(text)}</p>")
 
     def figure(self, slug: str, fig, *, title: str | None = None) -> None:
-        png = F.png_bytes(fig)
-        title = title or (fig.axes[0].get_title() if fig.axes else slug)
+        png = F.png_bytes(fig, HTML_DPI)
+        title = title or (fig.axes[0].get_title().replace("\n", " ") if fig.axes else slug)
         self.figures.append((slug, title, png))
+        if self.figure_format is not None:
+            self.files.append((slug, png if (self.figure_format, self.dpi) == ("png", HTML_DPI)
+                               else F.figure_bytes(fig, self.figure_format, self.dpi)))
+        if self.bar is not None:
+            self.bar.update(1)
         data = base64.b64encode(png).decode("ascii")
         self.sections.append(
             f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(title)}">'
@@ -84,41 +104,33 @@ class Report:
         body = "\n".join(self.sections)
         return _PAGE.format(title=html.escape(self.title), subtitle=html.escape(self.subtitle), body=body)
 
-    def write(self, path: str | Path, png_dir: str | Path | None = None) -> list[Path]:
-        """Write the HTML file (and, with ``png_dir``, every figure as a PNG); return the paths."""
+    def write(self, path: str | Path, figures_dir: str | Path | None = None) -> list[Path]:
+        """Write the HTML file (and, with ``figures_dir``, every figure as
+        ``NN-slug.<figure_format>``); return the paths, the HTML first."""
         path = Path(path)
         if path.parent and not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.to_html(), encoding="utf-8")
         written = [path]
-        if png_dir is not None:
-            png_dir = Path(png_dir)
-            png_dir.mkdir(parents=True, exist_ok=True)
-            for k, (slug, _, png) in enumerate(self.figures, start=1):
-                target = png_dir / f"{k:02d}-{slug}.png"
-                target.write_bytes(png)
+        if figures_dir is not None:
+            figures_dir = Path(figures_dir)
+            figures_dir.mkdir(parents=True, exist_ok=True)
+            for k, (slug, data) in enumerate(self.files, start=1):
+                target = figures_dir / f"{k:02d}-{slug}.{self.figure_format}"
+                target.write_bytes(data)
                 written.append(target)
         return written
 
 
-def _fmt(v, digits):
-    if v is None or (isinstance(v, float) and pd.isna(v)):
-        return ""
-    if isinstance(v, float) and digits is not None:
-        return f"{v:,.{digits}f}"
-    if isinstance(v, (pd.Timestamp, dt.datetime)):
-        return v.strftime("%Y-%m-%d %H:%M")
-    return str(v)
-
-
-def _table_html(df: pd.DataFrame, *, digits: int | None = 2, caption: str = "") -> str:
+def _table_html(df: pd.DataFrame, *, digits=2, caption: str = "") -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
+    text = text_columns(df, {} if digits is None else digits)
     rows = []
-    for rec in df.itertuples(index=False):
+    for cells_of_row in zip(*(text[str(c)] for c in df.columns)):
         cells = "".join(
-            f'<td class="num">{html.escape(_fmt(v, digits))}</td>' if num else f"<td>{html.escape(_fmt(v, digits))}</td>"
-            for v, num in zip(rec, numeric)
+            f'<td class="num">{html.escape(v)}</td>' if num else f"<td>{html.escape(v)}</td>"
+            for v, num in zip(cells_of_row, numeric)
         )
         rows.append(f"<tr>{cells}</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
@@ -177,22 +189,33 @@ def community_bill_table(metrics: pd.DataFrame, currency: str = "Rs") -> pd.Data
     return table
 
 
-def single_run_report(store, run_id: int) -> Report:
+def kpi_digits(table: pd.DataFrame) -> dict:
+    """Decimals of :func:`kpi_table`'s mechanism columns: each KPI (row) at its precision."""
+    mechs = [c for c in table.columns if c not in ("metric", "meaning")]
+    digits = row_decimals(table["metric"], table[mechs]) if len(table) else []
+    return {c: digits for c in mechs}
+
+
+def single_run_report(store, run_id: int, *, figure_format: str | None = None, dpi: int = F.PRINT_DPI,
+                      progress: ProgressFactory = no_progress) -> Report:
     """The report of one stored run (see the module docstring)."""
     runs = select_runs(store, [run_id])
     run = runs.iloc[0]
     spec = _spec(store, run_id)
     currency = _currency(spec)
+    consumers, prosumers = int(run["consumers"]), int(run["prosumers"])
+    community = F.community_size(consumers + prosumers, consumers, prosumers)
     report = Report(
         title=f"p2pstore run {run_id}",
-        subtitle=f"seed {run['seed']}, {run['consumers']} consumers, {run['prosumers']} prosumers, "
-                 f"{run['days']} days from {spec.get('start', '?')} — {_safe_url(store)}",
+        subtitle=f"seed {run['seed']}, {community}, {run['days']} days from {spec.get('start', '?')} — "
+                 f"{_safe_url(store)}",
+        figure_format=figure_format, dpi=dpi,
     )
     report.heading("Run")
     summary = {
         "run": run_id, "batch": run["batch"] or "", "status": run["status"],
         "mechanisms": run["mechanisms"], "series": run["series"],
-        "finished": _fmt(run["finished_at"], None), "scenario hash": str(run["spec_hash"])[:12],
+        "finished": format_value(run["finished_at"]), "scenario hash": str(run["spec_hash"])[:12],
     }
     report.table(pd.DataFrame([summary]), digits=None)
     scenario = pd.DataFrame({"parameter": list(spec), "value": [json.dumps(v) if isinstance(v, (list, dict)) else str(v)
@@ -204,55 +227,75 @@ def single_run_report(store, run_id: int) -> Report:
 
     bills = store.bills([run_id])
     metrics = store.metrics(run_ids=[run_id])
-    report.heading("Community bill")
-    report.table(community_bill_table(metrics, currency))
-
     daily = store.daily_bills([run_id])
-    report.heading("Daily table", "The notebook's daily table: average load per house, average PV per "
-                   f"prosumer (kWh/day) and the community bill per mechanism ({currency}/day).")
-    if daily.empty:
-        report.paragraph("No daily bills stored for this run.")
-    else:
-        report.table(notebook_daily_table(daily, currency))
-        report.figure("daily-load-pv", F.daily_load_pv(daily))
-        report.figure("daily-community-bill", F.daily_community_bill(daily, currency))
-
-    report.heading("Bills per household", f"Bill over the horizon ({currency}); negative = net income.")
-    wide = bills.pivot_table(index="household", columns="mechanism", values="bill", aggfunc="first")
-    order = list(dict.fromkeys(bills["household"]))
-    wide = wide.reindex(index=order, columns=ordered_mechanisms(bills["mechanism"]))
-    kinds = bills.drop_duplicates("household").set_index("household")["kind"]
-    wide.columns = [F.label(m) for m in wide.columns]
-    wide.insert(0, "kind", kinds.reindex(wide.index).to_numpy())
-    report.table(wide.reset_index())
-    report.figure("household-bills", F.household_bills(bills, currency))
-
     prices = store.prices([run_id])
-    report.heading("Clearing prices", f"Community-wide prices per slot ({currency}/kWh). Conventional "
-                   "settlement uses each household's own tariffs and sets no community price.")
-    if prices.empty:
-        report.paragraph("No clearing prices stored for this run.")
-    else:
-        report.figure("prices-over-time", F.prices_over_time(prices, currency))
-        report.figure("prices-by-hour", F.prices_by_hour(prices, currency))
+    n_figures = (2 if len(daily) else 0) + 1 + (2 if len(prices) else 0)
+    with progress(n_figures, f"report of run {run_id}") as report.bar:
+        report.heading("Community bill")
+        report.table(community_bill_table(metrics, currency))
+
+        report.heading("Daily table", "The notebook's daily table: average load per house, average PV per "
+                       f"prosumer (kWh/day) and the community bill per mechanism ({currency}/day).")
+        if daily.empty:
+            report.paragraph("No daily bills stored for this run.")
+        else:
+            report.table(notebook_daily_table(daily, currency))
+            report.figure("daily-load-pv", F.daily_load_pv(daily, community))
+            report.figure("daily-community-bill", F.daily_community_bill(daily, currency, community))
+
+        report.heading("Bills per household", f"Bill over the horizon ({currency}); negative = net income."
+                       + (f" The figure shows their distribution ({community})." if consumers + prosumers > F.MAX_BARS
+                          else ""))
+        wide = bills.pivot_table(index="household", columns="mechanism", values="bill", aggfunc="first")
+        order = list(dict.fromkeys(bills["household"]))
+        wide = wide.reindex(index=order, columns=ordered_mechanisms(bills["mechanism"]))
+        kinds = bills.drop_duplicates("household").set_index("household")["kind"]
+        wide.columns = [F.label(m) for m in wide.columns]
+        wide.insert(0, "kind", kinds.reindex(wide.index).to_numpy())
+        report.table(wide.reset_index())
+        report.figure("household-bills", F.household_bills(bills, currency, community))
+
+        report.heading("Clearing prices", f"Community-wide prices per slot ({currency}/kWh). Conventional "
+                       "settlement uses each household's own tariffs and sets no community price.")
+        if prices.empty:
+            report.paragraph("No clearing prices stored for this run.")
+        else:
+            report.figure("prices-over-time", F.prices_over_time(prices, currency, community))
+            report.figure("prices-by-hour", F.prices_by_hour(prices, currency, community))
 
     report.heading("KPIs", "Per mechanism; definitions, formulas and sources in docs/metrics.md.")
-    report.table(kpi_table(metrics, currency), digits=4)
+    kpis = kpi_table(metrics, currency)
+    report.table(kpis, digits=kpi_digits(kpis))
     return report
 
 
 # -- many runs -----------------------------------------------------------------------------------
 def choose_grouping(params: pd.DataFrame) -> str | None:
-    """The first of :data:`GROUPING_CANDIDATES` that takes more than one value in ``params``."""
+    """The first of :data:`GROUPING_CANDIDATES` that takes more than one value in ``params``
+    (``prosumer_share`` only when the runs were sized by it: otherwise it follows prosumers)."""
+    sized_by_share = "prosumer_share" in params.columns and params["prosumer_share"].notna().any()
     params = with_derived_params(params)
     for name in GROUPING_CANDIDATES:
+        if name == "prosumer_share" and not sized_by_share:
+            continue
         if name in params.columns and params[name].astype(str).nunique() > 1:
             return name
     return None
 
 
+def parameter_label(by: str, params: pd.DataFrame) -> str:
+    """Axis label of grouping parameter ``by``: its name and, when every run has the same number of
+    households, the community size (``prosumer_share (of 20 households)``)."""
+    sizes = with_derived_params(params).get("households")
+    if by in ("households", "consumers", "prosumers") or sizes is None or sizes.nunique() != 1:
+        return by
+    n = int(sizes.iloc[0])
+    return f"{by} (of {n:,} households)" if by == "prosumer_share" else f"{by} ({n:,} households)"
+
+
 def many_runs_report(store, run_ids: Iterable[int] | None = None, batch: str | None = None,
-                     by: str | None = None) -> Report:
+                     by: str | None = None, *, figure_format: str | None = None, dpi: int = F.PRINT_DPI,
+                     progress: ProgressFactory = no_progress) -> Report:
     """The report of several stored runs (see the module docstring)."""
     runs = select_runs(store, run_ids, batch)
     ids = runs["run_id"].astype(int).tolist()
@@ -263,32 +306,47 @@ def many_runs_report(store, run_ids: Iterable[int] | None = None, batch: str | N
     table = compare_metrics(metrics, ids, by=by, params=params)
     names = metric_order(metrics["metric"])
     currency = _currency(params.iloc[0].to_dict())
+    by_label = parameter_label(by, params) if by else None
     where = f"batch {batch!r}" if batch is not None else f"runs {format_run_ids(ids)}"
     report = Report(
         title=f"p2pstore comparison: {where}" if batch is not None else "p2pstore comparison",
         subtitle=f"{len(ids)} finished runs ({where})" + (f", grouped by {by}" if by else "")
                  + f" — {_safe_url(store)}",
+        figure_format=figure_format, dpi=dpi,
     )
     savings = [n for n in SAVINGS_METRICS if n in names]
-    if savings:
-        report.heading("Savings per mechanism", "Savings against conventional settlement across runs: box = "
-                       "quartiles, line = median, triangle = mean, points = runs.")
-        report.sections.append('<div class="grid">')
-        rows = metrics[metrics["mechanism"] != "conventional"]
-        for name in savings:
-            report.figure(f"distribution-{_slug(name)}", F.metric_distribution(rows, name, metric_label(name, currency)))
-        report.sections.append("</div>")
-    if by is not None:
-        report.heading(f"KPIs against {by}", f"Mean across runs per value of {by}; the band spans min to max.")
-        report.sections.append('<div class="grid">')
-        for name in names:
-            report.figure(f"{_slug(name)}-vs-{_slug(by)}", F.metric_vs_parameter(table, by, name, metric_label(name, currency)))
-        report.sections.append("</div>")
+    with progress(len(savings) + (len(names) if by else 0), f"report of {len(ids)} runs") as report.bar:
+        if savings:
+            report.heading("Savings per mechanism", "Savings against conventional settlement across runs"
+                           + (f", per value of {by}" if by else "") + ": box = quartiles, line = median, "
+                           "triangle = mean, points = runs. The conventional baseline (0 by definition) is left out.")
+            report.sections.append('<div class="grid">')
+            rows = metrics[metrics["mechanism"] != F.BASELINE]
+            if by:
+                rows = rows.drop(columns=[by], errors="ignore").merge(
+                    with_derived_params(params)[["run_id", by]], on="run_id", how="left")
+            for name in savings:
+                report.figure(f"distribution-{_slug(name)}",
+                              F.metric_distribution(rows, name, metric_label(name, currency), by=by, by_label=by_label))
+            report.sections.append("</div>")
+        if by is not None:
+            report.heading(f"KPIs against {by}", f"Mean across runs per value of {by}; the band is the 95% "
+                           "confidence interval of the mean (Student t). Savings figures leave out the "
+                           "conventional baseline.")
+            report.sections.append('<div class="grid">')
+            for name in names:
+                rows = table[table["mechanism"] != F.BASELINE] if name in SAVINGS_METRICS else table
+                report.figure(f"{_slug(name)}-vs-{_slug(by)}",
+                              F.metric_vs_parameter(rows, by, name, metric_label(name, currency), by_label=by_label))
+            report.sections.append("</div>")
     report.heading("Comparison table", "Per mechanism" + (f" and {by}" if by else "")
-                   + ": mean, median, min and max of each KPI across runs (docs/metrics.md).")
+                   + ": n runs, mean, median, sd, min, max and the 95% confidence interval of the mean of "
+                   "each KPI (docs/metrics.md).")
     shown = table.copy()
     shown["mechanism"] = shown["mechanism"].map(F.label)
-    report.table(shown, digits=4)
+    stats = [c for c in ("mean", "median", "sd", "min", "max", "ci95_low", "ci95_high") if c in shown.columns]
+    digits = row_decimals(shown["metric"], shown[stats])
+    report.table(shown, digits={c: digits for c in stats})
     report.heading("Runs included")
     report.table(_runs_table(runs, params, metrics, by), digits=2)
     return report
@@ -306,7 +364,7 @@ def _runs_table(runs: pd.DataFrame, params: pd.DataFrame, metrics: pd.DataFrame,
         wide = wide.reindex(columns=ordered_mechanisms(wide.columns))
         wide.columns = [f"bill {F.label(m)}" for m in wide.columns]
         out = out.merge(wide.reset_index(), on="run_id", how="left")
-    out["finished"] = runs["finished_at"].map(lambda v: _fmt(v, None)).to_numpy()
+    out["finished"] = runs["finished_at"].map(format_value).to_numpy()
     return out
 
 
@@ -315,14 +373,30 @@ def _slug(text: str) -> str:
 
 
 def make_report(store, out: str | Path, *, run_id: int | None = None, run_ids: Iterable[int] | None = None,
-                batch: str | None = None, by: str | None = None, png_dir: str | Path | None = None) -> list[Path]:
+                batch: str | None = None, by: str | None = None, figures_dir: str | Path | None = None,
+                figure_format: str = "png", dpi: int | None = None, png_dir: str | Path | None = None,
+                progress: ProgressFactory = no_progress) -> list[Path]:
     """Build the single-run (``run_id``) or many-run (``run_ids`` / ``batch``) report and write it
-    to ``out`` (and the PNGs to ``png_dir``). Returns the written paths, the HTML first."""
+    to ``out``; with ``figures_dir`` also every figure as ``NN-name.<figure_format>`` (png, svg or
+    pdf; ``dpi`` for png, default 300). ``png_dir`` is ``figures_dir`` with PNGs. Returns the
+    written paths, the HTML first."""
+    from p2pstore.errors import P2PStoreError
+
+    if png_dir is not None:
+        if figures_dir is not None:
+            raise P2PStoreError("give --figures-dir or its alias --png-dir, not both")
+        figures_dir, figure_format = png_dir, "png"
+    if figure_format not in F.FIGURE_FORMATS:
+        raise P2PStoreError(f"unknown figure format {figure_format!r} (known: {', '.join(F.FIGURE_FORMATS)})")
+    if dpi is not None and not 10 <= dpi <= 2400:
+        raise P2PStoreError(f"--dpi must be between 10 and 2400, got {dpi}")
+    options = {"figure_format": figure_format if figures_dir is not None else None,
+               "dpi": dpi or F.PRINT_DPI, "progress": progress}
     if run_id is not None:
-        report = single_run_report(store, int(run_id))
+        report = single_run_report(store, int(run_id), **options)
     else:
-        report = many_runs_report(store, run_ids=run_ids, batch=batch, by=by)
-    return report.write(out, png_dir)
+        report = many_runs_report(store, run_ids=run_ids, batch=batch, by=by, **options)
+    return report.write(out, figures_dir)
 
 
 _PAGE = """<!DOCTYPE html>

@@ -15,6 +15,7 @@ from p2pstore.errors import InputError, NotFoundError, StoreError
 from p2pstore.store.engine import begin_write, create_engine, db_timestamp, engine_url, one_line
 from p2pstore.store.profile_sets import ProfileSetMethods
 from p2pstore.store.readers import StoreReaders
+from p2pstore.store.streams import StoreStreams
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -46,7 +47,7 @@ class _LostRun(Exception):
     """The guarded final update matched no row: roll the whole write back."""
 
 
-class Store(StoreReaders, ProfileSetMethods):
+class Store(StoreReaders, StoreStreams, ProfileSetMethods):
     """Results store at ``url`` (see :func:`p2pstore.store.engine.resolve_url`).
 
     On construction the schema revision is checked; a fresh database is migrated to head when
@@ -283,7 +284,7 @@ class Store(StoreReaders, ProfileSetMethods):
 
     # -- results ---------------------------------------------------------------------------
     def write_results(self, run_id: int, settlement, series: str = "full", *,
-                      worker: str | None = None) -> bool:
+                      worker: str | None = None, progress=None) -> bool:
         """Store ``settlement`` as the results of ``run_id`` and mark it succeeded, atomically.
 
         One transaction writes households, bills, daily bills, clearing prices, community series
@@ -291,12 +292,14 @@ class Store(StoreReaders, ProfileSetMethods):
         ``status='succeeded'``. With ``worker``, the status update is guarded by
         ``worker = :worker AND status = 'running'``; if another process took the run away
         (reaper, cancel), nothing is written and False is returned. Readers never see half a run.
+        ``progress``: a :data:`p2pstore.progress.ProgressFactory` advanced by the rows written.
         """
         from sqlalchemy import delete, func, update
         from sqlalchemy.exc import DBAPIError
 
+        from p2pstore.progress import no_progress
         from p2pstore.store import models
-        from p2pstore.store.writer import write_settlement
+        from p2pstore.store.writer import expected_rows, write_settlement
 
         _check_series(series)
         stmt = update(models.Run).where(models.Run.id == run_id)
@@ -312,7 +315,8 @@ class Store(StoreReaders, ProfileSetMethods):
                 for name in reversed(models.RESULT_TABLES):  # a re-write replaces, never mixes
                     table = models.Base.metadata.tables[name]
                     conn.execute(delete(table).where(table.c.run_id == run_id))
-                write_settlement(conn, run_id, settlement, series)
+                with (progress or no_progress)(expected_rows(settlement, series), f"storing run {run_id}") as bar:
+                    write_settlement(conn, run_id, settlement, series, bar=bar)
         except _LostRun:
             if worker is None:
                 with self.engine.connect() as conn:

@@ -23,7 +23,7 @@ import numbers
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, case, select
 
 from p2pstore.errors import InputError, NotFoundError
 from p2pstore import registry
@@ -59,6 +59,80 @@ _hseries = HouseholdSeries.__table__
 _cseries = CommunitySeries.__table__
 _metrics = RunMetric.__table__
 _runs_scen = _runs.join(_scen, _runs.c.scenario_id == _scen.c.id)
+
+
+# -- the statement of each table, by name (shared by the DataFrame readers and the streams) ------
+def _runs_select():
+    cols = [_runs.c.id.label("run_id")] + [c for c in _runs.c if c.name != "id"]
+    cols += [_scen.c.spec_hash] + [_scen.c[name] for name in SCENARIO_COLUMNS]
+    return select(*cols).select_from(_runs_scen)
+
+
+def _scenarios_select():
+    return select(_scen.c.id.label("scenario_id"), *[c for c in _scen.c if c.name != "id"])
+
+
+def _bills_select():
+    join = _bills.join(_hh, (_hh.c.run_id == _bills.c.run_id) & (_hh.c.household == _bills.c.household),
+                       isouter=True)
+    return select(_bills.c.run_id, _bills.c.mechanism, _bills.c.household, _hh.c.kind, _hh.c.position,
+                  *[c for c in _bills.c if c.name not in ("run_id", "mechanism", "household")]).select_from(join)
+
+
+def _metrics_select():
+    return (select(_metrics.c.run_id, _metrics.c.mechanism, _metrics.c.metric, _metrics.c.value,
+                   _runs.c.batch, *[_scen.c[name] for name in SCENARIO_COLUMNS])
+            .select_from(_runs_scen.join(_metrics, _metrics.c.run_id == _runs.c.id)))
+
+
+#: Table name -> the SELECT of the columns its reader returns (``run_id`` first where it has one).
+_SELECTS = {
+    "runs": _runs_select,
+    "scenarios": _scenarios_select,
+    "households": lambda: select(_hh),
+    "bills": _bills_select,
+    "daily_bills": lambda: select(_daily),
+    "clearing_prices": lambda: select(_prices),
+    "household_series": lambda: select(_hseries),
+    "community_series": lambda: select(_cseries),
+    "run_metrics": _metrics_select,
+}
+
+#: Sort keys of each table's rows (``mechanism`` in settlement order).
+_ORDER = {
+    "runs": ("run_id",), "scenarios": ("scenario_id",), "households": ("run_id", "position"),
+    "bills": ("run_id", "mechanism", "position", "household"), "daily_bills": ("run_id", "mechanism", "day"),
+    "clearing_prices": ("run_id", "mechanism", "slot"), "community_series": ("run_id", "mechanism", "slot"),
+    "household_series": ("run_id", "mechanism", "household", "slot"),
+    "run_metrics": ("run_id", "mechanism", "metric"),
+}
+
+
+def table_select(name: str):
+    """The SELECT (no filter) of the columns the reader of table ``name`` returns; KeyError if
+    ``name`` is not a readable table."""
+    return _SELECTS[name]()
+
+
+def run_filtered(name: str, stmt):
+    """``stmt`` (a :func:`table_select` of ``name``) limited to the runs of the expanding bound
+    parameter ``run_ids`` (``scenarios``: the scenarios of those runs)."""
+    if name == "scenarios":
+        return stmt.where(_scen.c.id.in_(select(_runs.c.scenario_id).where(_in_run_ids(_runs.c.id))))
+    return stmt.where(_in_run_ids(stmt.selected_columns["run_id"]))
+
+
+def table_order(name: str, stmt) -> list:
+    """ORDER BY terms of table ``name``'s rows in the readers' order (mechanisms ranked in
+    settlement order, unknown ones last by name)."""
+    cols = stmt.selected_columns
+    terms = []
+    for key in _ORDER[name]:
+        if key == "mechanism":
+            terms += [case(_MECHANISM_RANK, value=cols["mechanism"], else_=len(_MECHANISM_RANK)), cols["mechanism"]]
+        else:
+            terms.append(cols[key])
+    return terms
 
 
 def _ids(run_ids: int | Iterable[int] | None) -> list[int] | None:
@@ -167,9 +241,7 @@ class StoreReaders:
         max_attempts, not_before, enqueued_at, started_at, finished_at, heartbeat_at, worker,
         error, spec_hash, seed, consumers, prosumers, days. Filters combine with AND.
         """
-        cols = [_runs.c.id.label("run_id")] + [c for c in _runs.c if c.name != "id"]
-        cols += [_scen.c.spec_hash] + [_scen.c[name] for name in SCENARIO_COLUMNS]
-        stmt = _where_in(select(*cols).select_from(_runs_scen), _runs.c.status, status)
+        stmt = _where_in(_runs_select(), _runs.c.status, status)
         ids = _ids(run_ids)
         df = self._read(_where_runs(stmt, ids, batch).order_by(_runs.c.id), ids=ids)
         return self._sorted(df, ["run_id"])
@@ -177,8 +249,7 @@ class StoreReaders:
     def scenarios(self) -> pd.DataFrame:
         """Stored scenarios: scenario_id, spec_hash, spec_json, seed, consumers, prosumers, days,
         created_at."""
-        cols = [_scen.c.id.label("scenario_id")] + [c for c in _scen.c if c.name != "id"]
-        return self._read(select(*cols).order_by(_scen.c.id))
+        return self._read(_scenarios_select().order_by(_scen.c.id))
 
     def run_params(self, run_ids: int | Iterable[int] | None = None, batch: str | None = None) -> pd.DataFrame:
         """One row per run with every field of its scenario spec (from the stored JSON).
@@ -225,12 +296,7 @@ class StoreReaders:
         negative = net income), self_consumed_kwh, grid_import_kwh, grid_export_kwh,
         p2p_import_kwh, p2p_export_kwh."""
         ids = self._stored_ids(run_ids)
-        join = _bills.join(_hh, (_hh.c.run_id == _bills.c.run_id) & (_hh.c.household == _bills.c.household),
-                           isouter=True)
-        stmt = select(_bills.c.run_id, _bills.c.mechanism, _bills.c.household, _hh.c.kind, _hh.c.position,
-                      *[c for c in _bills.c if c.name not in ("run_id", "mechanism", "household")]
-                      ).select_from(join)
-        df = self._result_rows(_bills, ids, mechanism, stmt)
+        df = self._result_rows(_bills, ids, mechanism, _bills_select())
         return self._sorted(df, ["run_id", "mechanism", "position", "household"])
 
     def daily_bills(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
@@ -285,12 +351,7 @@ class StoreReaders:
         ids = self._stored_ids(run_ids)
         if batch is not None:
             self._require_batch(batch)
-        stmt = (
-            select(_metrics.c.run_id, _metrics.c.mechanism, _metrics.c.metric, _metrics.c.value,
-                   _runs.c.batch, *[_scen.c[name] for name in SCENARIO_COLUMNS])
-            .select_from(_runs_scen.join(_metrics, _metrics.c.run_id == _runs.c.id))
-        )
-        stmt = _where_in(_where_runs(stmt, ids, batch), _metrics.c.metric, metric)
+        stmt = _where_in(_where_runs(_metrics_select(), ids, batch), _metrics.c.metric, metric)
         df = self._read(stmt, ids=ids)
         if not df.empty:
             df["value"] = df["value"].astype("float64")

@@ -223,10 +223,32 @@ def _split_nulls(block: Block, nan_cols: list[str]) -> Iterator[Block]:
         yield sub
 
 
-def write_settlement(conn: Connection, run_id: int, settlement, series: str = "full") -> dict[str, int]:
-    """Write every result row of ``settlement`` for ``run_id``; return rows written per table."""
-    return {table: write_blocks(conn, table, blocks)
+def write_settlement(conn: Connection, run_id: int, settlement, series: str = "full", *,
+                     bar=None) -> dict[str, int]:
+    """Write every result row of ``settlement`` for ``run_id``; return rows written per table.
+
+    ``bar``: a :class:`p2pstore.progress.Progress` advanced by each block's rows once loaded
+    (see :func:`expected_rows` for the total)."""
+    return {table: write_blocks(conn, table, blocks if bar is None else _counted(blocks, bar))
             for table, blocks in result_blocks(run_id, settlement, series)}
+
+
+def _counted(blocks: Iterable[Block], bar) -> Iterator[Block]:
+    for block in blocks:
+        yield block
+        bar.update(block_len(block))
+
+
+def expected_rows(settlement, series: str = "full") -> int:
+    """Rows :func:`write_settlement` writes for ``settlement`` (for a progress bar's total)."""
+    p = settlement.profiles
+    n, h, m = p.n_households, p.n_slots, len(settlement.results)
+    rows = n + m * (n + p.days + h)  # households, bills, daily bills, clearing prices
+    if series in ("full", "community"):
+        rows += m * h
+    if series == "full":
+        rows += m * n * h
+    return rows + sum(len(values) for values in settlement.metrics.values())  # run_metrics
 
 
 # -- SQLite ------------------------------------------------------------------------------------

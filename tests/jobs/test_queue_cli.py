@@ -4,6 +4,7 @@ input. Both backends."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -93,3 +94,38 @@ def test_cancel_retry_and_wait(cli, store):
     assert r.exit_code == 2 and "timed out after 0.3 s" in r.output and len(r.output.strip().splitlines()) >= 1
     r = cli("runs", "wait", "999999", "--timeout", "1")
     assert r.exit_code == 2 and "do not exist" in r.output
+
+
+def test_wait_prints_progress_with_eta_when_piped(cli, store, db_url):
+    """Piped (stderr not a terminal), ``runs wait`` prints ``done/total`` lines with an ETA once
+    runs finish; each run here is settled by the test, so the lines follow its steps."""
+    import subprocess
+    import sys
+
+    from p2pstore.jobs import queue
+    from p2pstore.simulate import simulate
+
+    def settle_one():
+        rid = queue.claim_next_run(store.engine, "t")
+        assert store.write_results(rid, simulate(store.scenario_of(rid)), "none", worker="t")
+
+    cli("enqueue", *SMALL, "--seeds", "1..3", "--batch", "eta", "--json")
+    settle_one()
+    code = "import sys; from p2pstore.cli import main; main(sys.argv[1:])"
+    proc = subprocess.Popen([sys.executable, "-c", code, "--db", db_url, "runs", "wait", "--batch", "eta",
+                             "--poll", "0.05", "--report-every", "0.05", "--timeout", "120"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()
+        assert first.startswith("1/3 finished (succeeded 1 | queued 2") and "ETA unknown" in first, first
+        settle_one()
+        line = proc.stderr.readline()
+        while line and not line.startswith("2/3"):
+            line = proc.stderr.readline()
+        assert re.search(r"^2/3 finished \(succeeded 2 \| queued 1 \| [\d.]+ runs/s\), ETA \d+(m\d\ds|s)$",
+                         line.strip()), line
+        settle_one()
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "3 run(s): succeeded 3" in out

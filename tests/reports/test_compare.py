@@ -8,32 +8,17 @@ import json
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
-
 from p2pstore.cli import cli
+from raw_sql import raw_metrics
 from p2pstore.errors import NotFoundError, P2PStoreError
 from p2pstore.reports.compare import compare, parse_run_ids, render_compare
 
 STATS = ["mean", "median", "min", "max"]
+COLUMNS = ["n", "mean", "median", "sd", "min", "max", "ci95_low", "ci95_high"]
 
 
 def invoke(url, *args):
     return CliRunner().invoke(cli, ["--db", url, *args], catch_exceptions=False)
-
-
-def raw_metrics(url: str, ids: list[int]) -> pd.DataFrame:
-    """run_metrics joined with scenarios, read with plain SQL (not through the readers)."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT m.run_id, m.mechanism, m.metric, m.value, s.prosumers, s.spec_json "
-                "FROM run_metrics m JOIN runs r ON r.id = m.run_id JOIN scenarios s ON s.id = r.scenario_id"
-            )).all()
-    finally:
-        engine.dispose()
-    df = pd.DataFrame(rows, columns=["run_id", "mechanism", "metric", "value", "prosumers", "spec_json"])
-    return df[df["run_id"].isin(ids)]
 
 
 def test_compare_matches_raw_sql(sweep):
@@ -41,19 +26,20 @@ def test_compare_matches_raw_sql(sweep):
     assert table.attrs["run_ids"] == sweep.ids  # the queued run is left out
     raw = raw_metrics(sweep.url, sweep.ids)
     expected = raw.groupby(["prosumers", "mechanism", "metric"])["value"].agg(
-        ["count", "mean", "median", "min", "max"]).reset_index()
+        ["count", "mean", "median", "min", "max", "std"]).reset_index()
     merged = table.merge(expected, on=["prosumers", "mechanism", "metric"], suffixes=("", "_sql"))
     assert len(merged) == len(table) == len(expected)
-    assert (merged["runs"] == merged["count"]).all()
+    assert (merged["n"] == merged["count"]).all()
+    assert merged["sd"].to_numpy() == pytest.approx(merged["std"].to_numpy(), rel=1e-12, nan_ok=True)
     for stat in STATS:
         assert merged[stat].to_numpy() == pytest.approx(merged[f"{stat}_sql"].to_numpy(), rel=1e-12, nan_ok=True)
     assert set(table["prosumers"]) == {2, 4}
-    assert set(table["runs"]) <= {0, 2}
+    assert set(table["n"]) <= {0, 2}
     assert list(dict.fromkeys(table["mechanism"])) == ["conventional", "mmr", "bill_sharing"]
 
     ungrouped = compare(sweep.store, run_ids=sweep.ids)
     assert "prosumers" not in ungrouped.columns
-    assert set(ungrouped["runs"]) <= {0, 4}
+    assert set(ungrouped["n"]) <= {0, 4}
     one = raw.groupby(["mechanism", "metric"])["value"].mean()
     for rec in ungrouped.itertuples():
         assert rec.mean == pytest.approx(one[(rec.mechanism, rec.metric)], rel=1e-12, nan_ok=True)
@@ -104,27 +90,27 @@ def test_cli_formats_parse(sweep):
     csv = invoke(sweep.url, "compare", "--runs", ids, "--by", "prosumers", "--format", "csv")
     assert csv.exit_code == 0, csv.output
     df = pd.read_csv(io.StringIO(csv.output))
-    assert list(df.columns) == ["prosumers", "mechanism", "metric", "runs", *STATS]
+    assert list(df.columns) == ["prosumers", "mechanism", "metric", "unit", *COLUMNS]
     assert len(df) == len(api)
     assert df["mean"].to_numpy() == pytest.approx(api["mean"].to_numpy(), rel=1e-12, nan_ok=True)
 
     js = invoke(sweep.url, "compare", "--batch", "sweep", "--by", "prosumers", "--format", "json")
     assert js.exit_code == 0, js.output
     records = json.loads(js.output)
-    assert len(records) == len(api) and set(records[0]) == {"prosumers", "mechanism", "metric", "runs", *STATS}
+    assert len(records) == len(api) and set(records[0]) == {"prosumers", "mechanism", "metric", "unit", *COLUMNS}
 
     md = invoke(sweep.url, "compare", "--batch", "sweep", "--format", "markdown")
     assert md.exit_code == 0, md.output
     lines = md.output.strip().splitlines()
-    assert lines[0] == "| mechanism | metric | runs | mean | median | min | max |"
-    assert set(lines[1].replace(" ", "").strip("|").split("|")) <= {":---", "---:"}
-    assert all(line.startswith("| ") and line.endswith(" |") and line.count(" | ") == 6 for line in lines)
+    assert lines[0] == "| mechanism | metric | unit | " + " | ".join(COLUMNS) + " |"
+    assert lines[1] == "| :--- | :--- | :--- | " + " | ".join(["---:"] * len(COLUMNS)) + " |"
+    assert all(line.startswith("| ") and line.endswith(" |") and line.count(" | ") == 10 for line in lines)
     assert len(lines) == 2 + len(compare(sweep.store, batch="sweep"))
 
     table = invoke(sweep.url, "compare", "--batch", "sweep", "--by", "prosumers")
     assert table.exit_code == 0, table.output
     head = table.output.splitlines()[0].split()
-    assert head == ["prosumers", "mechanism", "metric", "runs", *STATS]
+    assert head == ["prosumers", "mechanism", "metric", "unit", *COLUMNS]
     assert "bill_sharing" in table.output
 
 
@@ -176,7 +162,8 @@ def test_pivot_puts_mechanisms_in_columns_with_the_long_tables_values(sweep, sta
 
     long = compare(sweep.store, batch="sweep", by="prosumers")
     wide = pivot_compare(long, stat)
-    assert list(wide.columns) == ["metric", "prosumers", "runs", "conventional", "mmr", "bill_sharing"]
+    assert list(wide.columns) == ["metric", "unit", "prosumers", "conventional", "mmr", "bill_sharing",
+                                  "n_conventional", "n_mmr", "n_bill_sharing"]
     assert len(wide) == len(long) // 3
     # metrics keep the long table's order; within a metric the groups ascend
     assert list(dict.fromkeys(wide["metric"])) == list(dict.fromkeys(long["metric"]))
@@ -184,7 +171,7 @@ def test_pivot_puts_mechanisms_in_columns_with_the_long_tables_values(sweep, sta
         assert list(block["prosumers"]) == sorted(block["prosumers"])
     for rec in long.itertuples():
         row = wide[(wide["metric"] == rec.metric) & (wide["prosumers"] == rec.prosumers)]
-        assert len(row) == 1 and row["runs"].iloc[0] == rec.runs
+        assert len(row) == 1 and row[f"n_{rec.mechanism}"].iloc[0] == rec.n
         got, want = row[rec.mechanism].iloc[0], getattr(rec, stat)
         assert (pd.isna(got) and pd.isna(want)) or got == want
 
@@ -199,8 +186,30 @@ def test_pivot_cli_formats_and_bad_statistic(sweep):
     assert list(df.columns) == list(expected.columns)
     assert df["mmr"].to_numpy() == pytest.approx(expected["mmr"].to_numpy(), rel=1e-12, nan_ok=True)
     md = invoke(sweep.url, "compare", "--batch", "sweep", "--pivot", "mean", "--format", "markdown").output
-    assert md.splitlines()[0] == "| metric | runs | conventional | mmr | bill_sharing |"
+    assert md.splitlines()[0] == ("| metric | unit | conventional: mean | mmr: mean | bill_sharing: mean "
+                                  "| n conventional | n mmr | n bill_sharing |")
     bad = CliRunner().invoke(cli, ["--db", sweep.url, "compare", "--batch", "sweep", "--pivot", "mode"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
     with pytest.raises(P2PStoreError, match="unknown statistic 'mode'"):
         pivot_compare(compare(sweep.store, batch="sweep"), "mode")
+
+
+def test_single_run_groups_have_no_interval_and_mechanism_filter(sweep):
+    table = compare(sweep.store, batch="sweep", by="seed", mechanisms=["mmr"])
+    assert set(table["mechanism"]) == {"mmr"} and set(table["n"]) <= {0, 1}
+    assert table["sd"].isna().all() and table["ci95_low"].isna().all() and table["ci95_high"].isna().all()
+    with pytest.raises(NotFoundError, match="no selected run settled mechanism 'auction'"):
+        compare(sweep.store, batch="sweep", mechanisms=["auction"])
+
+
+def test_latex_format_is_a_booktabs_tabular(sweep):
+    out = invoke(sweep.url, "compare", "--batch", "sweep", "--by", "prosumers", "--metric",
+                 "savings_vs_conventional_pct", "--format", "latex").output.splitlines()
+    assert out[0].startswith(r"\begin{tabular}{") and out[1] == r"\toprule" and out[-1] == r"\end{tabular}"
+    assert out[2] == (r"prosumers & mechanism & metric & n & mean (\%) & median (\%) & sd (\%) & min (\%) & "
+                      r"max (\%) & ci95\_low (\%) & ci95\_high (\%) \\")
+    assert sum(line.endswith(r"\\") for line in out) == 1 + 2 * 3
+    pivot = invoke(sweep.url, "compare", "--batch", "sweep", "--pivot", "mean±sd", "--format", "latex").output
+    assert r"$\pm$" in pivot and r"\addlinespace" in pivot
+    ascii_spelling = invoke(sweep.url, "compare", "--batch", "sweep", "--pivot", "mean+-sd", "--format", "latex").output
+    assert ascii_spelling == pivot

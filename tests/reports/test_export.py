@@ -54,3 +54,98 @@ def test_export_unknown_run(sweep, tmp_path):
     result = CliRunner().invoke(cli, ["--db", sweep.url, "export", "777", "-o", str(tmp_path / "x")])
     assert result.exit_code == 2 and "no run with id 777" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_export_files_equal_the_readers(sweep, tmp_path):
+    """Every exported table holds the rows and values its reader returns, in the same order."""
+    pytest.importorskip("pyarrow")
+    run_id = sweep.ids[0]
+    export_run(sweep.store, run_id, tmp_path / "csv", "csv")
+    export_run(sweep.store, run_id, tmp_path / "pq", "parquet")
+    readers = {
+        "households": sweep.store.households(run_id), "bills": sweep.store.bills([run_id]),
+        "daily_bills": sweep.store.daily_bills([run_id]), "clearing_prices": sweep.store.prices([run_id]),
+        "household_series": sweep.store.series(run_id), "community_series": sweep.store.community_series(run_id),
+        "run_metrics": sweep.store.metrics(run_ids=[run_id]),
+    }
+    for name, api in readers.items():
+        for got in (pd.read_csv(tmp_path / "csv" / f"{name}.csv"), pd.read_parquet(tmp_path / "pq" / f"{name}.parquet")):
+            assert list(got.columns) == list(api.columns), name
+            assert len(got) == len(api) > 0, name
+            for col in api.columns:
+                want = api[col].reset_index(drop=True)
+                if pd.api.types.is_float_dtype(want):  # full precision, NULL as NaN
+                    assert got[col].to_numpy(dtype=float) == pytest.approx(want.to_numpy(dtype=float), rel=0,
+                                                                           abs=0, nan_ok=True), (name, col)
+                elif not pd.api.types.is_datetime64_any_dtype(want):
+                    assert list(got[col].astype(str)) == list(want.astype(str)), (name, col)
+    prices = pd.read_parquet(tmp_path / "pq" / "clearing_prices.parquet")
+    assert str(prices["ts"].dtype).startswith("datetime64") and prices["p2p_allowed"].dtype == bool
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_batch_export_covers_every_run_once_per_table(sweep, tmp_path, fmt):
+    pytest.importorskip("pyarrow")
+    from p2pstore.reports.export import export_batch
+
+    steps = []
+
+    class Bar:
+        def update(self, n):
+            steps.append(n)
+
+    def progress(total, label):
+        import contextlib
+
+        steps.append(("total", total))
+        return contextlib.nullcontext(Bar())
+
+    paths = export_batch(sweep.store, "sweep", tmp_path / "b", fmt, progress=progress)
+    assert sorted(p.name for p in paths) == sorted(f"{t}.{fmt}" for t in TABLES)
+    read = pd.read_csv if fmt == "csv" else pd.read_parquet
+    runs = read(tmp_path / "b" / f"runs.{fmt}")
+    assert sorted(runs["run_id"]) == sorted([*sweep.ids, sweep.queued])  # every run of the batch, any status
+    assert sweep.single not in set(runs["run_id"])
+    for name in ("households", "bills", "daily_bills", "clearing_prices", "household_series", "run_metrics"):
+        df = read(tmp_path / "b" / f"{name}.{fmt}")
+        assert sorted(set(df["run_id"])) == sweep.ids, name  # the finished runs; the queued one has no rows
+    series = read(tmp_path / "b" / f"household_series.{fmt}")
+    assert len(series) == sum(len(sweep.store.series(r)) for r in sweep.ids)
+    scenarios = read(tmp_path / "b" / f"scenarios.{fmt}")
+    assert len(scenarios) == len(set(runs["scenario_id"]))
+    total = steps[0][1]
+    assert steps[0][0] == "total" and sum(steps[1:]) == total == sum(
+        len(read(p)) for p in paths)
+
+
+def test_streaming_in_small_chunks_gives_the_same_rows(sweep):
+    run_id = sweep.ids[0]
+    whole = [row for chunk in sweep.store.stream_table("household_series", [run_id]) for row in chunk.full_rows()]
+    chunks = list(sweep.store.stream_table("household_series", [run_id], chunk_rows=7))
+    assert max(len(c) for c in chunks) == 7
+    assert [row for c in chunks for row in c.full_rows()] == whole
+    assert len(whole) == sweep.store.count_rows("household_series", [run_id])
+    api = sweep.store.series(run_id)
+    assert [tuple(r) for r in api.itertuples(index=False)] == whole  # the reader's rows, in its order
+
+
+def test_failed_export_leaves_no_half_written_file(sweep, tmp_path, monkeypatch):
+    from p2pstore.reports import export as export_module
+
+    def broken(path, columns, chunks, bar):
+        path.write_text("half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export_module, "_write_csv", broken)
+    with pytest.raises(OSError, match="disk full"):
+        export_run(sweep.store, sweep.ids[0], tmp_path / "x", "csv")
+    assert list((tmp_path / "x").iterdir()) == []
+
+
+def test_export_needs_a_run_or_a_batch(sweep, tmp_path):
+    for args in ([], [str(sweep.ids[0]), "--batch", "sweep"]):
+        result = CliRunner().invoke(cli, ["--db", sweep.url, "export", *args, "-o", str(tmp_path / "y")])
+        assert result.exit_code == 2 and "give a RUN_ID or --batch NAME" in result.output
+    result = CliRunner().invoke(cli, ["--db", sweep.url, "export", "--batch", "nope", "-o", str(tmp_path / "y")])
+    assert result.exit_code == 2 and "no batch named 'nope'" in result.output
+    assert not (tmp_path / "y").exists()

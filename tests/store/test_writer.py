@@ -289,3 +289,25 @@ def test_infinity_only_where_the_model_allows_it(store, settlement, column, valu
     stored = store.prices(run_id, "mmr")[column].to_numpy()
     assert stored[3] == value and np.isnan(stored[4]) and (np.delete(stored, [3, 4]) == 1.0).all()
     assert count(store, "clearing_prices", run_id) == len(settlement.results) * h
+
+
+@pytest.mark.parametrize("series", ["full", "community", "none"])
+def test_write_progress_counts_every_row_written(store, settlement, series):
+    import contextlib
+
+    calls = []
+
+    class Bar:
+        def update(self, n):
+            calls.append(n)
+
+    def progress(total, label):
+        calls.append(("total", total, label))
+        return contextlib.nullcontext(Bar())
+
+    run_id = store.create_run(SCENARIO)
+    assert store.write_results(run_id, settlement, series, progress=progress)
+    (_, total, label), *steps = calls
+    written = sum(count(store, table, run_id) for table in RESULT_TABLES)
+    assert label == f"storing run {run_id}"
+    assert sum(steps) == total == written
