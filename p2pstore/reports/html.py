@@ -39,18 +39,14 @@ GROUPING_CANDIDATES = ("prosumer_share", "prosumers", "consumers", "households",
 SAVINGS_METRICS = ("savings_vs_conventional_pct", "savings_vs_conventional")
 
 
-def metric_label(name: str, currency: str = "Rs") -> str:
-    """Label and unit of a KPI (:data:`p2pstore.settlement.metrics.METRICS`)."""
-    from p2pstore.settlement.metrics import metric_caption
-
-    return metric_caption(name, currency)
-
-
 def metric_source(name: str) -> str:
     """Where a KPI's definition comes from (``p2pstore``, or the paper and its equations)."""
-    from p2pstore.settlement.metrics import METRICS
+    from p2pstore.kpis import get_metric
 
-    return next((m.source for m in METRICS if m.name == name), "")
+    metric = get_metric(name)
+    return "" if metric is None else metric.source
+
+
 #: Resolution of the PNGs embedded in the HTML page (dots per inch; 7 in wide = 770 px).
 HTML_DPI = 110
 

@@ -1,7 +1,7 @@
 """Units, labels and the one number formatter of every output (CLI tables, Markdown, LaTeX, HTML).
 
-Each KPI of :data:`p2pstore.settlement.metrics.METRIC_NAMES` has a label, a unit and its natural
-precision here (a test ties the two lists); ``{cur}`` in a unit is the scenario's currency.
+Each KPI's label, unit and natural precision come from :data:`p2pstore.kpis.METRICS` (the one
+list of KPIs); ``{cur}`` in a unit is the scenario's currency.
 This module imports nothing heavy: the CLI uses it on every table it prints.
 """
 
@@ -9,59 +9,32 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
+from p2pstore.kpis import get_metric
 
-class MetricInfo(NamedTuple):
-    """How a KPI is shown: ``label`` (words), ``unit`` (``{cur}`` = the currency; "" = none) and
-    ``decimals`` (its natural precision; None = by magnitude)."""
-
-    label: str
-    unit: str
-    decimals: int | None
-
-
-#: Every KPI of docs/metrics.md, in the metrics module's order.
-METRIC_INFO: dict[str, MetricInfo] = {
-    "community_bill": MetricInfo("Community bill", "{cur}", 2),
-    "savings_vs_conventional": MetricInfo("Savings vs conventional", "{cur}", 2),
-    "savings_vs_conventional_pct": MetricInfo("Savings vs conventional", "%", 2),
-    "participation_willingness": MetricInfo("Participation willingness", "share of households", 3),
-    "equality": MetricInfo("Equality (1 - Gini of net incomes)", "index", 3),
-    "self_sufficiency": MetricInfo("Self-sufficiency", "share of load", 3),
-    "self_consumption": MetricInfo("Self-consumption", "share of PV", 3),
-    "energy_balance": MetricInfo("Energy balance (PV / load)", "ratio", 3),
-    "net_grid_import_kwh": MetricInfo("Net grid import", "kWh", 1),
-    "grid_import_kwh": MetricInfo("Grid import", "kWh", 1),
-    "grid_export_kwh": MetricInfo("Grid export", "kWh", 1),
-    "p2p_traded_kwh": MetricInfo("P2P traded", "kWh", 1),
-    "budget_balance": MetricInfo("Budget balance (> 0 = self-financing)", "{cur}", 2),
-}
 
 #: Decimals of money in bills, totals and daily tables (currency).
 MONEY_DECIMALS = 2
 
 
-def metric_info(name: str) -> MetricInfo:
-    """The :class:`MetricInfo` of KPI ``name`` (an unknown name: itself, no unit, by magnitude)."""
-    return METRIC_INFO.get(name, MetricInfo(name, "", None))
-
-
 def metric_unit(name: str, currency: str = "Rs") -> str:
     """The unit of KPI ``name`` with the currency filled in ("" when dimensionless or unknown)."""
-    return metric_info(name).unit.format(cur=currency)
+    metric = get_metric(name)
+    return metric.unit.format(cur=currency) if metric is not None else ""
 
 
 def metric_label(name: str, currency: str = "Rs") -> str:
-    """Axis and table label of KPI ``name``: its words and, in parentheses, its unit."""
-    info = metric_info(name)
-    unit = metric_unit(name, currency)
-    return f"{info.label} ({unit})" if unit else info.label
+    """Axis and table label of KPI ``name``: its words and, in parentheses, its unit (an unknown
+    name: the name itself)."""
+    metric = get_metric(name)
+    return metric.caption(currency) if metric is not None else name
 
 
 def metric_decimals(name: str) -> int | None:
-    """The natural number of decimals of KPI ``name`` (None: chosen by magnitude)."""
-    return metric_info(name).decimals
+    """The natural number of decimals of KPI ``name`` (None: unknown, chosen by magnitude)."""
+    metric = get_metric(name)
+    return None if metric is None else metric.decimals
 
 
 def is_missing(value: Any) -> bool:

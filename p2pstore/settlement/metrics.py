@@ -10,6 +10,7 @@ import dataclasses
 
 import numpy as np
 
+from p2pstore.kpis import METRIC_NAMES, METRICS  # noqa: F401 - the one list, re-exported
 from p2pstore.settlement.conventional import settle_conventional
 from p2pstore.settlement.result import MechanismResult
 
@@ -17,62 +18,8 @@ from p2pstore.settlement.result import MechanismResult
 #: as "not higher" for participation willingness, so float noise never flips a household.
 PARTICIPATION_RTOL = 1e-9
 
-
-@dataclasses.dataclass(frozen=True)
-class Metric:
-    """A KPI: its stored name, its label and unit in tables and figures (``{cur}``: the
-    scenario's currency), and where its definition comes from. docs/metrics.md has the formulas."""
-
-    name: str
-    label: str
-    unit: str
-    source: str = "p2pstore"
-
-    def caption(self, currency: str = "Rs") -> str:
-        """``"Community bill (Rs)"``: label and unit, for axes and table rows."""
-        return f"{self.label} ({self.unit.format(cur=currency)})"
-
-
-#: Every KPI, in the order tables list them: the project's own, then the indices of Zhou, Wu &
-#: Long (2018) under their own names.
-METRICS: tuple[Metric, ...] = (
-    Metric("community_bill", "Community bill", "{cur}"),
-    Metric("savings_vs_conventional", "Savings vs conventional", "{cur}"),
-    Metric("savings_vs_conventional_pct", "Savings vs conventional", "%"),
-    Metric("participation_willingness", "Participation willingness", "share of households not worse off"),
-    Metric("equality", "Equality", "1 - Gini of net incomes"),
-    Metric("self_sufficiency", "Self-sufficiency", "share of load met inside the community"),
-    Metric("self_consumption", "Self-consumption", "share of PV used inside the community"),
-    Metric("energy_balance", "Energy balance", "PV / load"),
-    Metric("net_grid_import_kwh", "Net grid import", "kWh"),
-    Metric("grid_import_kwh", "Grid import", "kWh"),
-    Metric("grid_export_kwh", "Grid export", "kWh"),
-    Metric("p2p_traded_kwh", "P2P traded", "kWh"),
-    Metric("budget_balance", "Budget balance over P2P-on slots", "{cur}; 0 = self-financing"),
-    Metric("value_tapping_index", "Value tapping index VI", "0 = conventional, 1 = community optimum",
-           "Zhou et al. 2018, eqs (14)-(17)"),
-    Metric("participation_index", "Participation willingness index PI", "share of households strictly better off",
-           "Zhou et al. 2018, eq. (18)"),
-    Metric("equality_index", "Equality index EI", "1 - Gini of levelled-up incomes", "Zhou et al. 2018, eqs (19)-(21)"),
-    Metric("energy_balance_index", "Energy balance index EBI", "1 - net exchange / gross energy",
-           "Zhou et al. 2018, eqs (22)-(23)"),
-    Metric("epari", "Energy peak-to-average ratio index EPARI", "peak / mean net exchange",
-           "Zhou et al. 2018, eq. (24)"),
-    Metric("self_sufficiency_index", "Self-sufficiency index SSI", "1 - net import / load",
-           "Zhou et al. 2018, eqs (26)-(28)"),
-)
-
-METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
-_BY_NAME = {m.name: m for m in METRICS}
-
 #: Zhou et al. (2018)'s "very small positive number" epsilon of the equality index, eq. (21).
 ZHOU_EPSILON = 1e-9
-
-
-def metric_caption(name: str, currency: str = "Rs") -> str:
-    """Label and unit of KPI ``name`` (the name itself for a KPI this version does not define)."""
-    metric = _BY_NAME.get(name)
-    return metric.caption(currency) if metric is not None else name
 
 
 def _pair_difference_sum(values: np.ndarray) -> float:

@@ -9,15 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from p2pstore.reports.numbers import (METRIC_INFO, format_number, format_plus_minus, format_value, metric_label,
+from p2pstore.kpis import METRICS
+from p2pstore.reports.numbers import (format_number, format_plus_minus, format_value, metric_decimals, metric_label,
                                       metric_unit)
 from p2pstore.reports.tables import latex_escape, render_table
 from p2pstore.settlement.metrics import METRIC_NAMES
 
 
 def test_every_metric_has_a_unit_and_a_precision():
-    assert list(METRIC_INFO) == list(METRIC_NAMES)
-    assert all(info.decimals is not None and info.label for info in METRIC_INFO.values())
+    assert [m.name for m in METRICS] == list(METRIC_NAMES)
+    assert all(metric_decimals(name) is not None for name in METRIC_NAMES)
+    assert metric_decimals("a_new_kpi") is None
     assert metric_unit("community_bill", "EUR") == "EUR" and metric_unit("savings_vs_conventional_pct") == "%"
     assert metric_label("grid_import_kwh") == "Grid import (kWh)"
     assert metric_label("a_new_kpi") == "a_new_kpi"

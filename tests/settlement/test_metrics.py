@@ -140,13 +140,13 @@ def test_zhou_equality_index():
 
 
 def test_every_metric_has_a_caption_and_source():
-    from p2pstore.settlement.metrics import METRICS, metric_caption
+    from p2pstore.kpis import METRICS
 
     assert len({m.name for m in METRICS}) == len(METRICS)
     for m in METRICS:
-        assert m.label and m.unit and m.source
-        assert metric_caption(m.name, "EUR").startswith(m.label + " (")
-    assert metric_caption("community_bill", "EUR") == "Community bill (EUR)"
+        assert m.label and m.unit and m.source and m.meaning
+        assert m.caption("EUR").startswith(m.label + " (")
+    assert METRICS[0].caption("EUR") == "Community bill (EUR)"
     assert [m.name for m in METRICS if m.source.startswith("Zhou")] == [
         "value_tapping_index", "participation_index", "equality_index", "energy_balance_index", "epari",
         "self_sufficiency_index"]
