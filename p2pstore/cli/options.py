@@ -6,11 +6,13 @@ import functools
 
 import click
 
-SCENARIO_FLAGS = ("seed", "consumers", "prosumers", "days", "start", "mechanisms")
+SCENARIO_FLAGS = ("seed", "consumers", "prosumers", "days", "start", "generator", "mechanisms")
 
 
 def scenario_options(fn):
-    """Add ``[SCENARIO.toml] --seed --consumers --prosumers --days --start --mechanism --series``."""
+    """Add ``[SCENARIO.toml] --seed --consumers --prosumers --days --start --generator --mechanism
+    --series``."""
+    from p2pstore.scenario import GENERATORS
 
     @click.argument("scenario_file", metavar="[SCENARIO.toml]", required=False,
                     type=click.Path(dir_okay=False))
@@ -19,6 +21,9 @@ def scenario_options(fn):
     @click.option("--prosumers", type=int, help="Households with PV (default 7).")
     @click.option("--days", type=int, help="Horizon in days of 96 15-minute slots (default 30).")
     @click.option("--start", help="First day, ISO date (default 2025-01-01).")
+    @click.option("--generator", type=click.Choice(GENERATORS),
+                  help="Profile generator: notebook (default; the reference notebook's draws) or standard "
+                       "(BDEW H25 load, pvlib PV on a typical weather year; see docs/profiles.md).")
     @click.option("--mechanism", "mechanisms", multiple=True, metavar="NAME",
                   help="Mechanism to settle: conventional, mmr, bill_sharing (repeatable; default all).")
     @click.option("--series", type=click.Choice(["full", "community", "none"]), default="full",

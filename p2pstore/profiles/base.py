@@ -59,3 +59,19 @@ class Profiles:
         """[H] datetime64[m] of each slot's start."""
         step = np.timedelta64(round(self.slot_hours * 60), "m")
         return np.datetime64(self.start, "m") + step * np.arange(self.n_slots)
+
+
+def community_labels(consumers: int, prosumers: int) -> tuple[np.ndarray, np.ndarray]:
+    """([N] labels "C1".."Cn", "P1".."Pm"; [N] kinds "consumer" | "prosumer"), consumers first."""
+    labels = np.array([f"C{k + 1}" for k in range(consumers)] + [f"P{k + 1}" for k in range(prosumers)])
+    kinds = np.array(["consumer"] * consumers + ["prosumer"] * prosumers)
+    return labels, kinds
+
+
+def p2p_allowed_mask(slots: int, window_starts, window_slots: int) -> np.ndarray:
+    """[slots] bool: False inside each P2P maintenance window ``[start, start + window_slots)``."""
+    allowed = np.ones(slots, dtype=bool)
+    starts = np.asarray(window_starts, dtype=np.int64)
+    if starts.size:
+        allowed[(starts[:, None] + np.arange(window_slots)).ravel()] = False
+    return allowed

@@ -25,7 +25,7 @@ import datetime as dt
 
 import numpy as np
 
-from p2pstore.profiles.base import Profiles
+from p2pstore.profiles.base import Profiles, community_labels, p2p_allowed_mask
 
 
 def daily_load_shape(periods_per_day: int, slot_hours: float) -> np.ndarray:
@@ -116,15 +116,10 @@ def generate_notebook(scenario) -> Profiles:
         outages.append((i, day))
 
     # 5. P2P maintenance windows (may overlap)
-    p2p_allowed = np.ones(h, dtype=bool)
-    maintenance = []
-    for _ in range(s.maintenance_windows):
-        first = int(rng.randint(0, h - s.maintenance_slots))
-        p2p_allowed[first:first + s.maintenance_slots] = False
-        maintenance.append(first)
+    maintenance = [int(rng.randint(0, h - s.maintenance_slots)) for _ in range(s.maintenance_windows)]
+    p2p_allowed = p2p_allowed_mask(h, maintenance, s.maintenance_slots)
 
-    labels = np.array([f"C{k + 1}" for k in range(nc)] + [f"P{k + 1}" for k in range(npro)])
-    kinds = np.array(["consumer"] * nc + ["prosumer"] * npro)
+    labels, kinds = community_labels(nc, npro)
     return Profiles(
         labels=labels,
         kinds=kinds,
