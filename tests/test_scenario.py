@@ -100,3 +100,10 @@ def test_example_scenario_file_loads():
 
     s = load(Path(__file__).parents[1] / "examples" / "scenario.toml")
     assert (s.seed, s.consumers, s.prosumers, s.days) == (7, 5, 12, 14)
+
+
+def test_standard_example_file_is_the_defaults_over_a_year():
+    from pathlib import Path
+
+    s = load(Path(__file__).parents[1] / "examples" / "standard-year.toml")
+    assert s == Scenario(generator="standard", days=365)

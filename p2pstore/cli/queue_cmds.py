@@ -46,6 +46,7 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
       p2pstore enqueue --sweep prosumers=3,5,7 --seeds 1..20 --batch demo
       p2pstore enqueue scenario.toml --days 7 --at 2026-01-01T02:00:00Z
       p2pstore enqueue --sweep mechanisms=mmr+bill_sharing,conventional --series none --json
+      p2pstore enqueue --generator standard --days 365 --sweep pv_kwp=2:4,4:8 --seeds 1..5
     """
     from p2pstore.jobs.enqueue import enqueue_sweep, parse_at
 

@@ -26,6 +26,7 @@ def run(ctx, scenario_file, as_json, daily, series, **flags):
       p2pstore run scenario.toml --days 7 --daily
       p2pstore run --seed 3 --prosumers 20 --mechanism mmr --mechanism bill_sharing --json
       p2pstore run --series none          # keep prices, bills and metrics only
+      p2pstore run --generator standard --days 365 --series community   # a year with seasons
     """
     from p2pstore.jobs.execute import run_now
 
