@@ -61,17 +61,31 @@ class Profiles:
         return np.datetime64(self.start, "m") + step * np.arange(self.n_slots)
 
 
-def community_labels(consumers: int, prosumers: int) -> tuple[np.ndarray, np.ndarray]:
-    """([N] labels "C1".."Cn", "P1".."Pm"; [N] kinds "consumer" | "prosumer"), consumers first."""
-    labels = np.array([f"C{k + 1}" for k in range(consumers)] + [f"P{k + 1}" for k in range(prosumers)])
-    kinds = np.array(["consumer"] * consumers + ["prosumer"] * prosumers)
-    return labels, kinds
 
+def generated_profiles(scenario, load_kw: np.ndarray, pv_kw: np.ndarray, lambda_buy: np.ndarray,
+                       lambda_sell: np.ndarray, outages, maintenance) -> Profiles:
+    """The :class:`Profiles` of a generated community: households labelled ``C1..Cn`` then
+    ``P1..Pm`` (consumers first), slot 0 at ``scenario.start`` 00:00, and P2P closed for
+    ``scenario.maintenance_slots`` slots from each first slot in ``maintenance``.
 
-def p2p_allowed_mask(slots: int, window_starts, window_slots: int) -> np.ndarray:
-    """[slots] bool: False inside each P2P maintenance window ``[start, start + window_slots)``."""
-    allowed = np.ones(slots, dtype=bool)
-    starts = np.asarray(window_starts, dtype=np.int64)
-    if starts.size:
-        allowed[(starts[:, None] + np.arange(window_slots)).ravel()] = False
-    return allowed
+    ``outages``: ``(household index, day)`` pairs; arrays as in :class:`Profiles`.
+    """
+    s = scenario
+    allowed = np.ones(s.slots, dtype=bool)
+    firsts = np.asarray(maintenance, dtype=np.int64)
+    if firsts.size:
+        allowed[(firsts[:, None] + np.arange(s.maintenance_slots)).ravel()] = False
+    return Profiles(
+        labels=np.array([f"C{k + 1}" for k in range(s.consumers)] + [f"P{k + 1}" for k in range(s.prosumers)]),
+        kinds=np.array(["consumer"] * s.consumers + ["prosumer"] * s.prosumers),
+        load_kw=load_kw,
+        pv_kw=pv_kw,
+        lambda_buy=lambda_buy,
+        lambda_sell=lambda_sell,
+        p2p_allowed=allowed,
+        start=dt.datetime.combine(s.start_date, dt.time()),
+        slot_hours=s.slot_hours,
+        periods_per_day=s.periods_per_day,
+        outages=tuple((int(i), int(d)) for i, d in outages),
+        maintenance=tuple(int(m) for m in firsts),
+    )

@@ -21,11 +21,10 @@ sequence whether asked for scalars or arrays, and ``loc + scale * z`` is exactly
 
 from __future__ import annotations
 
-import datetime as dt
 
 import numpy as np
 
-from p2pstore.profiles.base import Profiles, community_labels, p2p_allowed_mask
+from p2pstore.profiles.base import Profiles, generated_profiles
 
 
 def daily_load_shape(periods_per_day: int, slot_hours: float) -> np.ndarray:
@@ -117,20 +116,4 @@ def generate_notebook(scenario) -> Profiles:
 
     # 5. P2P maintenance windows (may overlap)
     maintenance = [int(rng.randint(0, h - s.maintenance_slots)) for _ in range(s.maintenance_windows)]
-    p2p_allowed = p2p_allowed_mask(h, maintenance, s.maintenance_slots)
-
-    labels, kinds = community_labels(nc, npro)
-    return Profiles(
-        labels=labels,
-        kinds=kinds,
-        load_kw=load,
-        pv_kw=pv,
-        lambda_buy=lambda_buy,
-        lambda_sell=lambda_sell,
-        p2p_allowed=p2p_allowed,
-        start=dt.datetime.combine(s.start_date, dt.time()),
-        slot_hours=slot_hours,
-        periods_per_day=periods,
-        outages=tuple(outages),
-        maintenance=tuple(maintenance),
-    )
+    return generated_profiles(s, load, pv, lambda_buy, lambda_sell, outages, maintenance)

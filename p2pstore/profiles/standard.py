@@ -39,7 +39,7 @@ import warnings
 
 import numpy as np
 
-from p2pstore.profiles.base import Profiles, community_labels, p2p_allowed_mask
+from p2pstore.profiles.base import Profiles, generated_profiles
 
 #: BDEW standard load profiles are normalised to this annual energy (kWh/year).
 BDEW_ANNUAL_KWH = 1_000_000.0
@@ -233,20 +233,5 @@ def generate_standard(scenario) -> Profiles:
     out_days = event_rng.integers(0, days, size=s.inverter_outages)
     pv.reshape(n, days, periods)[out_households, out_days] = 0.0
     maintenance = event_rng.integers(0, h - s.maintenance_slots, size=s.maintenance_windows) \
-        if s.maintenance_windows else np.zeros(0, dtype=np.int64)
-
-    labels, kinds = community_labels(nc, npro)
-    return Profiles(
-        labels=labels,
-        kinds=kinds,
-        load_kw=load,
-        pv_kw=pv,
-        lambda_buy=lambda_buy,
-        lambda_sell=lambda_sell,
-        p2p_allowed=p2p_allowed_mask(h, maintenance, s.maintenance_slots),
-        start=dt.datetime.combine(s.start_date, dt.time()),
-        slot_hours=s.slot_hours,
-        periods_per_day=periods,
-        outages=tuple(zip(out_households.tolist(), out_days.tolist())),
-        maintenance=tuple(maintenance.tolist()),
-    )
+        if s.maintenance_windows else ()
+    return generated_profiles(s, load, pv, lambda_buy, lambda_sell, zip(out_households, out_days), maintenance)
