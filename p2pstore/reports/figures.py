@@ -11,6 +11,7 @@ import io
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import DateFormatter, DayLocator
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -125,7 +126,8 @@ def load_pv_weeks(series: pd.DataFrame) -> Figure:
         ax.set_ylabel("Power (kW)")
         ax.grid(True, linestyle="--", alpha=0.5)
         ax.legend(loc="upper right")
-    fig.autofmt_xdate()
+        ax.xaxis.set_major_locator(DayLocator())
+        ax.xaxis.set_major_formatter(DateFormatter("%a %d %b"))
     fig.tight_layout()
     return fig
 
