@@ -22,7 +22,7 @@ weather/tilt/azimuth). Noise, all seeded from ``scenario.seed``:
   weather's own, the same sky for the whole community, so ``pv_cloud_noise`` is not used.
 
 Slot factors are uniform with mean 1 and standard deviation ``sd`` (``1 +- sqrt(3) sd``, on 65,536
-levels): they stay positive for ``sd < 0.577`` (no clipping bias) and draw about five times faster
+levels): they stay positive for ``sd < 0.577`` (no clipping bias) and draw several times faster
 than normal ones, which matters at 1,000 households x 35,040 slots.
 
 Tariffs, inverter outages and P2P maintenance windows are drawn as in the notebook generator
@@ -50,7 +50,7 @@ DC_AC_RATIO = 1.2
 #: Any non-leap year: the calendar the typical year's solar positions are computed in.
 TYPICAL_YEAR = 2019
 #: Households whose noise is drawn and applied together: a block of rows stays in the CPU cache
-#: through the five array operations instead of streaming [N, H] arrays through memory five times.
+#: through the four array operations instead of streaming [N, H] arrays through memory four times.
 _BLOCK_ROWS = 16
 
 
