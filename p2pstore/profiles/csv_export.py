@@ -10,7 +10,7 @@ One directory, four files (timestamps are the profiles' own naive local times, I
 - ``p2p_allowed.csv``: ``timestamp, p2p_allowed`` (``True``/``False``).
 
 Floats are written with Python's shortest round-trip representation, so reading the files back
-gives the same float64 arrays bit for bit.
+(pandas' default CSV parser) gives the same float64 arrays bit for bit.
 """
 
 from __future__ import annotations

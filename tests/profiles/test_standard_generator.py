@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from p2pstore.profiles import generate
-from p2pstore.profiles import standard
 from p2pstore.profiles.standard import (h25_per_annual_kwh, horizon_load_per_annual_kwh, horizon_pv_per_kwp, to_slots,
                                         typical_year_pv, weather_day_index)
 from p2pstore.scenario import WEATHER_FILES, Scenario
@@ -221,4 +220,3 @@ def test_profiles_package_does_not_import_the_libraries_for_the_notebook_generat
             "generate(Scenario(days=1))\nprint('LIBS=' + ','.join(m for m in ('pvlib', 'demandlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "LIBS=\n" in out.stdout
-    assert standard.BDEW_ANNUAL_KWH == 1e6
