@@ -47,8 +47,12 @@ MAX_MECHANISMS_TEXT = 200
 #: known name is in :mod:`p2pstore.registry`.
 DEFAULT_MECHANISMS: tuple[str, ...] = registry.DEFAULT
 
-#: Profile generators the profiles layer knows.
-GENERATORS: tuple[str, ...] = ("notebook",)
+#: Profile generators the profiles layer knows (the first is the default).
+GENERATORS: tuple[str, ...] = ("notebook", "standard")
+
+#: Typical-meteorological-year (TMY3) files shipped with pvlib that the ``standard`` generator
+#: can use (key ``weather``): Greensboro, North Carolina (36.1 N) and Sand Point, Alaska (55.3 N).
+WEATHER_FILES: tuple[str, ...] = ("723170TYA.CSV", "703165TY.csv")
 
 SERIES_MODES: tuple[str, ...] = ("full", "community", "none")
 
@@ -96,7 +100,8 @@ class Scenario:
 
     Ranges are ``(low, high)`` for ``np.random.uniform``. Tariffs are currency per kWh, daily
     energies kWh/day, PV yield kWh per kWp per day, noise values are standard deviations of
-    multiplicative factors.
+    multiplicative factors. The ``standard`` generator uses the tariff, noise and event keys
+    and its own keys below; it ignores the notebook's daily-energy and PV-sizing keys.
     """
 
     seed: int = 42
@@ -129,6 +134,12 @@ class Scenario:
     pv_yield_kwh_per_kwp: tuple[float, float] = (4.5, 5.5)
     pv_cloud_noise: float = 0.15
     pv_slot_noise: float = 0.05
+    # standard generator: BDEW H25 load scaled to kWh/year, PVWatts PV on a TMY3 weather year
+    annual_load_kwh: tuple[float, float] = (2000.0, 5000.0)
+    pv_kwp: tuple[float, float] = (2.0, 6.0)
+    pv_tilt: float = 30.0          # degrees from horizontal
+    pv_azimuth: float = 180.0      # degrees clockwise from north (180 = south)
+    weather: str = WEATHER_FILES[0]
     # events
     inverter_outages: int = 2
     maintenance_windows: int = 3
@@ -333,6 +344,12 @@ def _validate(s: Scenario) -> None:
     _validate_sources(s)
     if s.generator not in GENERATORS:
         raise ScenarioError("generator", f"unknown generator {s.generator!r} (known: {', '.join(GENERATORS)})")
+    if s.weather not in WEATHER_FILES:
+        raise ScenarioError("weather", f"unknown weather file {s.weather!r} (known: {', '.join(WEATHER_FILES)})")
+    if not 0 <= s.pv_tilt <= 90:
+        raise ScenarioError("pv_tilt", f"must be in [0, 90] degrees, got {s.pv_tilt}")
+    if not 0 <= s.pv_azimuth < 360:
+        raise ScenarioError("pv_azimuth", f"must be in [0, 360) degrees, got {s.pv_azimuth}")
     if not s.mechanisms:
         raise ScenarioError("mechanisms", "at least one mechanism is needed")
     known = registry.mechanisms()

@@ -18,6 +18,20 @@ def test_defaults_are_the_notebooks():
     assert s.currency == "Rs"
 
 
+def test_standard_generator_keys_have_sensible_defaults_and_load_from_toml(tmp_path):
+    s = Scenario()
+    assert s.generator == "notebook"
+    assert (s.annual_load_kwh, s.pv_kwp, s.pv_tilt, s.pv_azimuth) == ((2000.0, 5000.0), (2.0, 6.0), 30.0, 180.0)
+    assert s.weather == "723170TYA.CSV"
+    f = tmp_path / "s.toml"
+    f.write_text('generator = "standard"\nweather = "703165TY.csv"\npv_kwp = [3, 8]\npv_tilt = 45\n'
+                 "annual_load_kwh = [1500, 2500]\n")
+    t = load(f, {"generator": None})
+    assert (t.generator, t.weather, t.pv_kwp, t.pv_tilt, t.annual_load_kwh) == (
+        "standard", "703165TY.csv", (3.0, 8.0), 45.0, (1500.0, 2500.0))
+    assert t.spec_hash() != t.replace(pv_azimuth=170).spec_hash()
+
+
 def test_toml_then_flags_override(tmp_path):
     f = tmp_path / "s.toml"
     f.write_text('seed = 3\ndays = 5\nprosumer_sell_tariff = [3.1, 3.5]\nmechanisms = ["mmr"]\n')
@@ -48,6 +62,13 @@ def test_canonical_json_round_trips_and_hash_is_stable():
         ({"start": "yesterday"}, "start"),
         ({"slot_minutes": 7}, "slot_minutes"),
         ({"load_day_noise": -0.1}, "load_day_noise"),
+        ({"generator": "csv"}, "generator"),
+        ({"weather": "berlin.csv"}, "weather"),
+        ({"pv_tilt": 95}, "pv_tilt"),
+        ({"pv_azimuth": 360}, "pv_azimuth"),
+        ({"pv_azimuth": -10}, "pv_azimuth"),
+        ({"pv_kwp": [6.0, 2.0]}, "pv_kwp"),
+        ({"annual_load_kwh": [-1.0, 3000.0]}, "annual_load_kwh"),
     ],
 )
 def test_invalid_values_name_their_field(values, field):
@@ -179,3 +200,8 @@ def test_share_sweep_cli_with_conflicting_counts_writes_nothing(tmp_path):
     r = CliRunner().invoke(cli, ["--db", url, "enqueue", "--households", "20", "--sweep", "prosumer_share=0.1,0.5",
                                  "--batch", "s", "--json"])
     assert r.exit_code == 0 and len(json.loads(r.output)["run_ids"]) == 2
+def test_standard_example_file_is_the_defaults_over_a_year():
+    from pathlib import Path
+
+    s = load(Path(__file__).parents[1] / "examples" / "standard-year.toml")
+    assert s == Scenario(generator="standard", days=365)

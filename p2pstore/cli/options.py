@@ -8,13 +8,14 @@ import click
 
 from p2pstore import registry
 
-SCENARIO_FLAGS = ("seed", "consumers", "prosumers", "days", "start", "mechanisms", "profiles", "households",
-                  "prosumer_share", "tariffs")
+SCENARIO_FLAGS = ("seed", "consumers", "prosumers", "days", "start", "generator", "mechanisms", "profiles",
+                  "households", "prosumer_share", "tariffs")
 
 
 def scenario_options(fn):
     """Add ``[SCENARIO.toml] --seed --consumers --prosumers --households --prosumer-share --days
-    --start --profiles --tariffs --mechanism --series``."""
+    --start --generator --profiles --tariffs --mechanism --series``."""
+    from p2pstore.scenario import GENERATORS
 
     @click.argument("scenario_file", metavar="[SCENARIO.toml]", required=False,
                     type=click.Path(dir_okay=False))
@@ -23,6 +24,9 @@ def scenario_options(fn):
     @click.option("--prosumers", type=int, help="Generated households with PV (default 7).")
     @click.option("--days", type=int, help="Horizon in days (default 30; with --profiles: to the end of the set).")
     @click.option("--start", help="First day, ISO date (default 2025-01-01; with --profiles: the set's start).")
+    @click.option("--generator", type=click.Choice(GENERATORS),
+                  help="Profile generator: notebook (default; the reference notebook's draws) or standard "
+                       "(BDEW H25 load, pvlib PV on a typical weather year; see docs/profiles.md).")
     @click.option("--profiles", metavar="NAME", help="Settle a stored profile set (p2pstore profiles import) "
                   "instead of a generated community.")
     @click.option("--households", type=int, metavar="N",

@@ -50,6 +50,7 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
       p2pstore enqueue --sweep mechanisms=mmr+bill_sharing,conventional --series none --json
       p2pstore enqueue --profiles demo --households 4 --seeds 1..50 --batch mc   # Monte Carlo over households
       p2pstore enqueue --sweep profiles=demo,other --tariffs tou.csv
+      p2pstore enqueue --generator standard --days 365 --sweep pv_kwp=2:4,4:8 --seeds 1..5
     """
     from p2pstore.jobs.enqueue import enqueue_sweep, parse_at
 

@@ -35,6 +35,7 @@ def run(ctx, scenario_file, as_json, daily, series, batch, **flags):
       p2pstore run --profiles demo --households 4 --seed 2 --start 2025-01-02 --days 1
       p2pstore run --tariffs examples/profiles/tou_tariffs.csv --days 7   # time-of-use tariffs
       p2pstore run --households 20 --prosumer-share 0.4 --batch share     # 12 consumers, 8 prosumers
+      p2pstore run --generator standard --days 365 --series community   # a year with seasons
     """
     import functools
 

@@ -25,6 +25,10 @@ def generate(scenario) -> Profiles:
         from p2pstore.profiles.notebook import generate_notebook
 
         return generate_notebook(scenario)
+    if scenario.generator == "standard":
+        from p2pstore.profiles.standard import generate_standard
+
+        return generate_standard(scenario)
     raise ValueError(f"unknown generator {scenario.generator!r}")
 
 

@@ -128,3 +128,33 @@ class Profiles:
         """[H] datetime64[m] of each slot's start."""
         step = np.timedelta64(round(self.slot_hours * 60), "m")
         return np.datetime64(self.start, "m") + step * np.arange(self.n_slots)
+
+
+
+def generated_profiles(scenario, load_kw: np.ndarray, pv_kw: np.ndarray, lambda_buy: np.ndarray,
+                       lambda_sell: np.ndarray, outages, maintenance) -> Profiles:
+    """The :class:`Profiles` of a generated community: households labelled ``C1..Cn`` then
+    ``P1..Pm`` (consumers first), slot 0 at ``scenario.start`` 00:00, and P2P closed for
+    ``scenario.maintenance_slots`` slots from each first slot in ``maintenance``.
+
+    ``outages``: ``(household index, day)`` pairs; arrays as in :class:`Profiles`.
+    """
+    s = scenario
+    allowed = np.ones(s.slots, dtype=bool)
+    firsts = np.asarray(maintenance, dtype=np.int64)
+    if firsts.size:
+        allowed[(firsts[:, None] + np.arange(s.maintenance_slots)).ravel()] = False
+    return Profiles(
+        labels=np.array([f"C{k + 1}" for k in range(s.consumers)] + [f"P{k + 1}" for k in range(s.prosumers)]),
+        kinds=np.array(["consumer"] * s.consumers + ["prosumer"] * s.prosumers),
+        load_kw=load_kw,
+        pv_kw=pv_kw,
+        lambda_buy=lambda_buy,
+        lambda_sell=lambda_sell,
+        p2p_allowed=allowed,
+        start=dt.datetime.combine(s.start_date, dt.time()),
+        slot_hours=s.slot_hours,
+        periods_per_day=s.periods_per_day,
+        outages=tuple((int(i), int(d)) for i, d in outages),
+        maintenance=tuple(int(m) for m in firsts),
+    )

@@ -21,11 +21,10 @@ sequence whether asked for scalars or arrays, and ``loc + scale * z`` is exactly
 
 from __future__ import annotations
 
-import datetime as dt
 
 import numpy as np
 
-from p2pstore.profiles.base import Profiles
+from p2pstore.profiles.base import Profiles, generated_profiles
 
 
 def daily_load_shape(periods_per_day: int, slot_hours: float) -> np.ndarray:
@@ -116,26 +115,5 @@ def generate_notebook(scenario) -> Profiles:
         outages.append((i, day))
 
     # 5. P2P maintenance windows (may overlap)
-    p2p_allowed = np.ones(h, dtype=bool)
-    maintenance = []
-    for _ in range(s.maintenance_windows):
-        first = int(rng.randint(0, h - s.maintenance_slots))
-        p2p_allowed[first:first + s.maintenance_slots] = False
-        maintenance.append(first)
-
-    labels = np.array([f"C{k + 1}" for k in range(nc)] + [f"P{k + 1}" for k in range(npro)])
-    kinds = np.array(["consumer"] * nc + ["prosumer"] * npro)
-    return Profiles(
-        labels=labels,
-        kinds=kinds,
-        load_kw=load,
-        pv_kw=pv,
-        lambda_buy=lambda_buy,
-        lambda_sell=lambda_sell,
-        p2p_allowed=p2p_allowed,
-        start=dt.datetime.combine(s.start_date, dt.time()),
-        slot_hours=slot_hours,
-        periods_per_day=periods,
-        outages=tuple(outages),
-        maintenance=tuple(maintenance),
-    )
+    maintenance = [int(rng.randint(0, h - s.maintenance_slots)) for _ in range(s.maintenance_windows)]
+    return generated_profiles(s, load, pv, lambda_buy, lambda_sell, outages, maintenance)

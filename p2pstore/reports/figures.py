@@ -12,6 +12,7 @@ import io
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import DateFormatter, DayLocator
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
@@ -161,6 +162,49 @@ def daily_community_bill(daily: pd.DataFrame, currency: str = "Rs", community: s
     ax.set_title("Daily community bill under different mechanisms" + (f"\n{community}" if community else ""),
                  fontsize=11)
     return _finish(fig, ax)
+
+
+#: Weeks a single-run report shows per-slot load and PV for: the first week from each of these days
+#: (name, month, day), near the solstices, that lies inside the horizon.
+SEASON_WEEKS = (("June", 6, 21), ("December", 12, 21))
+
+
+def season_week_starts(first: pd.Timestamp, end: pd.Timestamp) -> list[tuple[str, pd.Timestamp]]:
+    """``(label, start)`` of the first 7 days from 21 June and from 21 December inside the horizon
+    ``[first, end)``; the horizon's first (up to) 7 days when neither fits."""
+    week = pd.Timedelta(days=7)
+    found = []
+    for name, month, day in SEASON_WEEKS:
+        for year in range(first.year, end.year + 1):
+            start = pd.Timestamp(year, month, day)
+            if first <= start and start + week <= end:
+                found.append((f"week from {day} {name} {year}", start))
+                break
+    return found or [("first week" if end - first >= week else "horizon", first)]
+
+
+def load_pv_weeks(series: pd.DataFrame) -> Figure:
+    """Community load and PV (kW) per slot over a June and a December week (:func:`season_week_starts`).
+
+    ``series``: one mechanism's ``community_series`` rows with a ``ts`` column (slot start).
+    """
+    ts = series["ts"]
+    step = ts.iloc[1] - ts.iloc[0] if len(ts) > 1 else pd.Timedelta(minutes=15)
+    weeks = season_week_starts(ts.iloc[0], ts.iloc[-1] + step)
+    fig = new_figure(12, 3.2 * len(weeks) + 0.6)
+    axes = fig.subplots(len(weeks), 1, sharey=True, squeeze=False)[:, 0]
+    for ax, (name, start) in zip(axes, weeks):
+        one = series[(series["ts"] >= start) & (series["ts"] < start + pd.Timedelta(days=7))]
+        ax.plot(one["ts"], one["load_kw"], linewidth=0.9, color="tab:red", label="Load")
+        ax.plot(one["ts"], one["pv_kw"], linewidth=0.9, color="tab:olive", label="PV")
+        ax.set_title(f"Community load and PV, {name}", fontsize=11)
+        ax.set_ylabel("Power (kW)")
+        ax.grid(True, linestyle="--", alpha=0.5)
+        ax.legend(loc="upper right")
+        ax.xaxis.set_major_locator(DayLocator())
+        ax.xaxis.set_major_formatter(DateFormatter("%a %d %b"))
+    fig.tight_layout()
+    return fig
 
 
 # -- single run: bills and prices --------------------------------------------------------------

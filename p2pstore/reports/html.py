@@ -1,6 +1,7 @@
 """Self-contained HTML reports: tables plus figures embedded as base64 PNG (opens offline).
 
-A single-run report has the notebook's daily table and its two figures, bills per household,
+A single-run report has the notebook's daily table and its two figures, community load and PV
+over a June and a December week, bills per household,
 clearing prices over time and by hour of day, and the KPI table. A many-run report (``--runs`` /
 ``--batch``) has the distributions of savings per mechanism, every KPI against a grouping
 scenario parameter, the comparison table and the table of runs. Nothing here writes to the store.
@@ -30,7 +31,8 @@ from p2pstore.reports.tables import text_columns
 
 #: Scenario parameters tried, in order, when a many-run report has no ``by``: the first that
 #: takes more than one value among the runs is used.
-GROUPING_CANDIDATES = ("prosumer_share", "prosumers", "consumers", "households", "days", "pv_sizing_factor",
+GROUPING_CANDIDATES = ("prosumer_share", "prosumers", "consumers", "households", "days", "generator", "weather",
+                       "pv_kwp", "annual_load_kwh", "pv_sizing_factor",
                        "prosumer_sell_tariff", "consumer_buy_tariff", "prosumer_buy_tariff",
                        "inverter_outages", "maintenance_windows", "mechanisms", "start")
 
@@ -192,6 +194,15 @@ def kpi_digits(table: pd.DataFrame) -> dict:
     return {c: digits for c in mechs}
 
 
+def community_series_with_time(store, run_id: int, spec: dict) -> pd.DataFrame:
+    """The stored community series of a run's first mechanism (load and PV do not depend on it),
+    sorted by slot, with ``ts``, each slot's start from the scenario's ``start`` and ``slot_minutes``."""
+    mechanism = str(spec.get("mechanisms", "conventional")).split(",")[0]
+    series = store.community_series(run_id, mechanism=mechanism)
+    minutes = series["slot"].astype("int64") * int(spec.get("slot_minutes", 15))
+    return series.assign(ts=pd.Timestamp(spec.get("start", "2025-01-01")) + pd.to_timedelta(minutes, unit="min"))
+
+
 def single_run_report(store, run_id: int, *, figure_format: str | None = None, dpi: int = F.PRINT_DPI,
                       progress: ProgressFactory = no_progress) -> Report:
     """The report of one stored run (see the module docstring)."""
@@ -225,7 +236,8 @@ def single_run_report(store, run_id: int, *, figure_format: str | None = None, d
     metrics = store.metrics(run_ids=[run_id])
     daily = store.daily_bills([run_id])
     prices = store.prices([run_id])
-    n_figures = (2 if len(daily) else 0) + 1 + (2 if len(prices) else 0)
+    series = community_series_with_time(store, run_id, spec)
+    n_figures = (2 if len(daily) else 0) + (1 if len(series) else 0) + 1 + (2 if len(prices) else 0)
     with progress(n_figures, f"report of run {run_id}") as report.bar:
         report.heading("Community bill")
         report.table(community_bill_table(metrics, currency))
@@ -238,6 +250,13 @@ def single_run_report(store, run_id: int, *, figure_format: str | None = None, d
             report.table(notebook_daily_table(daily, currency))
             report.figure("daily-load-pv", F.daily_load_pv(daily, community))
             report.figure("daily-community-bill", F.daily_community_bill(daily, currency, community))
+
+        report.heading("Load and PV over a week", "Community load and PV per slot (kW), in a June and a December "
+                       "week when the horizon has them.")
+        if series.empty:
+            report.paragraph("No per-slot series stored for this run (stored with --series full or community).")
+        else:
+            report.figure("load-pv-weeks", F.load_pv_weeks(series), title="Community load and PV over a week")
 
         report.heading("Bills per household", f"Bill over the horizon ({currency}); negative = net income."
                        + (f" The figure shows their distribution ({community})." if consumers + prosumers > F.MAX_BARS

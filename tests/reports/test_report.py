@@ -46,10 +46,10 @@ def test_single_run_report(sweep, tmp_path):
                   "bill_conv_Rs", "bill_mmr_Rs", "bill_bs_Rs", "avg_pv_kWh_per_prosumer"):
         assert label in html, label
     pngs = sorted(p.name for p in (tmp_path / "png").iterdir())
-    assert pngs == ["01-daily-load-pv.png", "02-daily-community-bill.png", "03-household-bills.png",
-                    "04-prices-over-time.png", "05-prices-by-hour.png"]
+    assert pngs == ["01-daily-load-pv.png", "02-daily-community-bill.png", "03-load-pv-weeks.png",
+                    "04-household-bills.png", "05-prices-over-time.png", "06-prices-by-hour.png"]
     assert all((tmp_path / "png" / p).read_bytes().startswith(b"\x89PNG") for p in pngs)
-    assert_renders(out, tmp_path, n_images=5)
+    assert_renders(out, tmp_path, n_images=6)
 
 
 def test_single_run_daily_table_is_the_notebooks(sweep):
@@ -148,3 +148,47 @@ def test_default_scenario_report_reproduces_the_notebook_table(tmp_path):
         assert f'<td class="num">{value:,.2f}</td>' in html
     for title in NOTEBOOK_TITLES:
         assert title in html
+
+
+def test_season_weeks_are_chosen_inside_the_horizon():
+    from pandas import Timestamp as T
+
+    from p2pstore.reports.figures import season_week_starts
+
+    assert season_week_starts(T("2025-01-01"), T("2026-01-01")) == [
+        ("week from 21 June 2025", T("2025-06-21")), ("week from 21 December 2025", T("2025-12-21"))]
+    # a year from July: December comes first in time, June of the next year still fits
+    assert season_week_starts(T("2025-07-01"), T("2026-07-01")) == [
+        ("week from 21 June 2026", T("2026-06-21")), ("week from 21 December 2025", T("2025-12-21"))]
+    assert season_week_starts(T("2025-12-20"), T("2025-12-28")) == [("week from 21 December 2025", T("2025-12-21"))]
+    assert season_week_starts(T("2025-12-22"), T("2026-01-21")) == [("first week", T("2025-12-22"))]
+    assert season_week_starts(T("2025-01-01"), T("2025-01-04")) == [("horizon", T("2025-01-01"))]
+
+
+def test_standard_year_report_shows_a_june_and_a_december_week(db_url, tmp_path):
+    from p2pstore import Scenario, Store
+    from p2pstore.reports import figures as F
+    from p2pstore.reports.html import community_series_with_time
+    from p2pstore.simulate import simulate
+
+    scenario = Scenario(generator="standard", days=365, seed=3, mechanisms=("mmr",))
+    store = Store(db_url)
+    try:
+        run_id = store.create_run(scenario, series="community")
+        assert store.write_results(run_id, simulate(scenario), "community")
+        report = single_run_report(store, run_id)
+        series = community_series_with_time(store, run_id, store.run_params([run_id]).iloc[0].to_dict())
+    finally:
+        store.close()
+    assert "load-pv-weeks" in [slug for slug, _, _ in report.figures]
+    assert len(series) == 365 * 96 and series["ts"].iloc[-1] == T_LAST
+    fig = F.load_pv_weeks(series)
+    june, december = fig.axes
+    assert june.get_title().endswith("week from 21 June 2025")
+    assert december.get_title().endswith("week from 21 December 2025")
+    june_pv, december_pv = (ax.get_lines()[1].get_ydata() for ax in (june, december))
+    assert len(june_pv) == len(december_pv) == 7 * 96
+    assert june_pv.sum() > 1.3 * december_pv.sum()
+
+
+T_LAST = __import__("pandas").Timestamp("2025-12-31 23:45")

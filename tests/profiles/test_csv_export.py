@@ -1,0 +1,39 @@
+"""Generated profiles written as profile-set CSV files read back to the same arrays, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from p2pstore.profiles import generate
+from p2pstore.profiles.csv_export import FILES, write_profile_csvs
+from p2pstore.scenario import Scenario
+
+
+@pytest.mark.parametrize("generator", ["notebook", "standard"])
+def test_wide_csv_files_round_trip(tmp_path, generator):
+    p = generate(Scenario(generator=generator, consumers=2, prosumers=3, days=3, start="2028-02-28"))
+    paths = write_profile_csvs(p, tmp_path / "set")
+    assert sorted(paths) == sorted(FILES) and all(path.exists() for path in paths.values())
+
+    def wide(name):
+        return pd.read_csv(paths[name], index_col="timestamp", parse_dates=["timestamp"])
+
+    load, pv = wide("load.csv"), wide("pv.csv")
+    assert list(load.columns) == ["C1", "C2", "P1", "P2", "P3"] and list(pv.columns) == ["P1", "P2", "P3"]
+    assert np.array_equal(load.to_numpy().T, p.load_kw)
+    assert np.array_equal(pv.to_numpy().T, p.pv_kw[2:]) and not p.pv_kw[:2].any()
+    assert np.array_equal(load.index.to_numpy(), pd.DatetimeIndex(p.timestamps()).to_numpy())
+    assert load.index[96 + 1] == pd.Timestamp("2028-02-29 00:15")      # slot starts, the leap day kept
+    assert paths["load.csv"].read_text().splitlines()[1].startswith("2028-02-28 00:00:00,")
+
+    tariffs = pd.read_csv(paths["tariffs.csv"])
+    assert list(tariffs.columns) == ["household", "buy", "sell"]
+    assert tariffs["household"].tolist() == p.labels.tolist()
+    assert np.array_equal(tariffs["buy"].to_numpy(), p.lambda_buy)
+    assert np.array_equal(tariffs["sell"].to_numpy(), p.lambda_sell)
+
+    allowed = pd.read_csv(paths["p2p_allowed.csv"], index_col="timestamp", parse_dates=["timestamp"])
+    assert allowed["p2p_allowed"].dtype == bool
+    assert np.array_equal(allowed["p2p_allowed"].to_numpy(), p.p2p_allowed) and not p.p2p_allowed.all()
