@@ -91,8 +91,12 @@ def db_url(ctx: click.Context) -> str | None:
     return ctx.find_root().obj["db_url"]
 
 
-def open_store(ctx: click.Context, *, migrate: bool = True):
-    """The Store for the group's ``--db`` URL (imported lazily)."""
+def open_store(ctx: click.Context, *, migrate: bool = False):
+    """The Store for the group's ``--db`` URL (imported lazily).
+
+    ``migrate``: True for commands that store (they create the schema in an *empty* database);
+    read commands keep the default and never create or change schema.
+    """
     from p2pstore.store import Store
 
     return Store(db_url(ctx), migrate=migrate)

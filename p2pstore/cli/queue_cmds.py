@@ -55,7 +55,7 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
         from p2pstore.errors import InputError
 
         raise InputError("give --seed or --seeds, not both")
-    store = open_store(ctx)
+    store = open_store(ctx, migrate=True)
     batch, ids = enqueue_sweep(store, base, sweeps=sweeps, seeds=seeds, batch=batch, series=series,
                                priority=priority, not_before=not_before, max_attempts=max_attempts)
     if as_json:
@@ -264,7 +264,7 @@ def schedule_add(ctx, name, cron, timezone, scenario_file, series, priority, max
 
     parse_cron(cron, timezone)  # before opening (or creating) the database
     scenario = scenario_from_options(scenario_file, **flags)
-    sid = add_schedule(open_store(ctx), name, cron, scenario, timezone=timezone, series=series,
+    sid = add_schedule(open_store(ctx, migrate=True), name, cron, scenario, timezone=timezone, series=series,
                        priority=priority, max_attempts=max_attempts)
     click.echo(f"schedule {name!r} (id {sid}) added; next firing {next_fire_time(cron, timezone).isoformat()}")
 

@@ -30,7 +30,7 @@ def run(ctx, scenario_file, as_json, daily, series, **flags):
     from p2pstore.jobs.execute import run_now
 
     scenario = scenario_from_options(scenario_file, **flags)
-    store = open_store(ctx)
+    store = open_store(ctx, migrate=True)
     run_id, settlement = run_now(store, scenario, series)
     profiles = settlement.profiles
     labels = [str(x) for x in profiles.labels]

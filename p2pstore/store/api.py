@@ -238,15 +238,18 @@ class Store(StoreReaders):
             raise NotFoundError(f"run {run_id} does not exist")
 
     # -- ad-hoc SQL -------------------------------------------------------------------------
-    def query(self, sql: str):
+    def query(self, sql: str, *, timeout: float | None = None, limit: int | None = None):
         """Run one read-only SQL statement; return a pandas DataFrame (``p2pstore query``).
 
-        A write is refused with :class:`StoreError` ``"read-only: ..."`` and changes nothing; see
-        :func:`p2pstore.store.query.run_readonly_query`.
+        ``timeout``: seconds (default :data:`p2pstore.store.query.DEFAULT_TIMEOUT_S`; 0 = none);
+        ``limit``: at most this many rows. A write, or anything that would reach beyond the store
+        (files, programs, other sessions), is refused with :class:`StoreError` ``"read-only: ..."``
+        and changes nothing; see :func:`p2pstore.store.query.open_readonly_query`.
         """
-        from p2pstore.store.query import run_readonly_query
+        from p2pstore.store.query import DEFAULT_TIMEOUT_S, run_readonly_query
 
-        return run_readonly_query(self.engine, sql, dataframe=True)
+        return run_readonly_query(self.engine, sql, dataframe=True, limit=limit,
+                                  timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout)
 
     # -- results ---------------------------------------------------------------------------
     def write_results(self, run_id: int, settlement, series: str = "full", *,
