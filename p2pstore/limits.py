@@ -24,14 +24,27 @@ def check_name(what: str, name: str | None, *, max_length: int = MAX_NAME_LENGTH
     Control and format characters (newline, tab, escape, zero-width and bidirectional marks,
     line separators) are refused: names are printed in tables and logs, one per line.
     """
-    if name is None or not name.strip() or len(name) > max_length:
-        raise InputError(f"{what} must be 1 to {max_length} characters, got {_shown(name)}")
-    if name != name.strip():
-        raise InputError(f"{what} must not start or end with spaces, got {_shown(name)}")
-    bad = [c for c in name if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")]
+    problem = printable_problem(name, max_length)
+    if problem:
+        raise InputError(f"{what} {problem}")
+
+
+def printable_problem(text: str | None, max_length: int) -> str | None:
+    """Why ``text`` is not 1 to ``max_length`` characters of printable text without surrounding
+    spaces (a phrase: "must be ..."), or None."""
+    if text is None or not text.strip() or len(text) > max_length:
+        return f"must be 1 to {max_length} characters, got {_shown(text)}"
+    if text != text.strip():
+        return f"must not start or end with spaces, got {_shown(text)}"
+    bad = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in _UNPRINTABLE})
     if bad:
-        raise InputError(f"{what} must be printable text: {_shown(name)} contains "
-                         f"{', '.join(sorted({f'U+{ord(c):04X}' for c in bad}))}")
+        return f"must be printable text: {_shown(text)} contains {', '.join(bad)}"
+    return None
+
+
+#: Unicode categories refused in names: controls, format marks, surrogates, private use,
+#: unassigned, line and paragraph separators.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 def _shown(name: str | None) -> str:

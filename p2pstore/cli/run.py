@@ -28,9 +28,11 @@ def run(ctx, scenario_file, as_json, daily, series, **flags):
       p2pstore run --series none          # keep prices, bills and metrics only
     """
     from p2pstore.jobs.execute import run_now
+    from p2pstore.simulate import check_memory
 
     scenario = scenario_from_options(scenario_file, **flags)
-    store = open_store(ctx, migrate=True)
+    check_memory(scenario, series)  # before anything is stored or allocated
+    store = open_store(ctx, writes=True)
     run_id, settlement = run_now(store, scenario, series)
     profiles = settlement.profiles
     labels = [str(x) for x in profiles.labels]

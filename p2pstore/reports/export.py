@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from p2pstore.errors import NotFoundError, P2PStoreError
+from p2pstore.reports.output import check_output_dir
 
 EXPORT_FORMATS = ("csv", "parquet")
 
@@ -51,15 +52,13 @@ def run_tables(store, run_id: int) -> dict:
 
 def export_run(store, run_id: int, out_dir: str | Path, fmt: str = "csv") -> list[Path]:
     """Write run ``run_id``'s tables to ``out_dir`` as ``<table>.csv`` or ``<table>.parquet``,
-    plus ``scenario.json`` (the spec). Returns the written paths."""
+    plus ``scenario.json`` (the spec). Returns the written paths. ``out_dir`` is checked first."""
     if fmt not in EXPORT_FORMATS:
         raise P2PStoreError(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
     if fmt == "parquet":
         _require_pyarrow()
+    out = check_output_dir(out_dir, "export directory")
     tables = run_tables(store, int(run_id))
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise P2PStoreError(f"{out} exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, df in tables.items():

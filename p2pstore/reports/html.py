@@ -23,6 +23,7 @@ from p2pstore.reports import figures as F
 from p2pstore.reports.compare import (compare_metrics, format_run_ids, metric_order, ordered_mechanisms, select_runs,
                                       with_derived_params)
 from p2pstore.reports.daily import notebook_daily_frame
+from p2pstore.reports.output import check_output_dir, check_output_file
 
 
 #: Scenario parameters tried, in order, when a many-run report has no ``by``: the first that
@@ -323,7 +324,11 @@ def _slug(text: str) -> str:
 def make_report(store, out: str | Path, *, run_id: int | None = None, run_ids: Iterable[int] | None = None,
                 batch: str | None = None, by: str | None = None, png_dir: str | Path | None = None) -> list[Path]:
     """Build the single-run (``run_id``) or many-run (``run_ids`` / ``batch``) report and write it
-    to ``out`` (and the PNGs to ``png_dir``). Returns the written paths, the HTML first."""
+    to ``out`` (and the PNGs to ``png_dir``). Returns the written paths, the HTML first. Both
+    destinations are checked before the report is built."""
+    check_output_file(out, "report file")
+    if png_dir is not None:
+        check_output_dir(png_dir, "--png-dir")
     if run_id is not None:
         report = single_run_report(store, int(run_id))
     else:

@@ -240,7 +240,9 @@ def _open_pg(engine: Engine, sql: str, timeout: float | None, limit: int | None)
             return StoreError(f"query waited more than {LOCK_TIMEOUT_S:g} s for a lock ({msg}); try again")
         if isinstance(exc, psycopg.errors.InsufficientPrivilege):
             return StoreError(f"{_REFUSED}{msg} (queries run as role {READER_ROLE}, which may only read the store)")
-        if isinstance(exc, (psycopg.errors.ReadOnlySqlTransaction, psycopg.errors.FeatureNotSupported)):
+        # 25006 read-only transaction, 2F003 prohibited statement (dblink without a password),
+        # 0A000 not supported (COPY inside a function)
+        if exc.sqlstate in ("25006", "2F003", "0A000"):
             return StoreError(f"{_REFUSED}{msg}")
         if "multiple commands" in msg:
             return StoreError("SQL error: one statement at a time (got several)")

@@ -11,9 +11,10 @@ or ``session_authorization``, so every part of the query — also SQL run dynami
 
 :func:`install_query_role` runs after every migration (``migrations/env.py``): it creates the
 role when the migrating user may (superuser or CREATEROLE; a concurrent creation by another
-database's migration is tolerated), (re)creates the function, and grants SELECT on every table
-and view of the store's schema — so tables added by later migrations are covered, whoever runs
-them. Roles are cluster-wide: the role is never dropped by p2pstore.
+database's migration is tolerated), (re)creates the function, and grants SELECT on every table,
+view and materialized view of the store's schema (never on foreign tables) — so tables added by
+later migrations are covered, whoever runs them. Roles are cluster-wide: the role is never
+dropped by p2pstore.
 """
 
 from __future__ import annotations
@@ -73,6 +74,21 @@ $fn$
 """
 
 
+# Tables, views and materialized views of the store's schema; never foreign tables (a file_fdw
+# table would let a query read server files).
+_GRANT_SELECT = f"""
+DO $do$
+DECLARE rel record;
+BEGIN
+  FOR rel IN SELECT c.relname FROM pg_class c
+             WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+  LOOP
+    EXECUTE format('GRANT SELECT ON %I.%I TO {READER_ROLE}', current_schema(), rel.relname);
+  END LOOP;
+END $do$
+"""
+
+
 def install_query_role(conn: Connection) -> bool:
     """Create (if permitted) the reader role, install the gate function and grant read access.
 
@@ -85,29 +101,37 @@ def install_query_role(conn: Connection) -> bool:
 
     if conn.dialect.name != "postgresql":
         return False
-    conn.exec_driver_sql(_CREATE_ROLE)
+    conn.execute(text(_CREATE_ROLE))
     if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": READER_ROLE}).first() is None:
         log.warning("role %s does not exist and %s may not create it: 'p2pstore query' will refuse "
                     "to run until it exists (see docs/schema.md)", READER_ROLE, _current_user(conn))
         return False
     schema = _schema(conn)
+    superuser, member, may_create = conn.execute(text(
+        "SELECT rolsuper, pg_has_role(current_user, :r, 'MEMBER'), has_schema_privilege(:r, current_schema(), "
+        "'CREATE') FROM pg_roles WHERE rolname = current_user"), {"r": READER_ROLE}).one()
+    # A non-superuser may hand the function to the role only while it is a member of the role and
+    # the role may create in the schema. Both are granted for this transaction only (membership
+    # would let this user read every p2pstore database of the server; CREATE would let the role
+    # create objects). A user without CREATEROLE needs a DBA's GRANT once (docs/schema.md).
+    join = not superuser and not member
+    lend_create = not superuser and not may_create
     statements = [
+        *([f"GRANT {READER_ROLE} TO CURRENT_USER"] if join else []),
         _CREATE_FUNCTION,
-        f"ALTER FUNCTION {QUERY_FUNCTION_SIGNATURE} OWNER TO {READER_ROLE}",
         f"REVOKE ALL ON FUNCTION {QUERY_FUNCTION_SIGNATURE} FROM PUBLIC",
         f"GRANT EXECUTE ON FUNCTION {QUERY_FUNCTION_SIGNATURE} TO CURRENT_USER",
+        *([f"GRANT CREATE ON SCHEMA {schema} TO {READER_ROLE}"] if lend_create else []),
+        f"ALTER FUNCTION {QUERY_FUNCTION_SIGNATURE} OWNER TO {READER_ROLE}",
+        *([f"REVOKE CREATE ON SCHEMA {schema} FROM {READER_ROLE}"] if lend_create else []),
         f"GRANT USAGE ON SCHEMA {schema} TO {READER_ROLE}",
-        f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {READER_ROLE}",
-        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT ON TABLES TO {READER_ROLE}",
+        _GRANT_SELECT,
+        *([f"REVOKE {READER_ROLE} FROM CURRENT_USER"] if join else []),
     ]
-    # to hand the function to the role, a non-superuser owner must be a member of it
-    if not conn.execute(text("SELECT rolsuper OR pg_has_role(current_user, :r, 'MEMBER') FROM pg_roles "
-                             "WHERE rolname = current_user"), {"r": READER_ROLE}).scalar():
-        statements.insert(0, f"GRANT {READER_ROLE} TO CURRENT_USER")
     try:
         with conn.begin_nested():
             for sql in statements:
-                conn.exec_driver_sql(sql)
+                conn.execute(text(sql))
     except DBAPIError as exc:
         from p2pstore.store.engine import one_line
 
