@@ -23,9 +23,10 @@ class OutputPathError(P2PStoreError):
 def check_output_dir(path: str | Path, what: str = "output directory") -> Path:
     """``path`` as a Path, after checking a directory there can be created (or exists) and written."""
     path = Path(path)
-    with _trying(path, what), _made_dirs(path, path, what):
-        if not path.is_dir():
+    with _trying(path, what):
+        if path.exists() and not path.is_dir():
             raise OutputPathError(f"{what} {str(path)!r} exists and is not a directory")
+    with _trying(path, what), _made_dirs(path, path, what):
         with tempfile.NamedTemporaryFile(dir=path, prefix=".p2pstore-probe-"):
             pass
     return path
