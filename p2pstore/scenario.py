@@ -301,9 +301,10 @@ def _validate(s: Scenario) -> None:
             raise ScenarioError(name, problem)
     if 1440 % s.slot_minutes:
         raise ScenarioError("slot_minutes", f"must divide a day (1440 minutes), got {s.slot_minutes}")
-    if s.inverter_outages > s.prosumers * s.days:
-        raise ScenarioError("inverter_outages", f"must be at most prosumers x days ({s.prosumers * s.days}), "
-                                                f"got {s.inverter_outages}")
+    # the notebook's count stays valid for the smallest communities (an outage may repeat a day)
+    most = max(s.prosumers * s.days, FIELDS["inverter_outages"].default)
+    if s.inverter_outages > most:
+        raise ScenarioError("inverter_outages", f"must be at most {most} (one per prosumer-day), got {s.inverter_outages}")
     if s.maintenance_windows > s.slots:
         raise ScenarioError("maintenance_windows", f"must be at most the number of slots ({s.slots}), "
                                                    f"got {s.maintenance_windows}")

@@ -128,7 +128,7 @@ def test_types_are_strict(field, value, words):
     ({"consumers": 100_001}, "consumers", "must be <= 100000"),
     ({"days": 36_526}, "days", "must be <= 36525"),
     ({"slot_minutes": 120}, "slot_minutes", "must be <= 60"),
-    ({"inverter_outages": 1_000_000_000}, "inverter_outages", "at most prosumers x days (210)"),
+    ({"inverter_outages": 1_000_000_000}, "inverter_outages", "at most 210 (one per prosumer-day)"),
     ({"inverter_outages": -1}, "inverter_outages", "must be >= 0"),
     ({"maintenance_windows": 2881}, "maintenance_windows", "at most the number of slots (2880)"),
     ({"start": "9999-12-31"}, "start", "must lie between 1900-01-01 and 2199-12-31"),

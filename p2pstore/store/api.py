@@ -48,8 +48,12 @@ class _LostRun(Exception):
 class Store(StoreReaders):
     """Results store at ``url`` (see :func:`p2pstore.store.engine.resolve_url`).
 
-    On construction the schema revision is checked; a fresh database is migrated to head when
-    ``migrate`` is true, anything else not at head raises :class:`StoreError`.
+    On construction the schema revision is checked (:func:`p2pstore.store.migrate.ensure_schema`).
+    With ``migrate`` (the default, for code that stores) an *empty* database is migrated to head
+    and a read-only or in-memory SQLite database is refused; with ``migrate=False`` (readers) the
+    database must already hold p2pstore's schema, and a missing SQLite file is not created.
+    Another application's database, a template database, or one not at head raises
+    :class:`StoreError`.
     """
 
     def __init__(self, url: str | None = None, *, migrate: bool = True):

@@ -43,7 +43,7 @@ CASES = [
     (["run", "HUGE_NOISE.toml"], "'load_day_noise': must be <= 1"),
     (["run", "NAN_NOISE.toml"], "'pv_slot_noise': must be finite"),
     (["run", "INF_TARIFF.toml"], "'prosumer_sell_tariff': must be finite"),
-    (["run", "OUTAGES.toml"], "'inverter_outages': must be at most prosumers x days"),
+    (["run", "OUTAGES.toml"], "'inverter_outages': must be at most 210 (one per prosumer-day)"),
     (["run", "WINDOWS.toml"], "'maintenance_windows': must be at most the number of slots"),
     (["run", "NEGATIVE_KWH.toml"], "'consumer_daily_kwh': must be >= 0"),
     (["run", "ZERO_YIELD.toml"], "'pv_yield_kwh_per_kwp': must be positive"),
