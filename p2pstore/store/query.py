@@ -111,6 +111,18 @@ def run_readonly_query(engine: Engine, sql: str, *, dataframe: bool = False,
     return result.columns, rows
 
 
+def _fetch_batches(cursor, limit: int | None, driver_error: type[Exception],
+                   errors: Callable[[Exception], StoreError]) -> Iterator[Rows]:
+    """Batches of ``cursor``'s rows (one more than ``limit`` at most, to tell a truncation), driver
+    errors raised as ``errors(exc)``."""
+    size = BATCH_ROWS if limit is None else min(BATCH_ROWS, limit + 1)
+    try:
+        while rows := cursor.fetchmany(size):
+            yield rows
+    except driver_error as exc:
+        raise errors(exc) from None
+
+
 def _timed_out(timeout: float | None) -> StoreError:
     return StoreError(f"query timed out after {timeout:g} s (--timeout SECONDS; 0 for no limit)")
 
@@ -206,17 +218,7 @@ def _open_sqlite(engine: Engine, sql: str, timeout: float | None, limit: int | N
             raise errors(exc) from None
         if cur.description is None:
             raise StoreError(f"{_REFUSED}only a statement that returns rows is run (SELECT, VALUES, WITH ...)")
-        columns = [d[0] for d in cur.description]
-
-        def batches() -> Iterator[Rows]:
-            size = BATCH_ROWS if limit is None else min(BATCH_ROWS, limit + 1)
-            try:
-                while rows := cur.fetchmany(size):
-                    yield rows
-            except sqlite3.Error as exc:
-                raise errors(exc) from None
-
-        yield columns, batches()
+        yield [d[0] for d in cur.description], _fetch_batches(cur, limit, sqlite3.Error, errors)
     finally:
         conn.rollback()
         conn.close()
@@ -266,16 +268,7 @@ def _open_pg(engine: Engine, sql: str, timeout: float | None, limit: int | None)
                            (wrapped, None if limit is None else limit + 1))
         except psycopg.Error as exc:
             raise errors(exc) from None
-
-        def batches() -> Iterator[Rows]:
-            size = BATCH_ROWS if limit is None else min(BATCH_ROWS, limit + 1)
-            try:
-                while rows := server.fetchmany(size):
-                    yield rows
-            except psycopg.Error as exc:
-                raise errors(exc) from None
-
-        yield columns, batches()
+        yield columns, _fetch_batches(server, limit, psycopg.Error, errors)
     finally:
         # closed, not pooled: nothing the statement did to the session may outlive the query
         sa_conn.invalidate()
