@@ -124,6 +124,8 @@ def _fetch_batches(cursor, limit: int | None, driver_error: type[Exception],
 
 
 def _timed_out(timeout: float | None) -> StoreError:
+    if timeout is None:  # no time limit: cancelled from outside (Ctrl-C, an administrator)
+        return StoreError("query cancelled")
     return StoreError(f"query timed out after {timeout:g} s (--timeout SECONDS; 0 for no limit)")
 
 
@@ -264,7 +266,7 @@ def _open_pg(engine: Engine, sql: str, timeout: float | None, limit: int | None)
                 raise StoreError(f"query refused: {why}")
             columns, definition, wrapped = _describe(raw, sql)
             server = raw.cursor(name="p2pstore_query")
-            server.execute(f"SELECT * FROM {QUERY_FUNCTION}(%s, %s) AS t({definition})",
+            server.execute(f"SELECT * FROM {QUERY_FUNCTION}(%s, %s) AS t({definition.replace('%', '%%')})",
                            (wrapped, None if limit is None else limit + 1))
         except psycopg.Error as exc:
             raise errors(exc) from None

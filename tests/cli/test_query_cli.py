@@ -54,7 +54,7 @@ def test_limit_on_an_endless_query_returns_at_once(q):
     result = q(ENDLESS, "--limit", "3", "--format", "csv")
     assert result.exit_code == 0 and result.stdout == "n\n1\n2\n3\n"
     assert "only the first 3 rows" in result.stderr
-    assert time.monotonic() - start < 15
+    assert time.monotonic() - start < 30
 
 
 def test_timeout_ends_a_runaway_query_in_one_line(q, backend):
@@ -63,7 +63,7 @@ def test_timeout_ends_a_runaway_query_in_one_line(q, backend):
         result = q(sql, "--timeout", "2")
         assert result.exit_code == 2 and result.output == "Error: query timed out after 2 s (--timeout SECONDS; " \
                                                           "0 for no limit)\n"
-        assert time.monotonic() - start < 12
+        assert time.monotonic() - start < 30
 
 
 def test_refusals_are_one_line(q, backend, tmp_path):

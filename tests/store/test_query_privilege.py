@@ -65,7 +65,7 @@ def _refused(store, sql: str, timeout: float = 10) -> str:
     start = time.monotonic()
     with pytest.raises(StoreError) as err:
         run_readonly_query(store.engine, sql, timeout=timeout)
-    assert time.monotonic() - start < timeout + 5
+    assert time.monotonic() - start < timeout + 20
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith("read-only: "), msg
     assert _state(store) == before
@@ -199,7 +199,7 @@ def test_pg_timeout_ends_sleep_and_endless_recursion(pg_store):
         start = time.monotonic()
         with pytest.raises(StoreError, match=r"^query timed out after 2 s") as err:
             run_readonly_query(pg_store.engine, sql, timeout=2)
-        assert 1.5 < time.monotonic() - start < 10 and "\n" not in str(err.value)
+        assert 1.5 < time.monotonic() - start < 30 and "\n" not in str(err.value)
 
 
 def test_pg_session_state_does_not_outlive_the_query(pg_store):
@@ -305,7 +305,7 @@ def test_sqlite_timeout_ends_endless_recursion(sqlite_store):
     with pytest.raises(StoreError, match=r"^query timed out after 2 s"):
         run_readonly_query(sqlite_store.engine, "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
                                                 "FROM r) SELECT count(*) FROM r", timeout=2)
-    assert 1.5 < time.monotonic() - start < 10
+    assert 1.5 < time.monotonic() - start < 30
 
 
 # -- both --------------------------------------------------------------------------------------
@@ -315,7 +315,7 @@ def test_limit_stops_an_endless_result_at_once(store):
     with open_readonly_query(store.engine, endless, timeout=30, limit=5) as result:
         rows = result.rows()
     assert rows == [(1,), (2,), (3,), (4,), (5,)] and result.truncated
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < 30
     with open_readonly_query(store.engine, "SELECT 1 UNION ALL SELECT 2", limit=2) as result:
         assert result.rows() == [(1,), (2,)] and not result.truncated
 
