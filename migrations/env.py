@@ -3,7 +3,8 @@
 The connection comes, in order of preference, from ``config.attributes["connection"]``
 (p2pstore.store.migrate and pytest-alembic pass one, inside their own transaction), from
 ``-x db=URL``, from ``sqlalchemy.url``, or from p2pstore's own URL resolution
-(``P2PSTORE_DATABASE_URL``, else ``./p2pstore.db``).
+(``P2PSTORE_DATABASE_URL``, else ``./p2pstore.db``). After every online run, the read-only query
+role is brought in step with the schema (PostgreSQL; see ``p2pstore.store.query_role``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,20 @@ def _configure(connection) -> None:
     )
 
 
+def _after_migrations() -> None:
+    """PostgreSQL: keep the read-only query role's grants and gate function in step with the
+    schema after every upgrade (tables of later migrations included); drop the function when the
+    schema is downgraded to nothing. See p2pstore.store.query_role."""
+    from p2pstore.store.query_role import install_query_role, uninstall_query_function
+
+    migration_context = context.get_context()
+    connection = migration_context.connection
+    if migration_context.get_current_revision() is None:
+        uninstall_query_function(connection)
+    else:
+        install_query_role(connection)
+
+
 def run_migrations_offline() -> None:
     context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
                       dialect_opts={"paramstyle": "named"})
@@ -47,6 +62,7 @@ def run_migrations_online() -> None:
         _configure(given)  # a Connection: the caller owns its transaction
         with context.begin_transaction():
             context.run_migrations()
+            _after_migrations()
         return
     if given is not None:  # an Engine
         engine = given
@@ -58,6 +74,7 @@ def run_migrations_online() -> None:
         _configure(connection)
         with context.begin_transaction():
             context.run_migrations()
+            _after_migrations()
     if given is None:
         engine.dispose()
 

@@ -61,12 +61,15 @@ GENERATED_DEFAULTS: dict[str, Any] = {
     "consumers": 3, "prosumers": 7, "days": 30, "start": "2025-01-01", "slot_minutes": 15,
 }
 
-#: Type of each field whose default is None (unset).
-OPTIONAL_TYPES: dict[str, type] = {
-    "consumers": int, "prosumers": int, "days": int, "start": str, "slot_minutes": int,
-    "profiles": str, "households": int, "tariffs": str, "profiles_hash": str, "tariffs_hash": str,
-    "prosumer_share": float,
+#: Defaults of the ``standard`` generator's own keys (unset, and left out of the spec, for the
+#: notebook generator, so notebook specs keep their hashes).
+STANDARD_DEFAULTS: dict[str, Any] = {
+    "annual_load_kwh": (2000.0, 5000.0), "pv_kwp": (2.0, 6.0), "pv_tilt": 30.0, "pv_azimuth": 180.0,
+    "weather": WEATHER_FILES[0],
 }
+
+#: Type of each text field whose default is None (unset); numeric ones are typed by :data:`NUMBERS`.
+OPTIONAL_TEXT: tuple[str, ...] = ("start", "profiles", "tariffs", "profiles_hash", "tariffs_hash", "weather")
 
 #: Fields derived from ``households`` and ``prosumer_share`` when a generated community is sized
 #: by its share of prosumers.
@@ -135,11 +138,12 @@ class Scenario:
     pv_cloud_noise: float = 0.15
     pv_slot_noise: float = 0.05
     # standard generator: BDEW H25 load scaled to kWh/year, PVWatts PV on a TMY3 weather year
-    annual_load_kwh: tuple[float, float] = (2000.0, 5000.0)
-    pv_kwp: tuple[float, float] = (2.0, 6.0)
-    pv_tilt: float = 30.0          # degrees from horizontal
-    pv_azimuth: float = 180.0      # degrees clockwise from north (180 = south)
-    weather: str = WEATHER_FILES[0]
+    # (unset for the notebook generator; STANDARD_DEFAULTS fill them for `standard`)
+    annual_load_kwh: tuple[float, float] | None = None  # kWh/year per household
+    pv_kwp: tuple[float, float] | None = None           # kWp per prosumer
+    pv_tilt: float | None = None       # degrees from horizontal (30)
+    pv_azimuth: float | None = None    # degrees clockwise from north (180 = south)
+    weather: str | None = None         # a TMY3 file of WEATHER_FILES
     # events
     inverter_outages: int = 2
     maintenance_windows: int = 3
@@ -148,10 +152,12 @@ class Scenario:
     def __post_init__(self) -> None:
         if self.profiles is None and self.prosumer_share is not None:
             _size_by_share(self)
-        if self.profiles is None:
-            for name, default in GENERATED_DEFAULTS.items():
-                if getattr(self, name) is None:
-                    object.__setattr__(self, name, default)
+        defaults = dict(GENERATED_DEFAULTS) if self.profiles is None else {}
+        if self.generator == "standard":
+            defaults.update(STANDARD_DEFAULTS)
+        for name, default in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
         _validate(self)
 
     # -- derived ---------------------------------------------------------------------------
@@ -217,6 +223,98 @@ class Scenario:
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Scenario)}
 
 
+@dataclasses.dataclass(frozen=True)
+class Number:
+    """Type and bounds of a numeric field: ``int`` or ``float`` (a ``pair`` is a ``[low, high]``
+    range of floats), within ``[lo, hi]`` (``lo_open``: ``lo`` itself excluded; ``hi_open``: ``hi``
+    excluded)."""
+
+    kind: type
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    pair: bool = False
+    hi_open: bool = False
+
+    def problem(self, value) -> str | None:
+        """Why ``value`` (already of the right type) is out of bounds; None if it is fine."""
+        import math
+
+        for v in (value if self.pair else (value,)):
+            if not math.isfinite(v):
+                return f"must be finite, got {_shown(value)}"
+            if self.lo is not None and (v <= self.lo if self.lo_open else v < self.lo):
+                positive = (self.lo_open and self.lo == 0) or (self.kind is int and self.lo == 1)
+                bound = "positive" if positive else f"{'>' if self.lo_open else '>='} {self.lo:g}"
+                return f"must be {bound}, got {_shown(value)}"
+            if self.hi is not None and (v >= self.hi if self.hi_open else v > self.hi):
+                return f"must be {'<' if self.hi_open else '<='} {self.hi:g}, got {_shown(value)}"
+        if self.pair and value[0] > value[1]:
+            return f"inverted range {_shown(value)}: low must not exceed high"
+        return None
+
+
+#: Households of one kind in one scenario (a run's memory is checked separately).
+MAX_HOUSEHOLDS = 100_000
+#: Longest horizon, days (the calendar check below bounds it too).
+MAX_DAYS = 36_525
+#: The calendar a horizon must lie in: every slot between these dates (end exclusive), a span
+#: that numpy, pandas, SQLite and PostgreSQL timestamps all represent.
+CALENDAR = (dt.date(1900, 1, 1), dt.date(2200, 1, 1))
+
+#: Every numeric field's type and bounds: declare a new numeric field here too (a test checks).
+NUMBERS: dict[str, Number] = {
+    "seed": Number(int, 0, 2**32 - 1),
+    "consumers": Number(int, 1, MAX_HOUSEHOLDS),
+    "prosumers": Number(int, 1, MAX_HOUSEHOLDS),
+    "households": Number(int, 1, 2 * MAX_HOUSEHOLDS),
+    "prosumer_share": Number(float, 0, 1),                 # and leaves one household of each kind
+    "days": Number(int, 1, MAX_DAYS),
+    "slot_minutes": Number(int, 1, 60),                    # and divides 1440 (intraday slots)
+    "consumer_buy_tariff": Number(float, 0, 10_000, pair=True),   # currency/kWh
+    "prosumer_buy_tariff": Number(float, 0, 10_000, pair=True),
+    "prosumer_sell_tariff": Number(float, 0, 10_000, pair=True),
+    "consumer_daily_kwh": Number(float, 0, 100_000, pair=True),   # kWh/day
+    "prosumer_daily_kwh": Number(float, 0, 100_000, pair=True),
+    "load_day_noise": Number(float, 0, 1),                 # standard deviations of factors
+    "load_slot_noise": Number(float, 0, 1),
+    "pv_sizing_factor": Number(float, 0, 10, pair=True),   # PV energy / own load
+    "pv_yield_kwh_per_kwp": Number(float, 0, 24, lo_open=True, pair=True),  # kWh/kWp/day
+    "pv_cloud_noise": Number(float, 0, 1),
+    "pv_slot_noise": Number(float, 0, 1),
+    "annual_load_kwh": Number(float, 0, 10_000_000, pair=True),   # kWh/year
+    "pv_kwp": Number(float, 0, 100_000, pair=True),               # kWp
+    "pv_tilt": Number(float, 0, 90),                       # degrees from horizontal
+    "pv_azimuth": Number(float, 0, 360, hi_open=True),     # degrees clockwise from north
+    "inverter_outages": Number(int, 0),                    # and at most prosumer-days
+    "maintenance_windows": Number(int, 0),                 # and at most one per slot
+    "maintenance_slots": Number(int, 1),                   # and shorter than the horizon
+}
+
+#: Longest currency label (it names columns such as ``community_bill_Rs``).
+MAX_CURRENCY_LENGTH = 16
+
+
+def _number(key: str) -> Number | None:
+    """The rule of a numeric field (a field missing from :data:`NUMBERS` gets its type from its
+    default, with no bounds but finiteness)."""
+    if key in NUMBERS:
+        return NUMBERS[key]
+    default = FIELDS[key].default
+    if isinstance(default, bool) or key == "mechanisms":
+        return None
+    if isinstance(default, tuple) and len(default) == 2 and all(isinstance(v, float) for v in default):
+        return Number(float, pair=True)
+    if isinstance(default, (int, float)):
+        return Number(type(default))
+    return None
+
+
+def _shown(value) -> str:
+    text = repr(list(value) if isinstance(value, tuple) else value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def from_mapping(values: Mapping[str, Any], *, source: str = "scenario") -> Scenario:
     """Build a scenario from plain values (TOML table, JSON, flags), coercing types.
 
@@ -227,7 +325,8 @@ def from_mapping(values: Mapping[str, Any], *, source: str = "scenario") -> Scen
     for key, value in values.items():
         if key not in FIELDS:
             raise ScenarioError(key, f"unknown key in {source} (known: {', '.join(FIELDS)})")
-        kwargs[key] = None if value is None else _coerce(key, value)
+        optional = FIELDS[key].default is None
+        kwargs[key] = None if value is None and optional else _coerce(key, value)
     return Scenario(**kwargs)
 
 
@@ -244,9 +343,14 @@ def load_values(path: str | Path | None = None, overrides: Mapping[str, Any] | N
     if path is not None:
         p = Path(path)
         try:
-            values = tomllib.loads(p.read_text())
+            values = tomllib.loads(p.read_bytes().decode("utf-8"))
         except FileNotFoundError:
             raise ScenarioError("file", f"{p} does not exist") from None
+        except OSError as exc:
+            raise ScenarioError("file", f"cannot read {p}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ScenarioError("file", f"{p} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                                        f"offset {exc.start}); TOML files are UTF-8") from None
         except tomllib.TOMLDecodeError as exc:
             raise ScenarioError("file", f"{p} is not valid TOML: {exc}") from None
         for key, value in values.items():
@@ -265,91 +369,98 @@ def from_json(text: str) -> Scenario:
 
 
 def parse_value(key: str, text: str) -> Any:
-    """Parse a flag or sweep value given as text (``"5"``, ``"3.0:3.8"``, ``"mmr+bill_sharing"``).
-
-    Values stay text; :func:`from_mapping` coerces and validates them.
-    """
+    """Parse a flag or sweep value given as text (``"5"``, ``"3.0:3.8"``, ``"mmr+bill_sharing"``)
+    into the field's type; :func:`from_mapping` validates it."""
     if key not in FIELDS:
         raise ScenarioError(key, f"unknown key (known: {', '.join(FIELDS)})")
     if key == "mechanisms":
         return tuple(t.strip() for t in text.split("+") if t.strip())
-    if isinstance(FIELDS[key].default, tuple):
-        return tuple(text.replace(":", " ").split())
-    return text
+    rule = _number(key)
+    if rule is None:
+        return text
+    parts = text.replace(":", " ").split() if rule.pair else [text.strip()]
+    try:
+        values = tuple(rule.kind(v) for v in parts)
+    except ValueError:
+        kind = "a LOW:HIGH range of numbers" if rule.pair else ("an integer" if rule.kind is int else "a number")
+        raise ScenarioError(key, f"expected {kind}, got {text!r}") from None
+    return values if rule.pair else values[0]
 
 
 def _coerce(key: str, value: Any) -> Any:
-    default = FIELDS[key].default
-    if default is None:
-        default = OPTIONAL_TYPES[key]()  # a value of the field's type: 0 or ""
-    try:
-        if isinstance(default, bool):
-            raise TypeError
-        if key == "mechanisms":
-            if isinstance(value, str):
-                value = [value]
-            return tuple(str(v) for v in value)
-        if isinstance(default, tuple):
-            if isinstance(value, str) or len(value) != 2:
-                raise ValueError
-            return (float(value[0]), float(value[1]))
-        if isinstance(default, int):
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError
-            if isinstance(value, bool):
-                raise TypeError
-            return int(value)
-        if isinstance(default, float):
-            if isinstance(value, bool):
-                raise TypeError
-            return float(value)
-        if isinstance(default, str):
-            if isinstance(value, dt.date):
-                return value.isoformat()
-            if isinstance(value, Path):
-                return str(value)
-            if not isinstance(value, str):
-                raise TypeError
+    """``value`` as field ``key``'s type, strictly: no booleans or text where numbers belong, no
+    fractions where integers do (text from flags is parsed by :func:`parse_value` first)."""
+    rule = _number(key)
+
+    def is_number(v, kind) -> bool:
+        return not isinstance(v, bool) and isinstance(v, int if kind is int else (int, float))
+
+    if rule is not None:
+        if rule.pair:
+            if isinstance(value, (list, tuple)) and len(value) == 2 and all(is_number(v, float) for v in value):
+                return (float(value[0]), float(value[1]))
+            kind = "a [low, high] pair of numbers"
+        elif is_number(value, rule.kind):
+            return rule.kind(value)
+        else:
+            kind = "an integer" if rule.kind is int else "a number"
+        raise ScenarioError(key, f"expected {kind}, got {_shown(value)} ({type(value).__name__})")
+    if key == "mechanisms":
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ScenarioError(key, f"expected a list of mechanism names, got {_shown(value)}")
+    if isinstance(FIELDS[key].default, str) or key in OPTIONAL_TEXT:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value.isoformat()
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, str):
             return value
-    except (TypeError, ValueError):
-        kind = "a [low, high] pair" if isinstance(default, tuple) else type(default).__name__
-        raise ScenarioError(key, f"expected {kind}, got {value!r}") from None
+        raise ScenarioError(key, f"expected text, got {_shown(value)} ({type(value).__name__})")
     return value
 
 
 def _validate(s: Scenario) -> None:
-    import math
+    from p2pstore.limits import printable_problem
 
-    def positive(name: str) -> None:
+    for name in FIELDS:
         value = getattr(s, name)
-        if value is not None and value <= 0:
-            raise ScenarioError(name, f"must be positive, got {value}")
-
-    for name in ("consumers", "prosumers", "days", "slot_minutes", "maintenance_slots", "households"):
-        positive(name)
-    for name in ("inverter_outages", "maintenance_windows"):
-        if getattr(s, name) < 0:
-            raise ScenarioError(name, f"must be >= 0, got {getattr(s, name)}")
+        rule = _number(name)
+        problem = rule and value is not None and rule.problem(value)
+        if problem:
+            raise ScenarioError(name, problem)
     if s.slot_minutes is not None and 1440 % s.slot_minutes:
         raise ScenarioError("slot_minutes", f"must divide a day (1440 minutes), got {s.slot_minutes}")
-    if not 0 <= s.seed < 2**32:
-        raise ScenarioError("seed", f"must be in [0, 2**32), got {s.seed}")
-    if not s.imported and s.maintenance_windows and s.maintenance_slots >= s.slots:
-        raise ScenarioError("maintenance_slots", f"must be shorter than the horizon ({s.slots} slots)")
+    if not s.imported:
+        # the notebook's count stays valid for the smallest communities (an outage may repeat a day)
+        most = max(s.prosumers * s.days, FIELDS["inverter_outages"].default)
+        if s.inverter_outages > most:
+            raise ScenarioError("inverter_outages",
+                                f"must be at most {most} (one per prosumer-day), got {s.inverter_outages}")
+        if s.maintenance_windows > s.slots:
+            raise ScenarioError("maintenance_windows", f"must be at most the number of slots ({s.slots}), "
+                                                       f"got {s.maintenance_windows}")
+        if s.maintenance_windows and s.maintenance_slots >= s.slots:
+            raise ScenarioError("maintenance_slots", f"must be shorter than the horizon ({s.slots} slots)")
     if s.start is not None:
         try:
-            dt.date.fromisoformat(s.start)
+            start = dt.date.fromisoformat(s.start)
         except ValueError:
-            raise ScenarioError("start", f"expected an ISO date like 2025-01-01, got {s.start!r}") from None
+            raise ScenarioError("start", f"expected an ISO date like 2025-01-01, got {_shown(s.start)}") from None
+        first, end = CALENDAR
+        if not first <= start or (end - start).days < (s.days or 1):
+            raise ScenarioError("start", f"the horizon ({s.days or 1} days from {start}) must lie between {first} "
+                                         f"and {end - dt.timedelta(days=1)}")
+    problem = printable_problem(s.currency, MAX_CURRENCY_LENGTH)
+    if problem:
+        raise ScenarioError("currency", problem)
     _validate_sources(s)
     if s.generator not in GENERATORS:
         raise ScenarioError("generator", f"unknown generator {s.generator!r} (known: {', '.join(GENERATORS)})")
-    if s.weather not in WEATHER_FILES:
-        raise ScenarioError("weather", f"unknown weather file {s.weather!r} (known: {', '.join(WEATHER_FILES)})")
-    if not 0 <= s.pv_tilt <= 90:
-        raise ScenarioError("pv_tilt", f"must be in [0, 90] degrees, got {s.pv_tilt}")
-    if not 0 <= s.pv_azimuth < 360:
-        raise ScenarioError("pv_azimuth", f"must be in [0, 360) degrees, got {s.pv_azimuth}")
+    if s.weather is not None and s.weather not in WEATHER_FILES:
+        raise ScenarioError("weather", f"unknown weather file {_shown(s.weather)} (known: {', '.join(WEATHER_FILES)})")
     if not s.mechanisms:
         raise ScenarioError("mechanisms", "at least one mechanism is needed")
     known = registry.mechanisms()
@@ -361,19 +472,6 @@ def _validate(s: Scenario) -> None:
     if len(",".join(s.mechanisms)) > MAX_MECHANISMS_TEXT:
         raise ScenarioError("mechanisms", f"too many: their names joined with ',' exceed {MAX_MECHANISMS_TEXT} "
                                           "characters (split them over several runs)")
-    for name, f in FIELDS.items():
-        value = getattr(s, name)
-        if isinstance(f.default, tuple) and name != "mechanisms":
-            lo, hi = value
-            if not (math.isfinite(lo) and math.isfinite(hi)):
-                raise ScenarioError(name, f"must be finite, got {list(value)}")
-            if lo > hi:
-                raise ScenarioError(name, f"inverted range [{lo}, {hi}]: low must not exceed high")
-            if lo < 0:
-                raise ScenarioError(name, f"must not be negative, got {list(value)}")
-        elif isinstance(f.default, float):
-            if not math.isfinite(value) or value < 0:
-                raise ScenarioError(name, f"must be a finite number >= 0, got {value}")
 
 
 def share_count(share: float, households: int) -> int:

@@ -20,7 +20,10 @@ def test_defaults_are_the_notebooks():
 
 def test_standard_generator_keys_have_sensible_defaults_and_load_from_toml(tmp_path):
     s = Scenario()
-    assert s.generator == "notebook"
+    assert s.generator == "notebook"  # its specs leave the standard generator's keys out (same hash as before)
+    assert (s.annual_load_kwh, s.pv_kwp, s.pv_tilt, s.pv_azimuth, s.weather) == (None,) * 5
+    assert "weather" not in json.loads(s.canonical_json())
+    s = Scenario(generator="standard")
     assert (s.annual_load_kwh, s.pv_kwp, s.pv_tilt, s.pv_azimuth) == ((2000.0, 5000.0), (2.0, 6.0), 30.0, 180.0)
     assert s.weather == "723170TYA.CSV"
     f = tmp_path / "s.toml"
@@ -200,8 +203,118 @@ def test_share_sweep_cli_with_conflicting_counts_writes_nothing(tmp_path):
     r = CliRunner().invoke(cli, ["--db", url, "enqueue", "--households", "20", "--sweep", "prosumer_share=0.1,0.5",
                                  "--batch", "s", "--json"])
     assert r.exit_code == 0 and len(json.loads(r.output)["run_ids"]) == 2
+
+
 def test_standard_example_file_is_the_defaults_over_a_year():
     from pathlib import Path
 
     s = load(Path(__file__).parents[1] / "examples" / "standard-year.toml")
     assert s == Scenario(generator="standard", days=365)
+
+
+# -- strict types and bounds ------------------------------------------------------------------
+def test_every_numeric_field_declares_its_type_and_bounds():
+    """A new numeric field needs its entry in NUMBERS: strict checking comes with one line."""
+    from p2pstore.scenario import FIELDS, NUMBERS
+
+    numeric = {name for name, f in FIELDS.items()
+               if name != "mechanisms" and isinstance(f.default, (int, float, tuple)) and not isinstance(f.default, bool)}
+    unset = {name for name, f in FIELDS.items() if f.default is None}  # optional; the numeric ones are listed
+    assert numeric <= set(NUMBERS) <= numeric | unset
+    assert {"consumers", "days", "households", "prosumer_share", "pv_kwp", "pv_tilt"} <= set(NUMBERS)
+    for scenario in (Scenario(), Scenario(generator="standard"), Scenario(households=10, prosumer_share=0.5)):
+        for name, rule in NUMBERS.items():
+            value = getattr(scenario, name)
+            assert value is None or rule.problem(value) is None, name  # the defaults are in bounds
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("days", True, "expected an integer, got True (bool)"),
+    ("days", "2", "expected an integer, got '2' (str)"),
+    ("days", 2.0, "expected an integer, got 2.0 (float)"),
+    ("seed", None, "expected an integer, got None"),
+    ("load_day_noise", False, "expected a number, got False (bool)"),
+    ("load_day_noise", "0.1", "expected a number, got '0.1' (str)"),
+    ("consumer_buy_tariff", [True, 7], "expected a [low, high] pair of numbers, got [True, 7]"),
+    ("consumer_buy_tariff", ["6", "7"], "expected a [low, high] pair of numbers"),
+    ("consumer_buy_tariff", [6.0, 7.0, 8.0], "expected a [low, high] pair of numbers"),
+    ("consumer_buy_tariff", "6:7", "expected a [low, high] pair of numbers"),
+    ("mechanisms", [1], "expected a list of mechanism names"),
+    ("start", 20250101, "expected text, got 20250101 (int)"),
+    ("currency", 5, "expected text"),
+])
+def test_types_are_strict(field, value, words):
+    from p2pstore.scenario import from_mapping
+
+    with pytest.raises(ScenarioError, match=f"^scenario field '{field}': ") as err:
+        from_mapping({field: value})
+    assert words in str(err.value)
+
+
+@pytest.mark.parametrize("values, field, words", [
+    ({"load_day_noise": 1e308}, "load_day_noise", "must be <= 1"),
+    ({"pv_cloud_noise": float("inf")}, "pv_cloud_noise", "must be finite"),
+    ({"pv_yield_kwh_per_kwp": [0.0, 5.0]}, "pv_yield_kwh_per_kwp", "must be positive"),
+    ({"pv_yield_kwh_per_kwp": [5.0, 25.0]}, "pv_yield_kwh_per_kwp", "must be <= 24"),
+    ({"pv_sizing_factor": [0.5, 11.0]}, "pv_sizing_factor", "must be <= 10"),
+    ({"consumer_buy_tariff": [-1.0, 7.0]}, "consumer_buy_tariff", "must be >= 0"),
+    ({"prosumer_daily_kwh": [5.0, 1e6]}, "prosumer_daily_kwh", "must be <= 100000"),
+    ({"seed": 2**32}, "seed", "must be <="),
+    ({"consumers": 100_001}, "consumers", "must be <= 100000"),
+    ({"days": 36_526}, "days", "must be <= 36525"),
+    ({"slot_minutes": 120}, "slot_minutes", "must be <= 60"),
+    ({"inverter_outages": 1_000_000_000}, "inverter_outages", "at most 210 (one per prosumer-day)"),
+    ({"inverter_outages": -1}, "inverter_outages", "must be >= 0"),
+    ({"maintenance_windows": 2881}, "maintenance_windows", "at most the number of slots (2880)"),
+    ({"start": "9999-12-31"}, "start", "must lie between 1900-01-01 and 2199-12-31"),
+    ({"start": "2199-12-31", "days": 2}, "start", "the horizon (2 days from 2199-12-31)"),
+    ({"start": "1899-12-31", "days": 1}, "start", "must lie between"),
+    ({"currency": "R\ns"}, "currency", "must be printable text"),
+    ({"currency": "x" * 17}, "currency", "1 to 16 characters"),
+])
+def test_numbers_dates_and_labels_are_bounded(values, field, words):
+    with pytest.raises(ScenarioError) as err:
+        load(None, values)
+    assert err.value.field == field and words in str(err.value) and "\n" not in str(err.value)
+
+
+def test_edges_of_the_bounds_are_accepted():
+    s = load(None, {"start": "2199-12-31", "days": 1, "inverter_outages": 7})
+    assert s.start_date.isoformat() == "2199-12-31"
+    assert load(None, {"start": "1900-01-01", "seed": 2**32 - 1}).seed == 2**32 - 1
+    assert load(None, {"pv_yield_kwh_per_kwp": [1e-9, 24.0], "load_day_noise": 1}).load_day_noise == 1.0
+
+
+def test_toml_date_literals_and_integers_for_floats_are_accepted(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text("start = 2025-03-01\nload_day_noise = 0\nconsumer_buy_tariff = [6, 7]\n")
+    s = load(f)
+    assert (s.start, s.load_day_noise, s.consumer_buy_tariff) == ("2025-03-01", 0.0, (6.0, 7.0))
+
+
+def test_non_utf8_and_unreadable_files_are_one_line(tmp_path):
+    f = tmp_path / "latin1.toml"
+    f.write_bytes(b"currency = \"\xe9\"\n")
+    with pytest.raises(ScenarioError, match=r"is not UTF-8 text \(byte 0xe9 at offset 12\)"):
+        load(f)
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load(tmp_path)  # a directory
+
+
+@pytest.mark.parametrize("key, text, value", [
+    ("prosumers", "12", 12), ("load_day_noise", "0.1", 0.1), ("consumer_buy_tariff", "6:7", (6.0, 7.0)),
+    ("mechanisms", "mmr+conventional", ("mmr", "conventional")), ("start", "2025-02-01", "2025-02-01"),
+])
+def test_flag_text_is_parsed_to_the_field_type(key, text, value):
+    from p2pstore.scenario import parse_value
+
+    assert parse_value(key, text) == value
+
+
+@pytest.mark.parametrize("key, text", [("prosumers", "2.5"), ("prosumers", "x"), ("load_day_noise", "lots"),
+                                       ("consumer_buy_tariff", "6:seven")])
+def test_flag_text_that_is_not_a_number_names_the_field(key, text):
+    from p2pstore.scenario import parse_value
+
+    with pytest.raises(ScenarioError, match=f"^scenario field '{key}': expected"):
+        parse_value(key, text)

@@ -54,6 +54,21 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except P2PStoreError as exc:
             raise UserError(str(exc)) from None
+        except Exception as exc:
+            if _is_operational(exc):  # the database failed under us (read-only, disk full, gone)
+                from p2pstore.store.engine import one_line
+
+                raise UserError(f"database error: {one_line(exc)}") from None
+            raise
+
+
+def _is_operational(exc: BaseException) -> bool:
+    """Whether ``exc`` is a driver's OperationalError (only drivers already imported are asked)."""
+    import sys
+
+    classes = [getattr(sys.modules.get(name), "OperationalError", None)
+               for name in ("sqlalchemy.exc", "sqlite3", "psycopg")]
+    return any(c is not None and isinstance(exc, c) for c in classes)
 
 
 class UserError(click.ClickException):
@@ -94,11 +109,15 @@ def db_url(ctx: click.Context) -> str | None:
     return ctx.find_root().obj["db_url"]
 
 
-def open_store(ctx: click.Context, *, migrate: bool = True):
-    """The Store for the group's ``--db`` URL (imported lazily)."""
+def open_store(ctx: click.Context, *, writes: bool = False):
+    """The Store for the group's ``--db`` URL (imported lazily).
+
+    ``writes``: True for commands that write (they create the schema in an *empty* database, and
+    refuse a read-only one); read commands keep the default and never create or change schema.
+    """
     from p2pstore.store import Store
 
-    return Store(db_url(ctx), migrate=migrate)
+    return Store(db_url(ctx), migrate=writes)
 
 
 def main(argv: list[str] | None = None) -> None:

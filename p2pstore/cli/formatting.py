@@ -42,3 +42,64 @@ def echo_warnings():
     for w in caught:
         if issubclass(w.category, DataWarning):
             click.echo(f"Warning: {w.message}", err=True)
+#: Rows ``query`` shows in the table format unless ``--limit`` says otherwise (csv and json stream
+#: every row).
+TABLE_ROW_LIMIT = 1000
+
+
+def echo_rows(columns: list[str], batches, fmt: str) -> int:
+    """Print a query's rows as they arrive (csv: a line per row; json: one array, a record per
+    line; table: collected, then aligned). Returns the number of rows printed."""
+    import csv
+    import io
+
+    n = 0
+    if fmt == "table":
+        import pandas as pd
+
+        rows = [r for batch in batches for r in batch]
+        click.echo(render(pd.DataFrame.from_records(rows, columns=columns), "table"))
+        return len(rows)
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        click.echo(buf.getvalue(), nl=False)
+        for batch in batches:
+            buf.seek(0)
+            buf.truncate()
+            writer.writerows(batch)
+            click.echo(buf.getvalue(), nl=False)
+            n += len(batch)
+        return n
+    click.echo("[", nl=False)
+    for batch in batches:
+        lines = [json.dumps(dict(zip(columns, map(_json_value, row))), ensure_ascii=False) for row in batch]
+        click.echo(("," if n else "") + "\n" + ",\n".join(lines), nl=False)
+        n += len(batch)
+    click.echo("\n]")
+    return n
+
+
+def _json_value(v):
+    """A database value as JSON: numbers stay numbers (non-finite ones null), times ISO 8601,
+    bytes hex, anything else its text."""
+    import datetime as dt
+    import decimal
+    import math
+
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, decimal.Decimal):
+        return float(v) if v.is_finite() else None
+    if isinstance(v, (dt.datetime, dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).hex()
+    if isinstance(v, (list, tuple)):
+        return [_json_value(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _json_value(x) for k, x in v.items()}
+    return str(v)

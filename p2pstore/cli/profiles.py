@@ -68,7 +68,7 @@ def import_profiles(ctx, name, load, pv, long, tariffs, p2p_allowed, unit, timez
       p2pstore profiles import solar --load load.parquet --pv pv.parquet --unit kWh \\
           --timezone Australia/Brisbane --slot-minutes 15 --tariffs tariffs.csv
     """
-    store = open_store(ctx)
+    store = open_store(ctx, writes=True)
     with echo_warnings():
         result = store.import_profiles(name, replace=replace, load=load, pv=pv, long=long, tariffs=tariffs,
                                        p2p_allowed=p2p_allowed, unit=unit, timezone=timezone,
@@ -136,7 +136,7 @@ def delete_profiles(ctx, name, as_json):
     Example:
       p2pstore profiles delete demo
     """
-    rows = open_store(ctx).delete_profile_set(name)
+    rows = open_store(ctx, writes=True).delete_profile_set(name)
     if as_json:
         echo_json({"deleted": name, "value_rows": rows})
         return

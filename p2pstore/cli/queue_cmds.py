@@ -52,7 +52,7 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
       p2pstore enqueue --sweep profiles=demo,other --tariffs tou.csv
       p2pstore enqueue --generator standard --days 365 --sweep pv_kwp=2:4,4:8 --seeds 1..5
     """
-    from p2pstore.jobs.enqueue import enqueue_sweep, parse_at
+    from p2pstore.jobs.enqueue import enqueue, parse_at, plan_sweep
 
     base = scenario_values_from_options(scenario_file, **flags)
     not_before = parse_at(at)
@@ -60,10 +60,11 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
         from p2pstore.errors import InputError
 
         raise InputError("give --seed or --seeds, not both")
-    store = open_store(ctx)
+    batch, scenarios = plan_sweep(base, sweeps=sweeps, seeds=seeds, batch=batch, series=series,
+                                  max_attempts=max_attempts)  # everything checked before the database opens
     with echo_warnings():
-        batch, ids = enqueue_sweep(store, base, sweeps=sweeps, seeds=seeds, batch=batch, series=series,
-                                   priority=priority, not_before=not_before, max_attempts=max_attempts)
+        ids = enqueue(open_store(ctx, writes=True), scenarios, batch=batch, series=series, priority=priority,
+                      not_before=not_before, max_attempts=max_attempts)
     if as_json:
         echo_json({"batch": batch, "run_ids": ids})
         return
@@ -151,7 +152,7 @@ def cancel_runs(ctx, run_ids, batch):
     """
     from p2pstore.jobs.queue import cancel
 
-    _echo_ids("cancelled", cancel(open_store(ctx).engine, list(run_ids) or None, batch))
+    _echo_ids("cancelled", cancel(open_store(ctx, writes=True).engine, list(run_ids) or None, batch))
 
 
 @click.command("retry")
@@ -168,7 +169,7 @@ def retry_runs(ctx, run_ids, failed):
     """
     from p2pstore.jobs.queue import retry
 
-    _echo_ids("requeued", retry(open_store(ctx).engine, list(run_ids) or None, failed=failed))
+    _echo_ids("requeued", retry(open_store(ctx, writes=True).engine, list(run_ids) or None, failed=failed))
 
 
 @click.command("wait")
@@ -292,12 +293,12 @@ def schedule_add(ctx, name, cron, timezone, scenario_file, series, priority, max
       p2pstore schedule add nightly --cron "0 2 * * *" scenario.toml
       p2pstore schedule add hourly-mmr --cron "0 * * * *" --mechanism mmr --series none
     """
-    from p2pstore.jobs.schedules import add_schedule, next_fire_time, parse_cron
+    from p2pstore.jobs.schedules import add_schedule, check_schedule, next_fire_time
 
-    parse_cron(cron, timezone)  # before opening (or creating) the database
+    check_schedule(name, cron, timezone, max_attempts)  # before opening (or creating) the database
     scenario = scenario_from_options(scenario_file, **flags)
     with echo_warnings():
-        sid = add_schedule(open_store(ctx), name, cron, scenario, timezone=timezone, series=series,
+        sid = add_schedule(open_store(ctx, writes=True), name, cron, scenario, timezone=timezone, series=series,
                            priority=priority, max_attempts=max_attempts)
     click.echo(f"schedule {name!r} (id {sid}) added; next firing {next_fire_time(cron, timezone).isoformat()}")
 
@@ -335,7 +336,7 @@ def schedule_list(ctx, as_json):
 def _set_paused(ctx, name, paused):
     from p2pstore.jobs.schedules import set_paused
 
-    set_paused(open_store(ctx).engine, name, paused)
+    set_paused(open_store(ctx, writes=True).engine, name, paused)
     click.echo(f"schedule {name!r} {'paused' if paused else 'resumed'}")
 
 
@@ -362,5 +363,5 @@ def schedule_remove(ctx, name):
     """Delete a schedule; the runs it queued stay."""
     from p2pstore.jobs.schedules import remove_schedule
 
-    remove_schedule(open_store(ctx).engine, name)
+    remove_schedule(open_store(ctx, writes=True).engine, name)
     click.echo(f"schedule {name!r} removed")

@@ -41,9 +41,11 @@ def run(ctx, scenario_file, as_json, daily, series, batch, **flags):
 
     from p2pstore.cli.progress import note, progress_bar
     from p2pstore.jobs.execute import run_now
+    from p2pstore.simulate import check_memory
 
     scenario = scenario_from_options(scenario_file, **flags)
-    store = open_store(ctx)
+    check_memory(scenario, series)  # before anything is stored or allocated
+    store = open_store(ctx, writes=True)
     if not scenario.imported and scenario.n_households * scenario.slots >= BIG_RUN_VALUES:
         note(f"settling {scenario.n_households:,} households x {scenario.slots:,} slots ...")
     with echo_warnings():

@@ -103,9 +103,24 @@ def check_max_attempts(max_attempts: int) -> None:
 
 
 def check_batch(batch: str | None) -> None:
-    """:class:`InputError` unless ``batch`` is None or a name of 1 to 200 characters."""
-    if batch is not None and (not batch.strip() or len(batch) > 200):
-        raise InputError("--batch must be 1 to 200 characters")
+    """:class:`InputError` unless ``batch`` is None or a name of 1 to 200 printable characters."""
+    from p2pstore.limits import check_name
+
+    if batch is not None:
+        check_name("--batch", batch)
+
+
+def check_runs(scenarios: Sequence, *, series: str = "full", batch: str | None = None,
+               max_attempts: int = 3) -> None:
+    """Everything about runs to queue that can be checked before the database is opened: the
+    batch name, the attempts, and each scenario's memory against this machine's
+    (:func:`p2pstore.simulate.check_memory`); raises a one-line :class:`P2PStoreError`."""
+    from p2pstore.simulate import check_memory, estimate_peak_bytes
+
+    check_max_attempts(max_attempts)
+    check_batch(batch)
+    if scenarios:
+        check_memory(max(scenarios, key=lambda s: estimate_peak_bytes(s, series)), series)
 
 
 def enqueue(
@@ -118,11 +133,11 @@ def enqueue(
     not_before: dt.datetime | None = None,
     max_attempts: int = 3,
 ) -> list[int]:
-    """Queue one run per scenario, in one transaction; return their ids in order."""
+    """Queue one run per scenario, in one transaction; return their ids in order (after
+    :func:`check_runs`)."""
     from p2pstore.store import RunRequest
 
-    check_max_attempts(max_attempts)
-    check_batch(batch)
+    check_runs(scenarios, series=series, batch=batch, max_attempts=max_attempts)
     return store.create_runs([
         RunRequest(scenario=s, series=series, batch=batch, priority=priority,
                    not_before=not_before, max_attempts=max_attempts)
@@ -130,17 +145,20 @@ def enqueue(
     ])
 
 
-def enqueue_sweep(
-    store,
-    base,
-    *,
-    sweeps: Sequence[str] = (),
-    seeds: str | None = None,
-    batch: str | None = None,
-    **options: Any,
-) -> tuple[str, list[int]]:
-    """Parse ``--sweep``/``--seeds`` texts, expand over ``base`` and enqueue; ``(batch, ids)``."""
+def plan_sweep(base, *, sweeps: Sequence[str] = (), seeds: str | None = None, batch: str | None = None,
+               series: str = "full", max_attempts: int = 3) -> tuple[str, list]:
+    """Parse ``--sweep``/``--seeds`` texts and expand them over ``base``: ``(batch, scenarios)``,
+    every one checked (:func:`check_runs`), nothing opened or written."""
     parsed = [parse_sweep(s) for s in sweeps]
     scenarios = expand(base, parsed, parse_seeds(seeds) if seeds else None)
     batch = batch or default_batch_name()
-    return batch, enqueue(store, scenarios, batch=batch, **options)
+    check_runs(scenarios, series=series, batch=batch, max_attempts=max_attempts)
+    return batch, scenarios
+
+
+def enqueue_sweep(store, base, *, sweeps: Sequence[str] = (), seeds: str | None = None, batch: str | None = None,
+                  series: str = "full", max_attempts: int = 3, **options: Any) -> tuple[str, list[int]]:
+    """:func:`plan_sweep`, then :func:`enqueue` (``options``: priority, not_before); ``(batch, ids)``."""
+    batch, scenarios = plan_sweep(base, sweeps=sweeps, seeds=seeds, batch=batch, series=series,
+                                  max_attempts=max_attempts)
+    return batch, enqueue(store, scenarios, batch=batch, series=series, max_attempts=max_attempts, **options)

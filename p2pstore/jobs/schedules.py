@@ -43,10 +43,14 @@ def parse_cron(expr: str, timezone: str = "UTC") -> CronTrigger:
     try:
         if len(fields) == 6:
             s, m, h, dom, mon, dow = fields
-            return CronTrigger(second=s, minute=m, hour=h, day=dom, month=mon, day_of_week=dow, timezone=tz)
-        return CronTrigger.from_crontab(expr, timezone=tz)
+            trigger = CronTrigger(second=s, minute=m, hour=h, day=dom, month=mon, day_of_week=dow, timezone=tz)
+        else:
+            trigger = CronTrigger.from_crontab(expr, timezone=tz)
     except (ValueError, TypeError) as exc:
         raise ScheduleError(f"invalid cron expression {expr!r}: {exc}") from None
+    if trigger.get_next_fire_time(None, now_utc()) is None:
+        raise ScheduleError(f"cron expression {expr!r} never fires (no such date in any year)")
+    return trigger
 
 
 def parse_timezone(name: str):
@@ -79,6 +83,16 @@ def latest_fire_time(trigger: CronTrigger, now: dt.datetime, lookback_s: int = 3
     return None
 
 
+def check_schedule(name: str, cron: str, timezone: str = "UTC", max_attempts: int = 3) -> None:
+    """Validate a new schedule's name (printable, 1 to 200 characters), cron expression (it must
+    fire some day), time zone and attempts; raises a one-line :class:`P2PStoreError`."""
+    from p2pstore.limits import check_name
+
+    check_name("schedule name", name)
+    parse_cron(cron, timezone)
+    check_max_attempts(max_attempts)
+
+
 def add_schedule(
     store,
     name: str,
@@ -91,10 +105,7 @@ def add_schedule(
     max_attempts: int = 3,
 ) -> int:
     """Create schedule ``name``; return its id. Everything is validated before anything is written."""
-    if not name or not name.strip() or len(name) > 200:
-        raise ScheduleError("schedule name must be 1 to 200 characters")
-    parse_cron(cron, timezone)
-    check_max_attempts(max_attempts)
+    check_schedule(name, cron, timezone, max_attempts)
     engine = store.engine
     if _find(engine, name) is not None:
         raise ScheduleError(f"schedule {name!r} already exists (remove it first)")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from p2pstore.errors import NotFoundError, P2PStoreError
 from p2pstore.progress import ProgressFactory, no_progress
+from p2pstore.reports.output import check_output_dir
 
 EXPORT_FORMATS = ("csv", "parquet")
 
@@ -54,9 +55,9 @@ def export_run(store, run_id: int, out_dir: str | Path, fmt: str = "csv", *,
     """Write run ``run_id``'s tables to ``out_dir`` as ``<table>.csv`` or ``<table>.parquet``,
     plus ``scenario.json`` (the spec). Returns the written paths."""
     _check_format(fmt)
+    out = _out_dir(out_dir)
     if store.runs(run_ids=[int(run_id)]).empty:
         raise NotFoundError(f"no run with id {run_id}")
-    out = _out_dir(out_dir)
     written = write_tables(store, [int(run_id)], out, fmt, progress=progress)
     spec = store.scenario_of(int(run_id)).canonical_json()
     path = out / "scenario.json"
@@ -70,10 +71,10 @@ def export_batch(store, batch: str, out_dir: str | Path, fmt: str = "csv", *,
     (``runs`` lists every run of the batch whatever its status; result tables hold the rows of
     the runs that have results). Returns the written paths."""
     _check_format(fmt)
+    out = _out_dir(out_dir)
     runs = store.runs(batch=batch)
     if runs.empty:
         raise NotFoundError(f"no batch named {batch!r}")
-    out = _out_dir(out_dir)
     return write_tables(store, runs["run_id"].astype(int).tolist(), out, fmt, progress=progress)
 
 
@@ -101,9 +102,8 @@ def _check_format(fmt: str) -> None:
 
 
 def _out_dir(out_dir: str | Path) -> Path:
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise P2PStoreError(f"{out} exists and is not a directory")
+    """``out_dir``, checked writable (:func:`~p2pstore.reports.output.check_output_dir`) and made."""
+    out = check_output_dir(out_dir, "export directory")
     out.mkdir(parents=True, exist_ok=True)
     return out
 

@@ -26,6 +26,7 @@ from p2pstore.reports.compare import (compare_metrics, format_run_ids, metric_or
                                       select_runs, with_derived_params)
 from p2pstore.reports.daily import notebook_daily_frame
 from p2pstore.reports.numbers import format_value, metric_label
+from p2pstore.reports.output import check_output_dir, check_output_file
 from p2pstore.reports.tables import text_columns
 
 
@@ -394,7 +395,7 @@ def make_report(store, out: str | Path, *, run_id: int | None = None, run_ids: I
     """Build the single-run (``run_id``) or many-run (``run_ids`` / ``batch``) report and write it
     to ``out``; with ``figures_dir`` also every figure as ``NN-name.<figure_format>`` (png, svg or
     pdf; ``dpi`` for png, default 300). ``png_dir`` is ``figures_dir`` with PNGs. Returns the
-    written paths, the HTML first."""
+    written paths, the HTML first. Both destinations are checked before the report is built."""
     from p2pstore.errors import P2PStoreError
 
     if png_dir is not None:
@@ -405,6 +406,9 @@ def make_report(store, out: str | Path, *, run_id: int | None = None, run_ids: I
         raise P2PStoreError(f"unknown figure format {figure_format!r} (known: {', '.join(F.FIGURE_FORMATS)})")
     if dpi is not None and not 10 <= dpi <= 2400:
         raise P2PStoreError(f"--dpi must be between 10 and 2400, got {dpi}")
+    check_output_file(out, "report file")
+    if figures_dir is not None:
+        check_output_dir(figures_dir, "--png-dir" if png_dir is not None else "--figures-dir")
     options = {"figure_format": figure_format if figures_dir is not None else None,
                "dpi": dpi or F.PRINT_DPI, "progress": progress}
     if run_id is not None:

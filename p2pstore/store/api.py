@@ -50,8 +50,12 @@ class _LostRun(Exception):
 class Store(StoreReaders, StoreStreams, ProfileSetMethods):
     """Results store at ``url`` (see :func:`p2pstore.store.engine.resolve_url`).
 
-    On construction the schema revision is checked; a fresh database is migrated to head when
-    ``migrate`` is true, anything else not at head raises :class:`StoreError`.
+    On construction the schema revision is checked (:func:`p2pstore.store.migrate.ensure_schema`).
+    With ``migrate`` (the default, for code that stores) an *empty* database is migrated to head
+    and a read-only or in-memory SQLite database is refused; with ``migrate=False`` (readers) the
+    database must already hold p2pstore's schema, and a missing SQLite file is not created.
+    Another application's database, a template database, or one not at head raises
+    :class:`StoreError`.
     """
 
     def __init__(self, url: str | None = None, *, migrate: bool = True):
@@ -272,15 +276,18 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
             raise NotFoundError(f"run {run_id} does not exist")
 
     # -- ad-hoc SQL -------------------------------------------------------------------------
-    def query(self, sql: str):
+    def query(self, sql: str, *, timeout: float | None = None, limit: int | None = None):
         """Run one read-only SQL statement; return a pandas DataFrame (``p2pstore query``).
 
-        A write is refused with :class:`StoreError` ``"read-only: ..."`` and changes nothing; see
-        :func:`p2pstore.store.query.run_readonly_query`.
+        ``timeout``: seconds (default :data:`p2pstore.store.query.DEFAULT_TIMEOUT_S`; 0 = none);
+        ``limit``: at most this many rows. A write, or anything that would reach beyond the store
+        (files, programs, other sessions), is refused with :class:`StoreError` ``"read-only: ..."``
+        and changes nothing; see :func:`p2pstore.store.query.open_readonly_query`.
         """
-        from p2pstore.store.query import run_readonly_query
+        from p2pstore.store.query import DEFAULT_TIMEOUT_S, run_readonly_query
 
-        return run_readonly_query(self.engine, sql, dataframe=True)
+        return run_readonly_query(self.engine, sql, dataframe=True, limit=limit,
+                                  timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout)
 
     # -- results ---------------------------------------------------------------------------
     def write_results(self, run_id: int, settlement, series: str = "full", *,

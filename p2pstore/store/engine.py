@@ -124,6 +124,28 @@ def db_timestamp(engine_or_conn, value: dt.datetime) -> dt.datetime:
     return value if engine_or_conn.dialect.name == "postgresql" else value.replace(tzinfo=None)
 
 
+def sqlite_path(engine: Engine) -> str | None:
+    """The file of a SQLite engine (None for an in-memory database, or for PostgreSQL).
+
+    ``sqlite:///file:PATH?mode=ro&uri=true`` URLs give ``PATH``.
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if database in (None, "", ":memory:"):
+        return None
+    if engine.url.query.get("uri") in ("true", "1") and database.startswith("file:"):
+        path = database[len("file:"):]
+        return None if path in ("", ":memory:") or "mode=memory" in str(engine.url) else path
+    return database
+
+
+def sqlite_url_is_readonly(engine: Engine) -> bool:
+    """Whether a SQLite URL asks for a read-only connection (``?mode=ro``, ``immutable=1``)."""
+    q = engine.url.query
+    return q.get("mode") == "ro" or q.get("immutable") in ("1", "true")
+
+
 def engine_url(engine: Engine) -> str:
     """The engine's URL with the password masked."""
     return engine.url.render_as_string(hide_password=True)
@@ -144,7 +166,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         try:
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            if engine.url.database not in (None, "", ":memory:"):
+            if sqlite_path(engine) is not None:
                 _ensure_wal(cur)
             cur.execute("PRAGMA foreign_keys=ON")
         finally:
@@ -159,8 +181,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def _ensure_wal(cur) -> None:
-    """Put the database file in WAL mode (a persistent property of the file).
+    """Put a new (empty) database file in WAL mode, a persistent property of the file.
 
+    Only an empty file is switched: a file with tables keeps the journal mode it has (p2pstore's
+    own files are WAL since their creation; another application's file is never changed).
     Switching needs an exclusive lock, and SQLite answers "database is locked" at once, without
     its busy handler, when several connections open a fresh file together; so switch only when
     needed, and retry within the busy timeout.
@@ -171,7 +195,8 @@ def _ensure_wal(cur) -> None:
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
     while True:
         try:
-            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            if (cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal"
+                    and cur.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0):
                 cur.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:

@@ -1,8 +1,12 @@
 """Schema versioning: Alembic owns the schema; the store checks the revision at start-up.
 
-A fresh database (none of p2pstore's tables) is migrated to head on first use. A database at an
-older revision is refused with a message naming ``p2pstore db upgrade``; one at a revision this
-version does not know (written by a newer p2pstore) is refused too.
+An *empty* database (no tables or views at all) is migrated to head on first use by commands that
+store. Anything else without p2pstore's schema is left alone: a database that holds another
+application's tables needs an explicit ``p2pstore db upgrade``, and read commands never create
+or change schema. PostgreSQL template databases are refused outright (every database created from
+them would inherit p2pstore's tables). A database at an older revision is refused with a message
+naming ``p2pstore db upgrade``; one at a revision this version does not know (written by a newer
+p2pstore) is refused too.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from p2pstore.errors import StoreError
-from p2pstore.store.engine import begin_write, connect, create_engine, engine_url, one_line
+from p2pstore.store.engine import (begin_write, connect, create_engine, engine_url, one_line, sqlite_path,
+                                   sqlite_url_is_readonly)
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -52,17 +57,82 @@ def _revision_of(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def _has_p2pstore_tables(conn: Connection) -> bool:
-    from sqlalchemy import inspect
+def _user_tables(conn: Connection) -> list[str]:
+    """Every table, view and sequence outside the system catalogs (schema-qualified on
+    PostgreSQL), sorted: an empty list means an empty database."""
+    from sqlalchemy import text
 
-    from p2pstore.store.models import Base
+    if conn.dialect.name == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
+    else:
+        sql = ("SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+               "WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S') AND n.nspname NOT IN ('pg_catalog', "
+               "'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'")
+    return sorted(conn.execute(text(sql)).scalars())
 
-    existing = set(inspect(conn).get_table_names())
-    return bool(existing & set(Base.metadata.tables))
+
+def _refuse_template(conn: Connection, where: str) -> None:
+    """:class:`StoreError` if ``conn`` is on a PostgreSQL template database (template0/1 or any
+    database marked ``datistemplate``)."""
+    from sqlalchemy import text
+
+    if conn.dialect.name != "postgresql":
+        return
+    if conn.execute(text("SELECT datistemplate FROM pg_database WHERE datname = current_database()")).scalar():
+        raise StoreError(f"database {where!r} is a template database: p2pstore does not use it (every database "
+                         "created from it would inherit p2pstore's tables); create one, e.g. CREATE DATABASE p2p")
 
 
-def _upgrade_engine(engine: Engine, target: str = "head") -> None:
-    """Upgrade in one transaction; on PostgreSQL under an advisory lock (concurrent first use)."""
+def _foreign(where: str, tables: list[str]) -> StoreError:
+    shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+    return StoreError(f"database {where!r} is not empty and has no p2pstore schema (it holds {shown}); p2pstore "
+                      "does not change another application's database implicitly: use a database of its own, "
+                      "or add p2pstore's tables with 'p2pstore db upgrade'")
+
+
+def check_sqlite_file(engine: Engine, *, write: bool) -> None:
+    """Refuse, before connecting, what SQLite would get wrong silently.
+
+    An in-memory database (``sqlite://``) is refused: whatever is stored there is gone when the
+    process exits. A file that does not exist is refused for reading (connecting would create
+    it). For writing, a read-only URL (``?mode=ro``) or a file or directory without write
+    permission (also when running as root, who could write anyway) is refused.
+    """
+    import os
+    import stat
+    from pathlib import Path
+
+    if engine.dialect.name != "sqlite":
+        return
+    where = engine_url(engine)
+    path = sqlite_path(engine)
+    if path is None:
+        raise StoreError(f"{where!r} is an in-memory SQLite database, lost when the command ends: give a file, "
+                         "e.g. sqlite:///p2pstore.db")
+    file = Path(path)
+    if not file.exists():
+        if not write:
+            raise StoreError(f"SQLite database {str(file)!r} does not exist (commands that store results create "
+                             "it; or run 'p2pstore db upgrade')")
+        return
+    if not write:
+        return
+    if sqlite_url_is_readonly(engine):
+        raise StoreError(f"database {where!r} is opened read-only (mode=ro): this command writes to it")
+    for target in (file, file.resolve().parent):
+        mode = target.stat().st_mode
+        if not os.access(target, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+            what = "directory" if target.is_dir() else "file"
+            raise StoreError(f"SQLite database {str(file)!r} is read-only (its {what} {str(target)!r} is not "
+                             "writable): this command writes to it")
+
+
+def _upgrade_engine(engine: Engine, target: str = "head", *, require_empty: bool = False) -> None:
+    """Upgrade in one transaction; on PostgreSQL under an advisory lock (concurrent first use).
+
+    ``require_empty``: only if the database is still empty or already p2pstore's once the lock is
+    held (another process may have written meanwhile).
+    """
     from alembic import command
     from sqlalchemy import text
 
@@ -70,39 +140,50 @@ def _upgrade_engine(engine: Engine, target: str = "head") -> None:
     with begin_write(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        if require_empty and _revision_of(conn) is None:
+            tables = _user_tables(conn)
+            if tables:
+                raise _foreign(engine_url(engine), tables)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, target)
 
 
 def ensure_schema(engine: Engine, *, migrate: bool = True) -> str:
-    """Check the schema revision of ``engine``'s database; migrate a fresh one if ``migrate``.
+    """Check the schema revision of ``engine``'s database; migrate an empty one if ``migrate``.
 
-    Returns the revision. Raises :class:`StoreError` when the database is unreachable, at an
-    older revision, at an unknown revision, or holds p2pstore tables without a version.
+    Returns the revision. Raises :class:`StoreError` when the database is unreachable, a
+    template, in memory, another application's (not empty, no p2pstore schema), without schema
+    and ``migrate`` is false, at an older revision, at an unknown revision, or holds p2pstore
+    tables without a version.
     """
     from sqlalchemy.exc import DBAPIError
 
     where = engine_url(engine)
+    check_sqlite_file(engine, write=migrate)
     head = head_revision()
     with connect(engine) as conn:
         try:
+            _refuse_template(conn, where)
             rev = _revision_of(conn)
-            has_tables = rev is None and _has_p2pstore_tables(conn)
+            tables = _user_tables(conn) if rev is None else []
         except DBAPIError as exc:
             raise StoreError(f"cannot read schema version of {where!r}: {one_line(exc)}") from None
     if rev == head:
         return rev
-    if rev is None and not has_tables:
+    if rev is None and {"runs", "scenarios"} <= {t.rsplit(".", 1)[-1] for t in tables}:
+        raise StoreError(f"database {where!r} has p2pstore tables but no schema version; "
+                         "it was not created by p2pstore's migrations")
+    if rev is None and tables:
+        raise _foreign(where, tables)
+    if rev is None:
         if not migrate:
-            raise StoreError(f"database {where!r} has no p2pstore schema: run 'p2pstore db upgrade'")
+            raise StoreError(f"database {where!r} has no p2pstore schema: run 'p2pstore db upgrade' "
+                             "(or a command that stores results)")
         try:
-            _upgrade_engine(engine)
+            _upgrade_engine(engine, require_empty=True)
         except DBAPIError as exc:
             raise StoreError(f"cannot create the schema in {where!r}: {one_line(exc)}") from None
         return head
-    if rev is None:
-        raise StoreError(f"database {where!r} has p2pstore tables but no schema version; "
-                         "it was not created by p2pstore's migrations")
     if rev in _known_revisions():
         raise StoreError(f"database {where!r} is at schema revision {rev}, this p2pstore needs {head}: "
                          "run 'p2pstore db upgrade' (back up the database first)")
@@ -119,7 +200,9 @@ def upgrade(url: str | None = None, target: str = "head") -> tuple[str | None, s
 
     engine = create_engine(url)
     try:
+        check_sqlite_file(engine, write=True)
         with connect(engine) as conn:
+            _refuse_template(conn, engine_url(engine))
             before = _revision_of(conn)
         if before is not None and before not in _known_revisions():
             raise StoreError(f"database {engine_url(engine)!r} is at schema revision {before}, unknown "
@@ -134,6 +217,12 @@ def upgrade(url: str | None = None, target: str = "head") -> tuple[str | None, s
         engine.dispose()
 
 
+def _missing_file_in_existing_dir(path: str) -> bool:
+    from pathlib import Path
+
+    return not Path(path).exists() and Path(path).resolve().parent.is_dir()
+
+
 def current(url: str | None = None) -> tuple[str | None, str]:
     """``(revision, head)`` of the database at ``url`` (for ``p2pstore db current``).
 
@@ -143,8 +232,12 @@ def current(url: str | None = None) -> tuple[str | None, str]:
 
     engine = create_engine(url)
     try:
+        path = sqlite_path(engine)
+        if engine.dialect.name == "sqlite" and (path is None or _missing_file_in_existing_dir(path)):
+            return None, head_revision()  # nothing to read, and connecting would create the file
         with connect(engine) as conn:
             try:
+                _refuse_template(conn, engine_url(engine))
                 rev = _revision_of(conn)
             except DBAPIError as exc:
                 raise StoreError(f"cannot read schema version of {engine_url(engine)!r}: {one_line(exc)}") from None

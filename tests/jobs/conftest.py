@@ -44,6 +44,17 @@ def cli(db_url):
     return invoke
 
 
+def unsettleable_scenario():
+    """A spec that fails when a run executes: PV with a yield of 0 kWh/kWp cannot be sized. Today's
+    validation refuses it, so it is built around validation, like a spec stored by an older
+    p2pstore; executing it fails with a ScenarioError naming the field."""
+    from p2pstore.scenario import Scenario
+
+    s = Scenario(days=1)
+    object.__setattr__(s, "pv_yield_kwh_per_kwp", (0.0, 0.0))
+    return s
+
+
 def count(store, sql: str, **params) -> int:
     with store.engine.connect() as conn:
         return conn.execute(sa.text(sql), params).scalar_one()

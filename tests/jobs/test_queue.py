@@ -14,7 +14,7 @@ from p2pstore.jobs import queue
 from p2pstore.jobs.enqueue import enqueue, expand, parse_seeds, parse_sweep
 from p2pstore.scenario import Scenario
 
-from .conftest import count, run_rows
+from .conftest import count, run_rows, unsettleable_scenario
 
 TINY = Scenario(days=1)
 
@@ -232,17 +232,15 @@ def test_burst_keeps_going_only_for_due_retrying_or_stale_runs(store):
     assert store.get_run(delayed)["status"] == "queued"
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the NaN on purpose
 def test_a_failing_synchronous_run_is_failed_at_once_keeping_its_error(store):
     """`p2pstore run` does not retry: its failed run is not requeued for the workers."""
     from p2pstore.errors import P2PStoreError
     from p2pstore.jobs.execute import run_now
 
-    unsettleable = Scenario(pv_yield_kwh_per_kwp=(0.0, 0.0), days=1)  # NaN bills: refused by the store
-    with pytest.raises(P2PStoreError, match="non-finite"):
-        run_now(store, unsettleable, "none")
+    with pytest.raises(P2PStoreError, match="pv_yield_kwh_per_kwp"):
+        run_now(store, unsettleable_scenario(), "none")
     [run] = run_rows(store)
     assert (run["status"], run["attempts"], run["max_attempts"]) == ("failed", 1, 3)
     assert run["worker"].startswith("cli@") and run["finished_at"] is not None
-    assert run["error"].startswith("InputError: non-finite value"), run["error"]
+    assert run["error"].startswith("ScenarioError: scenario field 'pv_yield_kwh_per_kwp'"), run["error"]
     assert count(store, "SELECT COUNT(*) FROM bills") == 0

@@ -15,7 +15,7 @@ from p2pstore.scenario import Scenario
 
 from pg_databases import pg_admin, pg_url
 
-from .conftest import count, run_rows, wait_for
+from .conftest import count, run_rows, unsettleable_scenario, wait_for
 
 #: Short timings so faults resolve in seconds.
 FAST = ["--poll", "0.2", "--heartbeat", "0.3", "--stale-after", "2", "--backoff", "0.2",
@@ -101,10 +101,8 @@ def test_killed_worker_run_is_reaped_and_completed_by_another(store, workers):
     assert count(store, "SELECT COUNT(*) FROM daily_bills WHERE run_id=:r", r=rid) == 3 * days
 
 
-#: Valid at enqueue (every field passes validation) but impossible to settle: PV with a yield of
-#: 0 kWh/kWp cannot be sized (capacity = energy / yield), so bills come out NaN, which the store
-#: refuses to keep.
-FAILING = Scenario(pv_yield_kwh_per_kwp=(0.0, 0.0), days=1)
+#: Enqueued, but impossible to settle (see unsettleable_scenario).
+FAILING = unsettleable_scenario()
 
 
 def test_failing_run_is_retried_then_failed_with_its_error(store, workers):
@@ -113,7 +111,7 @@ def test_failing_run_is_retried_then_failed_with_its_error(store, workers):
     assert w.wait(120) == 0, w.log
     run = store.get_run(rid)
     assert (run["status"], run["attempts"]) == ("failed", 3)
-    assert run["error"].startswith("InputError: non-finite value"), run["error"]
+    assert run["error"].startswith("ScenarioError: scenario field 'pv_yield_kwh_per_kwp'"), run["error"]
     assert w.log.count(f"run {rid} failed, will retry") == 2
     assert f"run {rid} failed:" in w.log
     assert count(store, "SELECT COUNT(*) FROM bills WHERE run_id=:r", r=rid) == 0
