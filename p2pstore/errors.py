@@ -27,3 +27,8 @@ class StoreError(P2PStoreError):
 
 class NotFoundError(P2PStoreError):
     """A run, batch or schedule that does not exist."""
+
+
+class DatabaseUnavailable(StoreError):
+    """The database stopped answering (connection lost, server restarting, SQLite file locked by
+    another writer) for longer than the caller was willing to wait: worth trying again later."""

@@ -13,12 +13,18 @@ from p2pstore.cli.options import scenario_from_options, scenario_options
 @scenario_options
 @click.option("--json", "as_json", is_flag=True, help="Print run id, totals and bills as JSON.")
 @click.option("--daily", is_flag=True, help="Also print the notebook's daily table.")
+@click.option("--lease", type=click.FloatRange(min=0.2), default=60.0, show_default=True,
+              help="Seconds the run stays this command's without a renewal (renewed every quarter "
+                   "of it while computing and writing); no worker can take it meanwhile.")
+@click.option("--retry-for", type=click.FloatRange(min=0), default=300.0, show_default=True,
+              help="Seconds to keep retrying a database that stops answering before giving up.")
 @click.pass_context
-def run(ctx, scenario_file, as_json, daily, series, **flags):
+def run(ctx, scenario_file, as_json, daily, series, lease, retry_for, **flags):
     """Settle a scenario now, store the run, and print its bills.
 
     Runs through the same code a worker uses. With no arguments this is the reference
-    notebook's scenario (seed 42, 3 consumers, 7 prosumers, 30 days).
+    notebook's scenario (seed 42, 3 consumers, 7 prosumers, 30 days). The run is this
+    command's alone (a lease it renews): workers never take it. Ctrl-C cancels it.
 
     \b
     Examples:
@@ -27,11 +33,24 @@ def run(ctx, scenario_file, as_json, daily, series, **flags):
       p2pstore run --seed 3 --prosumers 20 --mechanism mmr --mechanism bill_sharing --json
       p2pstore run --series none          # keep prices, bills and metrics only
     """
-    from p2pstore.jobs.execute import run_now
+    from p2pstore.jobs.execute import RunInterrupted, run_now
+    from p2pstore.store.retry import describe
 
     scenario = scenario_from_options(scenario_file, **flags)
     store = open_store(ctx)
-    run_id, settlement = run_now(store, scenario, series)
+    said = []
+
+    def on_retry(exc, delay):
+        if not said:
+            click.echo(f"database unavailable ({describe(exc)}); retrying for up to {retry_for:g} s", err=True)
+            said.append(True)
+
+    try:
+        run_id, settlement = run_now(store, scenario, series, lease_s=lease, patience=retry_for,
+                                     on_retry=on_retry)
+    except RunInterrupted as exc:
+        click.echo(str(exc), err=True)
+        ctx.exit(130)
     profiles = settlement.profiles
     labels = [str(x) for x in profiles.labels]
     if as_json:
