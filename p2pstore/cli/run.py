@@ -42,7 +42,7 @@ def run(ctx, scenario_file, as_json, daily, series, lease, retry_for, **flags):
 
     def on_retry(exc, delay):
         if not said:
-            click.echo(f"database unavailable ({describe(exc)}); retrying for up to {retry_for:g} s", err=True)
+            click.echo(f"waiting for the database ({describe(exc)}); retrying for up to {retry_for:g} s", err=True)
             said.append(True)
 
     try:

@@ -30,6 +30,9 @@ from p2pstore.store.runs import Claim
 
 log = logging.getLogger("p2pstore.worker")
 
+#: A settling process's SQLite statements wait this long for another writer's lock before its
+#: write is retried (with a log line); a computed result is never dropped for a lock.
+SETTLER_BUSY_TIMEOUT_S = 5.0
 #: Memory set aside per settling process when capping ``--concurrency`` (an idle child takes
 #: ~70 MB; a 100-household, one-year run a few hundred more).
 CHILD_MEMORY_BYTES = 256 * 2**20
@@ -102,11 +105,13 @@ def child_main(url: str, parent_pid: int, conn) -> None:
 
         def on_retry(exc, delay, run_id=run_id):
             conn.send(("log", logging.WARNING,
-                       f"run {run_id}: database unavailable ({describe(exc)}); retrying in {delay:g} s"))
+                       f"run {run_id}: waiting for the database ({describe(exc)}); retrying in {delay:g} s"))
 
         try:
             if store is None:
-                store = call_with_retry(lambda: Store(url, migrate=False), on_retry=on_retry)
+                store = call_with_retry(
+                    lambda: Store(url, migrate=False, sqlite_busy_timeout_s=SETTLER_BUSY_TIMEOUT_S),
+                    on_retry=on_retry)
             committed, _ = execute_run(store, Claim(run_id, token, owner), on_retry=on_retry)
             conn.send(("done", token, "committed" if committed else "lost", None))
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the run by the parent

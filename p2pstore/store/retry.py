@@ -95,12 +95,16 @@ def is_lock_wait(exc: BaseException) -> bool:
 
 
 def describe(exc: BaseException) -> str:
-    """One line for a database error: the driver's first line (messages are multi-line)."""
+    """One line for a database error: the driver's first line when there is a driver error
+    behind it (their messages are multi-line), else the exception's own first line."""
     from p2pstore.store.engine import one_line
 
+    sa_exc = sys.modules.get("sqlalchemy.exc")
     for e in _chain(exc):
-        if isinstance(e, StoreError):
-            return str(e).splitlines()[0] if str(e) else type(e).__name__
+        if sa_exc is not None and isinstance(e, sa_exc.DBAPIError):
+            return one_line(e)
+        if getattr(e, "sqlite_errorname", None) is not None or type(e).__module__.startswith("psycopg"):
+            return one_line(e)
     return one_line(exc)
 
 
