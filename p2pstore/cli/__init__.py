@@ -53,6 +53,8 @@ class LazyGroup(click.Group):
 
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # already a message (an inner group's), or an exit
         except P2PStoreError as exc:
             raise UserError(str(exc)) from None
         except Exception as exc:
