@@ -379,15 +379,21 @@ class Worker:
             raise
 
     def _claim_round(self) -> None:
-        with self.lock:
-            while not self.stop_event.is_set() and len(self.inflight) < self.capacity:
-                claim = runs.claim_next(self.engine, self.name, self.opts.stale_after)
-                if claim is None:
+        # only this tick adds to inflight (one instance at a time), so the lock is not held
+        # across database calls: the main thread records outcomes meanwhile
+        while not self.stop_event.is_set():
+            with self.lock:
+                if len(self.inflight) >= self.capacity:
                     break
+            claim = runs.claim_next(self.engine, self.name, self.opts.stale_after)
+            if claim is None:
+                break
+            with self.lock:
                 self.inflight[claim.token] = _Attempt(claim)
                 self.stats["claimed"] += 1
-                log.info("worker %s: claimed run %d", self.name, claim.run_id)
-                self.pool.submit(claim)
+            log.info("worker %s: claimed run %d", self.name, claim.run_id)
+            self.pool.submit(claim)
+        with self.lock:
             idle = not self.inflight
         if self.opts.burst and idle and not self.stop_event.is_set():
             if not runs.has_pending_work(self.engine):
