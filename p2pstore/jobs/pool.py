@@ -23,6 +23,7 @@ import dataclasses
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -167,12 +168,20 @@ class SettlerPool:
         self._lock = threading.Lock()
         self._spawn_failures = 0
         self._next_spawn = 0.0
+        # a byte on this socket pair wakes step() when a run is submitted from another thread
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
 
     # -- any thread ------------------------------------------------------------------------
     def submit(self, claim: Claim) -> None:
         """Queue ``claim``'s run for the next free child (started by :meth:`step`)."""
         with self._lock:
             self._pending.append(Job(claim, time.monotonic()))
+        try:
+            self._wake_w.send(b"x")
+        except OSError:  # full (a wake-up is pending anyway) or closed
+            pass
 
     def jobs(self) -> list[Job]:
         """Every run submitted and not finished: waiting for a child or being settled."""
@@ -216,10 +225,15 @@ class SettlerPool:
         self._dispatch()
         with self._lock:
             children = list(self._children)
-        waitables = [c.conn for c in children] + [c.proc.sentinel for c in children]
-        ready = set(wait(waitables, timeout)) if waitables else set()
-        if not waitables:
-            time.sleep(timeout)
+        waitables = [self._wake_r] + [c.conn for c in children] + [c.proc.sentinel for c in children]
+        ready = set(wait(waitables, timeout))
+        if self._wake_r in ready:
+            try:
+                while self._wake_r.recv(4096):
+                    pass
+            except OSError:  # drained
+                pass
+            self._dispatch()
         for c in children:
             if c.conn in ready:
                 self._receive(c)
@@ -300,6 +314,8 @@ class SettlerPool:
                 c.kill("shutdown")
                 c.proc.join(1)
             c.conn.close()
+        self._wake_r.close()
+        self._wake_w.close()
 
 
 def _exit_text(code: int | None) -> str:
