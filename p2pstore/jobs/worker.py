@@ -176,8 +176,8 @@ class Worker:
         if self.stranded:
             rid, why = min(self.stranded.items())
             more = f" (and {len(self.stranded) - 1} more)" if len(self.stranded) > 1 else ""
-            raise StoreError(f"run {rid}{more} left running: {why}; it goes back to the queue when its "
-                             f"lease expires ({self.opts.stale_after:g} s)")
+            raise StoreError(f"run {rid}{more} left running: {why}; a worker's reaper takes it back "
+                             f"when its lease expires ({self.opts.stale_after:g} s)")
         return 0
 
     def stop(self) -> None:

@@ -139,7 +139,7 @@ def test_commands_that_lose_the_database_for_good_say_so_in_one_line(cluster, ur
     # the burst worker does not exit 0 while the run it held is stranded
     worker.signal_group(signal.SIGTERM)
     assert worker.wait(60) == 2, worker.log
-    assert re.search(rf"Error: run {held} left running: .*; it goes back to the queue when its lease expires",
+    assert re.search(rf"Error: run {held} left running: .*; a worker's reaper takes it back when its lease expires",
                      worker.log), worker.log
     _no_traceback(listing, waiter, run, again, worker)
 
