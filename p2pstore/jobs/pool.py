@@ -93,8 +93,14 @@ def child_main(url: str, parent_pid: int, conn) -> None:
     import p2pstore.simulate  # noqa: F401  (numpy and the settlement before the first run)
     import p2pstore.store.writer  # noqa: F401
 
+    def open_store():
+        return Store(url, migrate=False, sqlite_busy_timeout_s=SETTLER_BUSY_TIMEOUT_S)
+
+    try:  # open the store before saying ready, so that a run's time is its own
+        store = open_store()
+    except Exception:  # noqa: BLE001 - the database is away: the first run retries
+        store = None
     conn.send(("ready",))
-    store = None
     while True:
         try:
             msg = conn.recv()
@@ -110,9 +116,7 @@ def child_main(url: str, parent_pid: int, conn) -> None:
 
         try:
             if store is None:
-                store = call_with_retry(
-                    lambda: Store(url, migrate=False, sqlite_busy_timeout_s=SETTLER_BUSY_TIMEOUT_S),
-                    on_retry=on_retry)
+                store = call_with_retry(open_store, on_retry=on_retry)
             committed, _ = execute_run(store, Claim(run_id, token, owner), on_retry=on_retry)
             conn.send(("done", token, "committed" if committed else "lost", None))
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the run by the parent

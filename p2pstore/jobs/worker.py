@@ -202,6 +202,10 @@ class Worker:
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+        # SIGUSR1 prints every thread's stack to stderr: what a stuck worker is waiting for
+        import faulthandler
+
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     def _wait_for_database(self) -> bool:
         """Connect, retrying with one log line per attempt. False if stopped meanwhile.

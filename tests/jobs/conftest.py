@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from signal import SIGKILL, SIGTERM
+from signal import SIGKILL, SIGTERM, SIGUSR1
 
 import pytest
 import sqlalchemy as sa
@@ -92,6 +92,7 @@ class Proc:
 
     def __init__(self, db_url: str, tmp_path: Path, name: str, *args: str, gates: Gates | None = None):
         self.name = name
+        self.args = list(args)
         self.log_path = tmp_path / f"{name}.log"
         self._log = open(self.log_path, "w")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -120,6 +121,12 @@ class Proc:
 
     def kill(self) -> None:
         if self.proc.poll() is None:
+            if self.args[:1] == ["worker"]:  # still running at teardown: show where it waits
+                try:
+                    self.proc.send_signal(SIGUSR1)
+                    time.sleep(0.5)
+                except ProcessLookupError:
+                    pass
             try:
                 os.killpg(self.proc.pid, SIGKILL)
             except ProcessLookupError:
