@@ -23,7 +23,7 @@ RUN = ["run", "--days", "1", "--series", "none", "--json"]
 LEASE_1S = ["--poll", "0.2", "--heartbeat", "0.3", "--stale-after", "1", "--connect-retry", "0.3"]
 #: How long the test below holds `p2pstore run` after the queue is drained (seconds); set
 #: P2PSTORE_HOLD_RUN_S=100 to reproduce the 100-second acceptance run.
-HOLD_RUN_S = float(os.environ.get("P2PSTORE_HOLD_RUN_S", "3"))
+HOLD_RUN_S = float(os.environ.get("P2PSTORE_HOLD_RUN_S", "6"))
 
 
 def _cli_run_id(store) -> int:
@@ -36,19 +36,19 @@ def _cli_run_id(store) -> int:
 
 
 def test_a_run_held_for_many_leases_beside_a_reaping_worker_succeeds_once(store, procs, workers, tmp_path):
-    """`run --lease 1` computes for a long time (held) beside a worker with --stale-after 1
-    --heartbeat 0.3: its lease is renewed by `run` itself, the worker never takes it, and the
-    worker keeps settling the queue meanwhile."""
+    """`run --lease 5` computes for a long time (held) beside a worker with --stale-after 1
+    --heartbeat 0.3: the lease is `run`'s own and renewed by `run` itself, the worker never takes
+    the run, and keeps settling the queue meanwhile."""
     before = enqueue(store, [TINY.replace(seed=s) for s in range(3)], series="none")
     gates = Gates(tmp_path / "run-gates")
     gates.close("computed")
     w = workers("w", *LEASE_1S)
-    run = procs("run", *RUN, "--lease", "1", gates=gates)
+    run = procs("run", *RUN, "--lease", "5", gates=gates)
     rid = gates.wait("computed")
     first = store.get_run(rid)["heartbeat_at"]
     wait_for(lambda: all(store.get_run(i)["status"] == "succeeded" for i in before), 120,
              what="the worker to settle the queue beside the held run")
-    time.sleep(HOLD_RUN_S)  # several more leases
+    time.sleep(HOLD_RUN_S)  # renewals meanwhile (every 1.25 s)
     held = store.get_run(rid)
     assert (held["status"], held["attempts"], held["claim_token"] is not None) == ("running", 1, True)
     assert held["heartbeat_at"] > first  # renewed by `run` while held
@@ -117,15 +117,16 @@ def test_a_run_taken_away_says_so_in_one_line(store, procs, tmp_path, cli):
 def test_writes_wait_for_a_locked_database_and_keep_their_results(backend, store, procs, workers, gates, tmp_path):
     """A worker holds its result write (on SQLite: the only write lock) while a `run`, a second
     worker and `runs cancel` want to write: they wait, say so, and lose nothing."""
+    lease = ["--poll", "0.2", "--heartbeat", "0.3", "--stale-after", "3", "--connect-retry", "0.3"]
     other, victim = enqueue(store, [TINY.replace(seed=s) for s in range(2)], series="none", priority=-1)
     [held] = enqueue(store, [TINY.replace(seed=2)], series="none")
     gates.close("writing", held)
     gates.close("computed", other)
     gates.close("computed", victim)
-    w2 = workers("w2", *LEASE_1S, "--concurrency", "2", gates=gates)  # takes the first two
+    w2 = workers("w2", *lease, "--concurrency", "2", gates=gates)  # takes the first two
     gates.wait("computed", other)
     gates.wait("computed", victim)
-    w1 = workers("w1", *LEASE_1S, gates=gates)
+    w1 = workers("w1", *lease, gates=gates)
     gates.wait("writing", held)
     run = procs("run", *RUN)
     cancel = procs("cancel", "runs", "cancel", str(victim))
