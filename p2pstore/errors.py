@@ -41,3 +41,6 @@ class UnknownMechanismError(P2PStoreError):
 class MechanismError(P2PStoreError):
     """A plugin mechanism that cannot be loaded, raises, or returns costs of the wrong shape or
     with NaN; the message names the plugin. The run fails and none of its results are written."""
+class DatabaseUnavailable(StoreError):
+    """The database stopped answering (connection lost, server restarting, SQLite file locked by
+    another writer) for longer than the caller was willing to wait: worth trying again later."""

@@ -2,12 +2,14 @@
 
 Each command lives in a small module imported only when that command runs, so
 ``p2pstore --help`` starts without numpy, pandas, SQLAlchemy or matplotlib.
-User-facing errors (:class:`p2pstore.errors.P2PStoreError`) print as one line and exit 2.
+User-facing errors (:class:`p2pstore.errors.P2PStoreError`) and a database that stops answering
+or refuses the command print as one line and exit 2, never as a traceback.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -52,23 +54,27 @@ class LazyGroup(click.Group):
 
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # already a message (an inner group's), or an exit
         except P2PStoreError as exc:
             raise UserError(str(exc)) from None
         except Exception as exc:
-            if _is_operational(exc):  # the database failed under us (read-only, disk full, gone)
-                from p2pstore.store.engine import one_line
+            message = _database_error(exc)
+            if message is None:
+                raise
+            raise UserError(message) from None
 
-                raise UserError(f"database error: {one_line(exc)}") from None
-            raise
 
+def _database_error(exc: BaseException) -> str | None:
+    """One line for a database error that escaped a command; None for anything else (a bug)."""
+    if not any(m in sys.modules for m in ("sqlalchemy", "sqlite3", "psycopg")):
+        return None
+    from p2pstore.store.retry import TRANSIENT, classify, describe
 
-def _is_operational(exc: BaseException) -> bool:
-    """Whether ``exc`` is a driver's OperationalError (only drivers already imported are asked)."""
-    import sys
-
-    classes = [getattr(sys.modules.get(name), "OperationalError", None)
-               for name in ("sqlalchemy.exc", "sqlite3", "psycopg")]
-    return any(c is not None and isinstance(exc, c) for c in classes)
+    kind = classify(exc)
+    if kind is None:
+        return None
+    return f"database {'unavailable' if kind == TRANSIENT else 'error'}: {describe(exc)}"
 
 
 class UserError(click.ClickException):
@@ -109,15 +115,41 @@ def db_url(ctx: click.Context) -> str | None:
     return ctx.find_root().obj["db_url"]
 
 
+#: How long a command waits for a SQLite file another process is writing (or, for commands that
+#: wait through outages, for a database that does not answer) before one line and exit 2 (s).
+CLI_PATIENCE_S = 120.0
+#: A command's SQLite statements wait this long for another writer's lock before saying so.
+CLI_BUSY_TIMEOUT_S = 2.0
+
+
 def open_store(ctx: click.Context, *, writes: bool = False):
-    """The Store for the group's ``--db`` URL (imported lazily).
+    """The Store for the group's ``--db`` URL (imported lazily), opened :func:`patiently`.
 
     ``writes``: True for commands that write (they create the schema in an *empty* database, and
     refuse a read-only one); read commands keep the default and never create or change schema.
     """
     from p2pstore.store import Store
 
-    return Store(db_url(ctx), migrate=writes)
+    return patiently(lambda: Store(db_url(ctx), migrate=writes, sqlite_busy_timeout_s=CLI_BUSY_TIMEOUT_S))
+
+
+def patiently(fn, patience: float | None = CLI_PATIENCE_S, *, outages: bool = False):
+    """``fn()``, retried while a SQLite file is locked by another writer (and, with ``outages``,
+    while the database does not answer), saying so once on stderr (``waiting for the database
+    (...)``); one line and exit 2 after ``patience`` seconds (None: no limit)."""
+    from p2pstore.store.retry import call_with_retry, describe, is_lock_wait, is_transient
+
+    said = []
+
+    def on_retry(exc, delay):
+        if not said:
+            click.echo(f"waiting for the database ({describe(exc)}); retrying for up to "
+                       f"{patience:g} s, Ctrl-C to give up" if patience else
+                       f"waiting for the database ({describe(exc)}); retrying, Ctrl-C to give up", err=True)
+            said.append(True)
+
+    return call_with_retry(fn, patience=patience, on_retry=on_retry,
+                           retry_if=is_transient if outages else is_lock_wait)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,7 @@ import time
 
 import click
 
-from p2pstore.cli import LazyGroup, db_url, open_store
+from p2pstore.cli import LazyGroup, db_url, open_store, patiently
 from p2pstore.cli.formatting import echo_json, echo_warnings
 from p2pstore.cli.options import scenario_from_options, scenario_options, scenario_values_from_options
 from p2pstore.reports.compare import format_run_ids
@@ -62,9 +62,10 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
         raise InputError("give --seed or --seeds, not both")
     batch, scenarios = plan_sweep(base, sweeps=sweeps, seeds=seeds, batch=batch, series=series,
                                   max_attempts=max_attempts)  # everything checked before the database opens
+    store = open_store(ctx, writes=True)
     with echo_warnings():
-        ids = enqueue(open_store(ctx, writes=True), scenarios, batch=batch, series=series, priority=priority,
-                      not_before=not_before, max_attempts=max_attempts)
+        ids = patiently(lambda: enqueue(store, scenarios, batch=batch, series=series, priority=priority,
+                                        not_before=not_before, max_attempts=max_attempts))
     if as_json:
         echo_json({"batch": batch, "run_ids": ids})
         return
@@ -74,15 +75,19 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
 # -- worker ------------------------------------------------------------------------------------
 @click.command()
 @click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Runs settled at once, each in its own process.")
+              help="Runs settled at once, each in its own process (capped to what memory allows, "
+                   "with a warning).")
 @click.option("--burst", is_flag=True, help="Exit 0 once nothing is queued or running for this worker.")
-@click.option("--name", help="Worker name stored on its runs (default worker@HOST:PID; must be unique).")
+@click.option("--name", help="Worker name stored on its runs (default worker@HOST:PID).")
 @click.option("--poll", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
               help="Seconds between claim ticks.")
 @click.option("--heartbeat", type=click.FloatRange(min=0.05), default=10.0, show_default=True,
-              help="Seconds between heartbeats of held runs.")
+              help="Seconds between renewals of the leases of held runs.")
 @click.option("--stale-after", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
-              help="A running run whose heartbeat is older than this many seconds is reaped.")
+              help="Lease this worker takes on each run it holds: a run whose lease was not renewed "
+                   "for this long is taken back by any worker.")
+@click.option("--max-run-time", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Fail a run whose attempt takes longer than this (its process is stopped).")
 @click.option("--backoff", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="Retry delay after the first failure, doubling per attempt (max 300 s).")
 @click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
@@ -92,17 +97,20 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
 @click.option("--connect-retry", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
               help="First wait between attempts while the database is unreachable (doubles, max 30 s).")
 @click.pass_context
-def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, backoff, grace, schedule_sync,
-           connect_retry):
+def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, max_run_time, backoff, grace,
+           schedule_sync, connect_retry):
     """Claim queued runs and settle them; fire cron schedules.
 
-    Stops claiming on SIGTERM/SIGINT, finishes what it holds (up to --grace) and exits 0.
-    Refuses a database that is not at the head schema revision.
+    On SIGTERM/SIGINT (to it or its whole process group) it stops claiming, finishes what it
+    holds for up to --grace seconds, releases the rest back to the queue without charging a
+    failure, and exits 0; a second signal releases at once. While the database is away it
+    retries with backoff; with --burst a permanent database error (authentication, missing
+    database, not a database, read-only) ends it with one line and exit 2.
 
     \b
     Examples:
       p2pstore worker --burst                       # drain the queue, then exit
-      p2pstore --db postgresql://postgres@db/p2p worker --concurrency 4
+      p2pstore --db postgresql://postgres@db/p2p worker --concurrency 4 --max-run-time 3600
     """
     import logging
 
@@ -113,8 +121,8 @@ def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, backoff,
     logging.getLogger("alembic").setLevel(logging.WARNING)
     code = run_worker(
         db_url(ctx), name, concurrency=concurrency, burst=burst, poll=poll,
-        heartbeat=heartbeat, stale_after=stale_after, backoff_base=backoff, grace=grace,
-        schedule_sync=schedule_sync, connect_retry=connect_retry,
+        heartbeat=heartbeat, stale_after=stale_after, max_run_time=max_run_time, backoff_base=backoff,
+        grace=grace, schedule_sync=schedule_sync, connect_retry=connect_retry,
     )
     ctx.exit(code)
 
@@ -150,9 +158,10 @@ def cancel_runs(ctx, run_ids, batch):
       p2pstore runs cancel 12 13
       p2pstore runs cancel --batch demo
     """
-    from p2pstore.jobs.queue import cancel
+    from p2pstore.store.runs import cancel
 
-    _echo_ids("cancelled", cancel(open_store(ctx, writes=True).engine, list(run_ids) or None, batch))
+    engine = open_store(ctx, writes=True).engine
+    _echo_ids("cancelled", patiently(lambda: cancel(engine, list(run_ids) or None, batch)))
 
 
 @click.command("retry")
@@ -167,9 +176,10 @@ def retry_runs(ctx, run_ids, failed):
       p2pstore runs retry 12
       p2pstore runs retry --failed
     """
-    from p2pstore.jobs.queue import retry
+    from p2pstore.store.runs import retry
 
-    _echo_ids("requeued", retry(open_store(ctx, writes=True).engine, list(run_ids) or None, failed=failed))
+    engine = open_store(ctx, writes=True).engine
+    _echo_ids("requeued", patiently(lambda: retry(engine, list(run_ids) or None, failed=failed)))
 
 
 @click.command("wait")
@@ -186,39 +196,42 @@ def wait_runs(ctx, run_ids, batch, timeout, poll, report_every):
 
     Without ids or --batch, waits for every run queued or running now. When stderr is not a
     terminal (a log, a pipe), a progress line with the ETA is printed every --report-every
-    seconds (when something changed) instead.
+    seconds (when something changed) instead. While the database is away it says so and keeps
+    checking, with backoff (until --timeout, if given).
 
     \b
     Examples:
       p2pstore runs wait --batch demo --timeout 600
       p2pstore runs wait 4 5 6
     """
-    from p2pstore.errors import P2PStoreError
-    from p2pstore.jobs.queue import FINAL_STATUSES, pending_ids, status_counts
+    from p2pstore.errors import NotFoundError, P2PStoreError
+    from p2pstore.status import FINAL_STATUSES, RunStatus
+    from p2pstore.store.runs import pending_ids, status_counts
 
-    engine = open_store(ctx).engine
+    start = time.monotonic()
+    patience = timeout  # None: wait for the database as long as it takes
+    engine = patiently(lambda: open_store(ctx).engine, patience, outages=True)
     ids = list(run_ids) or None
     if ids is None and batch is None:
-        ids = pending_ids(engine)
+        ids = patiently(lambda: pending_ids(engine), patience, outages=True)
         if not ids:
             click.echo("nothing queued or running")
             return
-    counts = status_counts(engine, ids, batch)
+    counts = patiently(lambda: status_counts(engine, ids, batch), patience, outages=True)
     total = sum(counts.values())
     if ids and total != len(set(ids)):
-        from p2pstore.errors import NotFoundError
-
         raise NotFoundError("some of the given run ids do not exist")
     if batch and total == 0:
-        from p2pstore.errors import NotFoundError
-
         raise NotFoundError(f"no runs in batch {batch!r}")
-    start = time.monotonic()
     done0 = sum(counts[s] for s in FINAL_STATUSES)
+    order = (RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled, RunStatus.running, RunStatus.queued)
 
     def label(c, rate):
-        parts = [f"{s} {c[s]}" for s in ("succeeded", "failed", "cancelled", "running", "queued") if c[s]]
+        parts = [f"{s} {c[s]}" for s in order if c[s]]
         return " | ".join(parts) + (f" | {rate:.2f} runs/s" if rate else "")
+
+    def remaining():
+        return None if timeout is None else max(0.0, timeout - (time.monotonic() - start))
 
     tty = sys.stderr.isatty()
     drawn = click.progressbar(length=total, label=label(counts, 0), show_eta=True, show_pos=True,
@@ -246,9 +259,9 @@ def wait_runs(ctx, run_ids, batch, timeout, poll, report_every):
                 raise P2PStoreError(f"timed out after {timeout:g} s: {total - done} of {total} runs unfinished "
                                     f"({label(counts, 0)})")
             time.sleep(poll)
-            counts = status_counts(engine, ids, batch)
+            counts = patiently(lambda: status_counts(engine, ids, batch), remaining(), outages=True)
     click.echo(f"{total} run(s): {label(counts, 0)}")
-    if counts["failed"]:
+    if counts[RunStatus.failed]:
         ctx.exit(1)
 
 
@@ -297,9 +310,10 @@ def schedule_add(ctx, name, cron, timezone, scenario_file, series, priority, max
 
     check_schedule(name, cron, timezone, max_attempts)  # before opening (or creating) the database
     scenario = scenario_from_options(scenario_file, **flags)
+    store = open_store(ctx, writes=True)
     with echo_warnings():
-        sid = add_schedule(open_store(ctx, writes=True), name, cron, scenario, timezone=timezone, series=series,
-                           priority=priority, max_attempts=max_attempts)
+        sid = patiently(lambda: add_schedule(store, name, cron, scenario, timezone=timezone, series=series,
+                                             priority=priority, max_attempts=max_attempts))
     click.echo(f"schedule {name!r} (id {sid}) added; next firing {next_fire_time(cron, timezone).isoformat()}")
 
 
@@ -336,7 +350,8 @@ def schedule_list(ctx, as_json):
 def _set_paused(ctx, name, paused):
     from p2pstore.jobs.schedules import set_paused
 
-    set_paused(open_store(ctx, writes=True).engine, name, paused)
+    engine = open_store(ctx, writes=True).engine
+    patiently(lambda: set_paused(engine, name, paused))
     click.echo(f"schedule {name!r} {'paused' if paused else 'resumed'}")
 
 
@@ -363,5 +378,6 @@ def schedule_remove(ctx, name):
     """Delete a schedule; the runs it queued stay."""
     from p2pstore.jobs.schedules import remove_schedule
 
-    remove_schedule(open_store(ctx, writes=True).engine, name)
+    engine = open_store(ctx, writes=True).engine
+    patiently(lambda: remove_schedule(engine, name))
     click.echo(f"schedule {name!r} removed")

@@ -18,13 +18,20 @@ BIG_RUN_VALUES = 1_000_000
 @click.option("--json", "as_json", is_flag=True, help="Print run id, totals and bills as JSON.")
 @click.option("--daily", is_flag=True, help="Also print the notebook's daily table.")
 @click.option("--batch", help="Batch name grouping this run with others (compare --batch, export --batch).")
+@click.option("--lease", type=click.FloatRange(min=0.2), default=60.0, show_default=True,
+              help="Seconds the run stays this command's without a renewal (renewed every quarter "
+                   "of it while computing and writing); no worker can take it meanwhile.")
+@click.option("--retry-for", type=click.FloatRange(min=0), default=300.0, show_default=True,
+              help="Seconds to keep retrying a database that stops answering before giving up.")
 @click.pass_context
-def run(ctx, scenario_file, as_json, daily, series, batch, **flags):
+def run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **flags):
     """Settle a scenario now, store the run, and print its bills.
 
     Runs through the same code a worker uses. With no arguments this is the reference
     notebook's scenario (seed 42, 3 consumers, 7 prosumers, 30 days). With --profiles it
     settles a stored profile set (all its households, or --households N drawn with --seed).
+    The run is this command's alone (a lease it renews): workers never take it. Ctrl-C
+    cancels it.
 
     \b
     Examples:
@@ -40,17 +47,30 @@ def run(ctx, scenario_file, as_json, daily, series, batch, **flags):
     import functools
 
     from p2pstore.cli.progress import note, progress_bar
-    from p2pstore.jobs.execute import run_now
+    from p2pstore.jobs.execute import RunInterrupted, run_now
     from p2pstore.simulate import check_memory
+    from p2pstore.store.retry import describe
 
     scenario = scenario_from_options(scenario_file, **flags)
     check_memory(scenario, series)  # before anything is stored or allocated
     store = open_store(ctx, writes=True)
     if not scenario.imported and scenario.n_households * scenario.slots >= BIG_RUN_VALUES:
         note(f"settling {scenario.n_households:,} households x {scenario.slots:,} slots ...")
-    with echo_warnings():
-        run_id, settlement = run_now(store, scenario, series, batch=batch,
-                                     progress=functools.partial(progress_bar, min_total=BIG_RUN_VALUES))
+    said = []
+
+    def on_retry(exc, delay):
+        if not said:
+            click.echo(f"waiting for the database ({describe(exc)}); retrying for up to {retry_for:g} s", err=True)
+            said.append(True)
+
+    try:
+        with echo_warnings():
+            run_id, settlement = run_now(store, scenario, series, batch=batch, lease_s=lease, patience=retry_for,
+                                         on_retry=on_retry,
+                                         progress=functools.partial(progress_bar, min_total=BIG_RUN_VALUES))
+    except RunInterrupted as exc:
+        click.echo(str(exc), err=True)
+        ctx.exit(130)
     profiles = settlement.profiles
     labels = [str(x) for x in profiles.labels]
     if as_json:

@@ -6,6 +6,7 @@ import click
 
 from p2pstore.cli import LazyGroup, open_store
 from p2pstore.cli.formatting import echo_json, format_option, render
+from p2pstore.status import RUN_STATUSES
 
 #: subcommand -> "module:attr" under p2pstore.cli
 RUNS_COMMANDS = {
@@ -31,8 +32,7 @@ def runs():
 
 
 @click.command("list")
-@click.option("--status", type=click.Choice(["queued", "running", "succeeded", "failed", "cancelled"]),
-              help="Only runs in this state.")
+@click.option("--status", type=click.Choice(RUN_STATUSES), help="Only runs in this state.")
 @click.option("--batch", help="Only runs of this batch.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON records.")
 @format_option(help="Output format (--json is --format json).")

@@ -1,8 +1,12 @@
-"""Executing one run: the single code path shared by ``p2pstore run`` and the workers.
+"""Executing one run: the single code path shared by ``p2pstore run``, :func:`run_scenario` and
+the workers' settling processes.
 
 A run is computed from its stored scenario (so a worker on another host computes exactly what
-was enqueued) and its results are written in one guarded transaction: a worker that no longer
-owns the run (reaped, cancelled) cannot commit.
+was enqueued, its profile set and tariff file included), and its results are written in one
+transaction that commits only while the caller's claim still holds the run. Transient database
+errors (an outage, a SQLite file locked by another writer) never throw a computed result away:
+reads and the write are retried with a backoff, and a write whose commit reply was lost is
+recognised as committed.
 """
 
 from __future__ import annotations
@@ -10,12 +14,22 @@ from __future__ import annotations
 import os
 import socket
 import traceback
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from p2pstore.errors import DatabaseUnavailable, P2PStoreError, StoreError
+from p2pstore.jobs.holds import hold
 
-def worker_name(prefix: str = "worker") -> str:
-    """A name unique across hosts and processes: ``prefix@host:pid``."""
-    return f"{prefix}@{socket.gethostname()}:{os.getpid()}"
+#: Lease of a ``p2pstore run`` (seconds; renewed every quarter of it while computing and writing).
+RUN_LEASE_S = 60.0
+#: How long ``p2pstore run`` keeps retrying a database that stopped answering (seconds).
+RUN_PATIENCE_S = 300.0
+
+OnRetry = Callable[[BaseException, float], None]
+
+
+class RunInterrupted(P2PStoreError):
+    """``p2pstore run`` was interrupted (Ctrl-C); its run was cancelled (or could not be)."""
 
 
 class StoredRun(NamedTuple):
@@ -23,6 +37,11 @@ class StoredRun(NamedTuple):
 
     run_id: int
     settlement: Any
+
+
+def worker_name(prefix: str = "worker") -> str:
+    """A name unique across hosts and processes: ``prefix@host:pid``."""
+    return f"{prefix}@{socket.gethostname()}:{os.getpid()}"
 
 
 def community_profiles(store, scenario):
@@ -41,22 +60,49 @@ def community_profiles(store, scenario):
     return profiles
 
 
-def execute_run(store, run_id: int, worker: str, *, progress=None):
-    """Compute run ``run_id`` (claimed by ``worker``) and write its results in one transaction.
+def execute_run(store, claim, *, patience: float | None = None, on_retry: OnRetry | None = None,
+                progress=None):
+    """Compute the run ``claim`` holds and write its results in one transaction.
 
-    Returns ``(committed, settlement)``: ``committed`` is False when the run was taken away
-    from ``worker`` meanwhile (reaped or cancelled; nothing was written). Errors in computing or
-    writing propagate: the caller records them (``run_now`` marks the run failed; a worker
-    retries it with backoff while attempts remain). ``progress``: a
+    Returns ``(committed, settlement)``: ``committed`` is False when the claim lost the run
+    meanwhile (reaped, cancelled; nothing was written). Transient database errors are retried
+    for up to ``patience`` seconds (None: as long as it takes), calling ``on_retry(exc, delay)``
+    before each wait; other errors propagate (the caller records them). ``progress``: a
     :data:`p2pstore.progress.ProgressFactory` for the writing of the results.
     """
     from p2pstore.simulate import simulate
+    from p2pstore.store.retry import call_with_retry
 
-    run = store.get_run(run_id)
-    scenario = store.scenario_of(run_id)
-    settlement = simulate(scenario, community_profiles(store, scenario))
-    committed = store.write_results(run_id, settlement, run["series"], worker=worker, progress=progress)
+    def read():
+        scenario = store.scenario_of(claim.run_id)
+        return store.get_run(claim.run_id)["series"], scenario, community_profiles(store, scenario)
+
+    series, scenario, profiles = call_with_retry(read, patience=patience, on_retry=on_retry)
+    settlement = simulate(scenario, profiles)
+    hold("computed", claim.run_id)
+    committed = store_results(store, claim, settlement, series, patience=patience, on_retry=on_retry,
+                              progress=progress)
     return committed, settlement
+
+
+def store_results(store, claim, settlement, series: str, *, patience: float | None = None,
+                  on_retry: OnRetry | None = None, progress=None) -> bool:
+    """Write ``settlement`` under ``claim``, retrying transient errors; True once committed."""
+    from p2pstore.store import runs
+    from p2pstore.store.retry import call_with_retry
+
+    tried = False
+
+    def write() -> bool:
+        nonlocal tried
+        # a retry after an error at commit: the commit may have gone through
+        if tried and runs.outcome(store.engine, claim) == "committed":
+            return True
+        tried = True
+        return store.write_results(claim.run_id, settlement, series, claim=claim,
+                                   before_commit=lambda: hold("writing", claim.run_id), progress=progress)
+
+    return call_with_retry(write, patience=patience, on_retry=on_retry)
 
 
 def run_scenario(scenario, store=None, *, series: str = "full", batch: str | None = None) -> StoredRun:
@@ -84,29 +130,69 @@ def run_scenario(scenario, store=None, *, series: str = "full", batch: str | Non
     return run_now(store, scenario, series, batch=batch)
 
 
-def run_now(store, scenario, series: str = "full", *, batch: str | None = None, progress=None) -> StoredRun:
+def run_now(store, scenario, series: str = "full", *, batch: str | None = None, progress=None,
+            lease_s: float = RUN_LEASE_S, patience: float = RUN_PATIENCE_S,
+            on_retry: OnRetry | None = None) -> StoredRun:
     """Store ``scenario`` as a run claimed by this process, settle it and write it.
 
-    Returns ``StoredRun(run_id, settlement)``. Used by ``p2pstore run`` and
-    :func:`run_scenario`; a failure marks the run failed at once (not requeued for the workers).
-    ``batch``: the run's batch name; ``progress``: see :func:`execute_run`.
+    Returns ``StoredRun(run_id, settlement)``. Used by ``p2pstore run`` and :func:`run_scenario`:
+    the run is inserted already claimed (no worker can take it), with one attempt allowed, and
+    its lease (``lease_s``) is renewed from a thread while it computes and writes. A failure
+    marks it failed at once; Ctrl-C cancels it (:class:`RunInterrupted`); a database that stays
+    away longer than ``patience`` seconds raises :class:`DatabaseUnavailable` (the run's lease
+    then expires and the reaper marks it failed: a worker never settles a run ``p2pstore run``
+    started). ``batch``: the run's batch name; ``progress``: see :func:`execute_run`.
     """
-    from p2pstore.errors import StoreError
     from p2pstore.jobs.enqueue import check_batch
-    from p2pstore.jobs.queue import mark_failed
-    from p2pstore.store import RunRequest
+    from p2pstore.jobs.lease import LeaseKeeper
+    from p2pstore.store import RunRequest, runs
+    from p2pstore.store.retry import call_with_retry
 
     check_batch(batch)
     me = worker_name("cli")
-    [run_id] = store.create_runs([RunRequest(scenario=scenario, series=series, batch=batch, worker=me)])
+    claim = call_with_retry(
+        lambda: store.create_claimed_run(RunRequest(scenario, series, batch=batch, max_attempts=1), me, lease_s),
+        patience=patience, on_retry=on_retry)
+    keeper = LeaseKeeper(store.engine, claim, lease_s)
     try:
-        committed, settlement = execute_run(store, run_id, me, progress=progress)
+        with keeper:
+            committed, settlement = execute_run(store, claim, patience=patience, on_retry=on_retry,
+                                                progress=progress)
+    except KeyboardInterrupt:
+        raise RunInterrupted(_cancel_interrupted(store, claim)) from None
+    except DatabaseUnavailable as exc:
+        raise DatabaseUnavailable(f"{exc}; run {claim.run_id} stays 'running' until its lease "
+                                  "expires, then it is marked failed") from None
     except Exception as exc:
-        mark_failed(store.engine, run_id, error_text(exc), worker=me, retry=False)
+        error = error_text(exc)
+        try:
+            call_with_retry(lambda: runs.fail(store.engine, claim, error, retry=False),
+                            patience=min(patience, 30.0), on_retry=on_retry)
+        except Exception:  # noqa: BLE001 - the original error is the one to report
+            pass
         raise
     if not committed:
-        raise StoreError(f"run {run_id} was taken over by another process; its results were not written")
-    return StoredRun(run_id, settlement)
+        raise StoreError(f"run {claim.run_id} was taken away (cancelled, or its lease expired while "
+                         "the database was unreachable); its results were not written")
+    return StoredRun(claim.run_id, settlement)
+
+
+def _cancel_interrupted(store, claim) -> str:
+    """Cancel the run of an interrupted ``p2pstore run``; the one line that says what happened."""
+    from p2pstore.store import runs
+    from p2pstore.store.retry import call_with_retry, describe
+
+    try:
+        done = call_with_retry(lambda: runs.cancel_claim(store.engine, claim, "cancelled: interrupted (Ctrl-C)"),
+                               patience=5.0)
+    except Exception as exc:  # noqa: BLE001 - the database is away: say so
+        return (f"run {claim.run_id} interrupted; could not cancel it ({describe(exc)}): it is marked "
+                "failed when its lease expires, never settled by a worker")
+    if done:
+        return f"run {claim.run_id} cancelled: interrupted before its results were stored"
+    if runs.outcome(store.engine, claim) == "committed":
+        return f"run {claim.run_id} interrupted after its results were stored"
+    return f"run {claim.run_id} interrupted; it was no longer held by this command"
 
 
 def error_text(exc: BaseException, limit: int = 4000) -> str:

@@ -16,9 +16,10 @@ import sqlalchemy as sa
 
 from p2pstore.errors import NotFoundError, P2PStoreError
 from p2pstore.jobs.enqueue import check_max_attempts
-from p2pstore.jobs.queue import db_now, now_utc, runs
-from p2pstore.store.engine import begin_write, db_timestamp
+from p2pstore.store import runs
+from p2pstore.store.engine import begin_write
 from p2pstore.store.models import Schedule
+from p2pstore.store.runs import now_utc
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
@@ -138,13 +139,7 @@ def get_schedule(engine: Engine, name: str) -> dict[str, Any]:
 
 def list_schedules(engine: Engine, *, active_only: bool = False) -> list[dict[str, Any]]:
     """Every schedule as a dict, with ``last_fire_time`` (of its newest run) and ``runs``."""
-    last = (
-        sa.select(runs.c.schedule_id, sa.func.max(runs.c.fire_time).label("last_fire_time"),
-                  sa.func.count().label("runs"))
-        .where(runs.c.schedule_id.is_not(None))
-        .group_by(runs.c.schedule_id)
-        .subquery()
-    )
+    last = runs.schedule_run_stats()
     q = (
         sa.select(schedules, last.c.last_fire_time, sa.func.coalesce(last.c.runs, 0).label("runs"))
         .select_from(schedules.outerjoin(last, last.c.schedule_id == schedules.c.id))
@@ -183,7 +178,7 @@ def remove_schedule(engine: Engine, name: str) -> int:
         ).scalar_one_or_none()
         if sid is None:
             raise NotFoundError(f"no schedule named {name!r}")
-        conn.execute(sa.update(runs).where(runs.c.schedule_id == sid).values(schedule_id=None))
+        runs.detach_schedule(conn, sid)
     return sid
 
 
@@ -191,33 +186,4 @@ def fire_schedule(engine: Engine, schedule_id: int, fire_time: dt.datetime) -> i
     """Enqueue the run of one firing; return its id, or None when another worker already did
     (or the schedule is paused or gone). One ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``."""
     with begin_write(engine) as conn:
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        now = db_now(conn)
-        src = sa.select(
-            schedules.c.scenario_id,
-            sa.literal("queued"),
-            schedules.c.mechanisms,
-            schedules.c.series,
-            sa.literal("schedule:") + schedules.c.name,
-            schedules.c.priority,
-            sa.literal(0),
-            schedules.c.max_attempts,
-            now,
-            now,
-            schedules.c.id,
-            sa.literal(db_timestamp(conn, fire_time), runs.c.fire_time.type),
-        ).where(schedules.c.id == schedule_id, schedules.c.paused.is_(False))
-        stmt = (
-            insert(runs)
-            .from_select(
-                ["scenario_id", "status", "mechanisms", "series", "batch", "priority", "attempts",
-                 "max_attempts", "not_before", "enqueued_at", "schedule_id", "fire_time"],
-                src,
-            )
-            .on_conflict_do_nothing(index_elements=["schedule_id", "fire_time"])
-            .returning(runs.c.id)
-        )
-        return conn.execute(stmt).scalar_one_or_none()
+        return runs.insert_fired_run(conn, schedule_id, fire_time)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from p2pstore.errors import NotFoundError, P2PStoreError
 from p2pstore import registry
 from p2pstore.scenario import FIELDS
+from p2pstore.status import RunStatus
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,13 +119,13 @@ def select_runs(store, run_ids: Iterable[int] | None = None, batch: str | None =
             raise NotFoundError(f"no run with id {shown}" if len(missing) == 1 else f"no runs with ids {shown}")
         if missing:
             raise NotFoundError(f"run {missing[0]} is not in batch {batch!r}")
-        unfinished = runs[runs["status"] != "succeeded"]
+        unfinished = runs[runs["status"] != RunStatus.succeeded]
         if len(unfinished):
             row = unfinished.iloc[0]
             raise NoRunsError(f"run {int(row['run_id'])} is {row['status']} and has no results")
     elif runs.empty:
         raise NotFoundError(f"no batch named {batch!r}")
-    done = runs[runs["status"] == "succeeded"].reset_index(drop=True)
+    done = runs[runs["status"] == RunStatus.succeeded].reset_index(drop=True)
     if done.empty:
         counts = ", ".join(f"{n} {s}" for s, n in runs["status"].value_counts().items())
         raise NoRunsError(f"no finished runs in batch {batch!r} ({counts})")

@@ -55,10 +55,10 @@ def export_run(store, run_id: int, out_dir: str | Path, fmt: str = "csv", *,
     """Write run ``run_id``'s tables to ``out_dir`` as ``<table>.csv`` or ``<table>.parquet``,
     plus ``scenario.json`` (the spec). Returns the written paths."""
     _check_format(fmt)
-    out = _out_dir(out_dir)
+    out = check_output_dir(out_dir, "export directory")  # before any work; made once there is work
     if store.runs(run_ids=[int(run_id)]).empty:
         raise NotFoundError(f"no run with id {run_id}")
-    written = write_tables(store, [int(run_id)], out, fmt, progress=progress)
+    written = write_tables(store, [int(run_id)], _made(out), fmt, progress=progress)
     spec = store.scenario_of(int(run_id)).canonical_json()
     path = out / "scenario.json"
     path.write_text(json.dumps(json.loads(spec), indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -71,11 +71,11 @@ def export_batch(store, batch: str, out_dir: str | Path, fmt: str = "csv", *,
     (``runs`` lists every run of the batch whatever its status; result tables hold the rows of
     the runs that have results). Returns the written paths."""
     _check_format(fmt)
-    out = _out_dir(out_dir)
+    out = check_output_dir(out_dir, "export directory")  # before any work; made once there is work
     runs = store.runs(batch=batch)
     if runs.empty:
         raise NotFoundError(f"no batch named {batch!r}")
-    return write_tables(store, runs["run_id"].astype(int).tolist(), out, fmt, progress=progress)
+    return write_tables(store, runs["run_id"].astype(int).tolist(), _made(out), fmt, progress=progress)
 
 
 def write_tables(store, run_ids: list[int], out: Path, fmt: str, *,
@@ -101,9 +101,7 @@ def _check_format(fmt: str) -> None:
         _require_pyarrow()
 
 
-def _out_dir(out_dir: str | Path) -> Path:
-    """``out_dir``, checked writable (:func:`~p2pstore.reports.output.check_output_dir`) and made."""
-    out = check_output_dir(out_dir, "export directory")
+def _made(out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     return out
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from p2pstore.errors import InputError, NotFoundError, StoreError
@@ -29,9 +29,7 @@ class RunRequest:
 
     ``series``: ``full`` | ``community`` | ``none`` (see :func:`p2pstore.store.writer.result_blocks`).
     ``priority``: lower runs first. ``not_before``: earliest start (None = now, on the DB clock;
-    naive datetimes are taken as UTC). ``worker``: insert the run already claimed by this worker
-    (``status='running'``, one attempt; the synchronous ``p2pstore run`` path), so no queue
-    worker can take it in between.
+    naive datetimes are taken as UTC).
     """
 
     scenario: Scenario
@@ -40,11 +38,10 @@ class RunRequest:
     priority: int = 0
     not_before: dt.datetime | None = None
     max_attempts: int = 3
-    worker: str | None = None
 
 
 class _LostRun(Exception):
-    """The guarded final update matched no row: roll the whole write back."""
+    """The claim no longer holds the run: roll the whole write back."""
 
 
 class Store(StoreReaders, StoreStreams, ProfileSetMethods):
@@ -55,13 +52,14 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
     and a read-only or in-memory SQLite database is refused; with ``migrate=False`` (readers) the
     database must already hold p2pstore's schema, and a missing SQLite file is not created.
     Another application's database, a template database, or one not at head raises
-    :class:`StoreError`.
+    :class:`StoreError`. ``sqlite_busy_timeout_s``: see :func:`p2pstore.store.engine.create_engine`.
     """
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True):
+    def __init__(self, url: str | None = None, *, migrate: bool = True,
+                 sqlite_busy_timeout_s: float | None = None):
         from p2pstore.store.migrate import ensure_schema
 
-        self.engine: Engine = create_engine(url)
+        self.engine: Engine = create_engine(url, sqlite_busy_timeout_s=sqlite_busy_timeout_s)
         try:
             ensure_schema(self.engine, migrate=migrate)
         except BaseException:
@@ -151,9 +149,7 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
         Each scenario is resolved (see :meth:`save_scenario`); a scenario that does not fit its
         profile set or tariff file raises :class:`~p2pstore.errors.InputError` and nothing is
         written."""
-        from sqlalchemy import func, insert
-
-        from p2pstore.store.models import Run
+        from p2pstore.store import runs
 
         items = list(items)
         for item in items:
@@ -171,30 +167,32 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
                 key = item.scenario.spec_hash()
                 if key not in scenario_ids:
                     scenario_ids[key] = self._scenario_id(conn, item.scenario, cache)
-                row = {
-                    "scenario_id": scenario_ids[key], "status": "queued",
-                    "mechanisms": ",".join(item.scenario.mechanisms), "series": item.series,
-                    "batch": item.batch, "priority": item.priority, "attempts": 0,
-                    "max_attempts": item.max_attempts,
-                }
-                if item.not_before is not None:
-                    row["not_before"] = db_timestamp(self.engine, item.not_before)
-                if item.worker is not None:
-                    row.update(status="running", worker=item.worker, attempts=1)
-                rows.append(row)
-            ids: list[int | None] = [None] * len(rows)
-            # executemany needs uniform keys: group rows by key set (server defaults fill the rest)
-            groups: dict[tuple[str, ...], list[int]] = {}
-            for i, r in enumerate(rows):
-                groups.setdefault(tuple(sorted(r)), []).append(i)
-            for positions in groups.values():
-                stmt = insert(Run).returning(Run.id, sort_by_parameter_order=True)
-                if "worker" in rows[positions[0]]:
-                    stmt = stmt.values(started_at=func.now(), heartbeat_at=func.now())
-                result = conn.execute(stmt, [rows[i] for i in positions])
-                for i, run_id in zip(positions, result.scalars().all()):
-                    ids[i] = run_id
-        return ids  # type: ignore[return-value]
+                rows.append(self._run_row(scenario_ids[key], item))
+            return runs.insert_runs(conn, rows)
+
+    def _run_row(self, scenario_id: int, item: RunRequest) -> dict[str, Any]:
+        row = {
+            "scenario_id": scenario_id, "mechanisms": ",".join(item.scenario.mechanisms),
+            "series": item.series, "batch": item.batch, "priority": item.priority,
+            "max_attempts": item.max_attempts,
+        }
+        if item.not_before is not None:
+            row["not_before"] = db_timestamp(self.engine, item.not_before)
+        return row
+
+    def create_claimed_run(self, item: RunRequest, owner: str, lease_s: float):
+        """Insert one run already claimed by ``owner`` with a lease of ``lease_s`` seconds (the
+        synchronous ``p2pstore run``: no worker can take it); return its
+        :class:`~p2pstore.store.runs.Claim`. The scenario is resolved as in :meth:`create_runs`."""
+        from p2pstore.store import runs
+        from p2pstore.store.profile_sets import read_tariff_files
+
+        _check_series(item.series)
+        cache: dict = {}
+        read_tariff_files([item.scenario], cache)
+        with begin_write(self.engine) as conn:
+            row = self._run_row(self._scenario_id(conn, item.scenario, cache), item)
+            return runs.insert_claimed(conn, row, owner, lease_s)
 
     def create_run(self, scenario: Scenario, series: str = "full", **kwargs: Any) -> int:
         """Insert one queued run (see :class:`RunRequest` for the keywords); return its id."""
@@ -231,42 +229,6 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
             raise NotFoundError(f"run {run_id} does not exist")
         return from_json(spec)
 
-    # -- run state -------------------------------------------------------------------------
-    def mark_running(self, run_id: int, worker: str) -> bool:
-        """Claim a queued run for ``worker`` (the synchronous ``p2pstore run`` path).
-
-        Returns False if the run exists but is not queued; :class:`NotFoundError` if absent.
-        """
-        from sqlalchemy import func, update
-
-        from p2pstore.store.models import Run
-
-        with begin_write(self.engine) as conn:
-            n = conn.execute(
-                update(Run).where(Run.id == run_id, Run.status == "queued")
-                .values(status="running", worker=worker, started_at=func.now(),
-                        heartbeat_at=func.now(), attempts=Run.attempts + 1)
-            ).rowcount
-            if n == 0:
-                self._require_run(conn, run_id)
-        return n == 1
-
-    def mark_failed(self, run_id: int, error: str, *, worker: str | None = None) -> bool:
-        """Record a failure (``error``: a one-line message). With ``worker``, only if it still owns
-        the run (status running). Returns whether the run was updated."""
-        from sqlalchemy import func, update
-
-        from p2pstore.store.models import Run
-
-        stmt = update(Run).where(Run.id == run_id)
-        if worker is not None:
-            stmt = stmt.where(Run.worker == worker, Run.status == "running")
-        with begin_write(self.engine) as conn:
-            n = conn.execute(stmt.values(status="failed", finished_at=func.now(), error=error)).rowcount
-            if n == 0 and worker is None:
-                self._require_run(conn, run_id)
-        return n == 1
-
     def _require_run(self, conn: Connection, run_id: int) -> None:
         from sqlalchemy import select
 
@@ -291,43 +253,43 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
 
     # -- results ---------------------------------------------------------------------------
     def write_results(self, run_id: int, settlement, series: str = "full", *,
-                      worker: str | None = None, progress=None) -> bool:
+                      claim=None, before_commit: Callable[[], None] | None = None, progress=None) -> bool:
         """Store ``settlement`` as the results of ``run_id`` and mark it succeeded, atomically.
 
         One transaction writes households, bills, daily bills, clearing prices, community series
-        (``full``/``community``), household series (``full``) and metrics, and sets
-        ``status='succeeded'``. With ``worker``, the status update is guarded by
-        ``worker = :worker AND status = 'running'``; if another process took the run away
-        (reaper, cancel), nothing is written and False is returned. Readers never see half a run.
-        ``progress``: a :data:`p2pstore.progress.ProgressFactory` advanced by the rows written.
+        (``full``/``community``), household series (``full``) and metrics, then sets
+        ``status='succeeded'`` and ``finished_at`` (the commit time) as its last statement. With
+        ``claim`` (a :class:`~p2pstore.store.runs.Claim`), only while that claim holds the run:
+        if another process took it (reaper, cancel), nothing is written and False is returned.
+        The run's row is locked only by that last statement, so lease renewals and reapers never
+        wait for the bulk write. ``before_commit`` is called after the rows are written (a test
+        hook). ``progress``: a :data:`p2pstore.progress.ProgressFactory` advanced by the rows
+        written. Readers never see half a run.
         """
-        from sqlalchemy import delete, func, update
+        from sqlalchemy import delete
         from sqlalchemy.exc import DBAPIError
 
         from p2pstore.progress import no_progress
-        from p2pstore.store import models
+        from p2pstore.store import models, runs
         from p2pstore.store.writer import expected_rows, write_settlement
 
         _check_series(series)
-        stmt = update(models.Run).where(models.Run.id == run_id)
-        if worker is not None:
-            stmt = stmt.where(models.Run.worker == worker, models.Run.status == "running")
-        stmt = stmt.values(status="succeeded", series=series, finished_at=func.now(), error=None)
         try:
             with begin_write(self.engine) as conn:
-                # the guarded update comes first: on PostgreSQL it row-locks the run, so a reaper
-                # waits for this transaction and then finds it no longer running
-                if conn.execute(stmt).rowcount != 1:
-                    raise _LostRun
+                if claim is None:
+                    self._require_run(conn, run_id)
+                elif not runs.holds(conn, claim):
+                    raise _LostRun  # taken away meanwhile: spare the write
                 for name in reversed(models.RESULT_TABLES):  # a re-write replaces, never mixes
                     table = models.Base.metadata.tables[name]
                     conn.execute(delete(table).where(table.c.run_id == run_id))
                 with (progress or no_progress)(expected_rows(settlement, series), f"storing run {run_id}") as bar:
                     write_settlement(conn, run_id, settlement, series, bar=bar)
+                if before_commit is not None:
+                    before_commit()
+                if not runs.finish(conn, run_id, series, claim):
+                    raise _LostRun
         except _LostRun:
-            if worker is None:
-                with self.engine.connect() as conn:
-                    self._require_run(conn, run_id)
             return False
         except (DBAPIError, self.engine.dialect.loaded_dbapi.Error) as exc:  # raw COPY/executemany too
             raise StoreError(f"cannot store results of run {run_id} in {self.url!r}: {one_line(exc)}") from None

@@ -24,6 +24,8 @@ SUPPORTED_DIALECTS = ("sqlite", "postgresql")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Execution option: on SQLite, begin the transaction with ``BEGIN IMMEDIATE`` (writers).
 SQLITE_IMMEDIATE = "p2pstore_sqlite_immediate"
+#: Key in ``Connection.info``: ``time.monotonic()`` when a SQLite writer got the write lock.
+WRITE_LOCK_AT = "p2pstore_write_lock_at"
 #: PostgreSQL connection attempts give up after this many seconds.
 PG_CONNECT_TIMEOUT_S = 10
 
@@ -67,11 +69,13 @@ def one_line(exc: BaseException) -> str:
     return type(orig).__name__
 
 
-def create_engine(url: str | None = None) -> Engine:
+def create_engine(url: str | None = None, *, sqlite_busy_timeout_s: float | None = None) -> Engine:
     """Create a SQLAlchemy engine for ``url`` (resolved by :func:`resolve_url`).
 
     Does not connect; :func:`connect` does. Raises :class:`StoreError` for a malformed
-    URL or an unsupported dialect.
+    URL or an unsupported dialect. ``sqlite_busy_timeout_s``: how long a SQLite statement waits
+    for another writer's lock before failing with "database is locked" (default
+    :data:`SQLITE_BUSY_TIMEOUT_MS`).
     """
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
@@ -89,8 +93,9 @@ def create_engine(url: str | None = None) -> Engine:
                          f"(supported: {', '.join(SUPPORTED_DIALECTS)})")
     try:
         if dialect == "sqlite":
-            engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-            _configure_sqlite(engine)
+            busy_ms = SQLITE_BUSY_TIMEOUT_MS if sqlite_busy_timeout_s is None else int(sqlite_busy_timeout_s * 1000)
+            engine = sa.create_engine(parsed, connect_args={"timeout": busy_ms / 1000})
+            _configure_sqlite(engine, busy_ms)
         else:
             engine = sa.create_engine(
                 parsed, pool_pre_ping=True, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S}
@@ -151,7 +156,7 @@ def engine_url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     """WAL, busy timeout, foreign keys on every connection; real BEGIN/COMMIT transactions.
 
     pysqlite's own transaction handling defers BEGIN and commits around DDL; taking over
@@ -165,7 +170,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         try:
-            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             if sqlite_path(engine) is not None:
                 _ensure_wal(cur)
             cur.execute("PRAGMA foreign_keys=ON")
@@ -178,6 +183,10 @@ def _configure_sqlite(engine: Engine) -> None:
         # them, where a read-then-write upgrade in WAL mode would fail with SQLITE_BUSY.
         immediate = conn.get_execution_options().get(SQLITE_IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if immediate:
+            import time
+
+            conn.info[WRITE_LOCK_AT] = time.monotonic()
 
 
 def _ensure_wal(cur) -> None:

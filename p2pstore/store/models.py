@@ -27,8 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from p2pstore.scenario import MAX_HOUSEHOLD_NAME, MAX_MECHANISMS_TEXT, MAX_NAME_LENGTH, SERIES_MODES
-
-RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+from p2pstore.status import RUN_STATUSES, RunStatus
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -85,7 +84,7 @@ class Run(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.queued.value)
     mechanisms: Mapped[str] = mapped_column(String(MAX_MECHANISMS_TEXT))  # comma-separated, in settlement order
     series: Mapped[str] = mapped_column(String(16), default="full")
     batch: Mapped[str | None] = mapped_column(String(200), index=True)
@@ -96,8 +95,13 @@ class Run(Base):
     enqueued_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
     started_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     finished_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)  # last lease renewal
     worker: Mapped[str | None] = mapped_column(String(200))
+    # the current claim (see p2pstore.store.runs): a fresh random token per claim, NULL while
+    # queued; results, failures and renewals are accepted only with it. The lease runs until
+    # lease_expires_at, renewed by the owner; the reaper takes only runs whose lease has expired.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     error: Mapped[str | None] = mapped_column(Text)
     # set on runs enqueued by a cron schedule; unique together (see uq_runs_schedule_id_fire_time).
     # schedule_id refers to schedules.id without a FOREIGN KEY, so SQLite adds and drops the column

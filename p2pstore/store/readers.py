@@ -124,12 +124,13 @@ def run_filtered(name: str, stmt):
 
 def table_order(name: str, stmt) -> list:
     """ORDER BY terms of table ``name``'s rows in the readers' order (mechanisms ranked in
-    settlement order, unknown ones last by name)."""
+    the registry's report order, unknown ones last by name)."""
     cols = stmt.selected_columns
     terms = []
     for key in _ORDER[name]:
         if key == "mechanism":
-            terms += [case(_MECHANISM_RANK, value=cols["mechanism"], else_=len(_MECHANISM_RANK)), cols["mechanism"]]
+            rank = {m: i for i, m in enumerate(registry.names())}
+            terms += [case(rank, value=cols["mechanism"], else_=len(rank)), cols["mechanism"]]
         else:
             terms.append(cols[key])
     return terms

@@ -31,11 +31,12 @@ def test_table_format_shows_the_first_rows_and_says_so(q):
     result = q(SERIES)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["n", "half"] and len(lines) == 1 + TABLE_ROW_LIMIT
+    assert lines[0].split() == ["n", "half"] and set(lines[1]) <= {"-", " "}  # header and its rule
+    assert len(lines) == 2 + TABLE_ROW_LIMIT
     assert lines[-1].split()[0] == str(TABLE_ROW_LIMIT)
     assert f"only the first {TABLE_ROW_LIMIT} rows" in result.stderr
     everything = q(SERIES, "--limit", "0")
-    assert len(everything.stdout.splitlines()) == 1 + ROWS and everything.stderr == ""
+    assert len(everything.stdout.splitlines()) == 2 + ROWS and everything.stderr == ""
 
 
 def test_csv_and_json_stream_every_row(q):

@@ -1,13 +1,15 @@
-"""Fixtures for queue, worker and schedule tests: a migrated store, the CLI, worker processes."""
+"""Fixtures for queue, worker and schedule tests: a migrated store, the CLI in-process and as
+subprocesses (each in its own process group), and gates that hold a run at a named point
+(:mod:`p2pstore.jobs.holds`) until the test releases it."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from signal import SIGKILL, SIGTERM, SIGUSR1
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +17,11 @@ import sqlalchemy as sa
 #: Small, fast scenario flags for queue tests (1 day, no per-slot series).
 SMALL = ["--days", "1", "--series", "none"]
 
-WORKER_CODE = "import sys; from p2pstore.cli import main; main(sys.argv[1:])"
+CLI_CODE = "import sys; from p2pstore.cli import main; main(sys.argv[1:])"
+
+#: Short worker timings so faults resolve in seconds.
+FAST = ["--poll", "0.2", "--heartbeat", "0.3", "--stale-after", "2", "--backoff", "0.2",
+        "--connect-retry", "0.3", "--schedule-sync", "0.5"]
 
 
 @pytest.fixture
@@ -65,18 +71,49 @@ def run_rows(store, where: str = "1=1") -> list[dict]:
         return [dict(r) for r in conn.execute(sa.text(f"SELECT * FROM runs WHERE {where} ORDER BY id")).mappings()]
 
 
-class WorkerProc:
-    """A ``p2pstore worker`` subprocess with its stderr captured to a file."""
+class Gates:
+    """A directory of hold gates for one or more processes (``P2PSTORE_TEST_HOLD``)."""
 
-    def __init__(self, db_url: str, tmp_path: Path, name: str, *args: str):
+    def __init__(self, path: Path):
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+
+    def close(self, point: str, run_id: int | None = None) -> None:
+        """Hold runs (all, or ``run_id``) when they reach ``point``."""
+        (self.path / (point if run_id is None else f"{point}-{run_id}")).touch()
+
+    def open(self, point: str, run_id: int | None = None) -> None:
+        (self.path / (point if run_id is None else f"{point}-{run_id}")).unlink(missing_ok=True)
+
+    def reached(self, point: str) -> list[int]:
+        """Ids of the runs that reached ``point`` while a gate was closed."""
+        return sorted(int(p.name[len(point) + 1:-len(".reached")]) for p in self.path.glob(f"{point}-*.reached"))
+
+    def wait(self, point: str, run_id: int | None = None, timeout: float = 120) -> int:
+        """Wait until a run (``run_id``, or any) is held at ``point``; return its id."""
+        def held():
+            ids = self.reached(point)
+            return (run_id if run_id in ids else None) if run_id is not None else (ids[0] if ids else None)
+
+        return wait_for(held, timeout, what=f"a run held at {point!r}")
+
+
+class Proc:
+    """``p2pstore --db URL ARGS`` as a subprocess in its own process group, output to a file."""
+
+    def __init__(self, db_url: str, tmp_path: Path, name: str, *args: str, gates: Gates | None = None):
         self.name = name
+        self.args = list(args)
         self.log_path = tmp_path / f"{name}.log"
         self._log = open(self.log_path, "w")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("P2PSTORE_DATABASE_URL", None)
+        env.pop("P2PSTORE_TEST_HOLD", None)
+        if gates is not None:
+            env["P2PSTORE_TEST_HOLD"] = str(gates.path)
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", WORKER_CODE, "--db", db_url, "worker", "--name", name, *args],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env,
+            [sys.executable, "-c", CLI_CODE, "--db", db_url, *args],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )
 
     @property
@@ -84,39 +121,64 @@ class WorkerProc:
         return self.log_path.read_text()
 
     def wait(self, timeout: float = 120) -> int:
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self._log.close()
+        return self.proc.wait(timeout)
 
-    def signal(self, sig=signal.SIGTERM) -> None:
+    def signal(self, sig=SIGTERM) -> None:
         self.proc.send_signal(sig)
+
+    def signal_group(self, sig=SIGTERM) -> None:
+        """Send ``sig`` to the whole process group (as systemd, ``timeout`` or a shell would)."""
+        os.killpg(self.proc.pid, sig)
 
     def kill(self) -> None:
         if self.proc.poll() is None:
-            self.proc.kill()
+            if self.args[:1] == ["worker"]:  # still running at teardown: show where it waits
+                try:
+                    self.proc.send_signal(SIGUSR1)
+                    time.sleep(0.5)
+                except ProcessLookupError:
+                    pass
+            try:
+                os.killpg(self.proc.pid, SIGKILL)
+            except ProcessLookupError:
+                pass
             self.proc.wait(10)
         self._log.close()
 
 
 @pytest.fixture
-def workers(db_url, tmp_path):
-    """Factory of worker subprocesses; every one still alive at teardown is killed."""
-    started: list[WorkerProc] = []
+def procs(db_url, tmp_path):
+    """Factory of ``p2pstore`` subprocesses; every one still alive at teardown is killed."""
+    started: list[Proc] = []
 
-    def start(name: str, *args: str, url: str | None = None) -> WorkerProc:
-        w = WorkerProc(url or db_url, tmp_path, name, *args)
-        started.append(w)
-        return w
+    def start(name: str, *args: str, url: str | None = None, gates: Gates | None = None) -> Proc:
+        p = Proc(url or db_url, tmp_path, name, *args, gates=gates)
+        started.append(p)
+        return p
 
     yield start
-    for w in started:
-        w.kill()
+    for p in started:
+        p.kill()
         # shown by pytest under "Captured stdout teardown" when the test failed
-        print(f"--- worker {w.name} log ---\n{w.log}")
+        print(f"--- {p.name} log ---\n{p.log}")
 
 
-def wait_for(predicate, timeout: float = 60, every: float = 0.1, what: str = "condition"):
+@pytest.fixture
+def workers(procs):
+    """Factory of ``p2pstore worker --name NAME ARGS`` subprocesses."""
+
+    def start(name: str, *args: str, url: str | None = None, gates: Gates | None = None) -> Proc:
+        return procs(name, "worker", "--name", name, *args, url=url, gates=gates)
+
+    return start
+
+
+@pytest.fixture
+def gates(tmp_path) -> Gates:
+    return Gates(tmp_path / "gates")
+
+
+def wait_for(predicate, timeout: float = 60, every: float = 0.05, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

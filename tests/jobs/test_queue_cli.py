@@ -54,7 +54,7 @@ def test_bad_enqueue_is_one_line_exit_2_and_writes_nothing(cli, store, args, mes
 
 
 def test_cancel_retry_and_wait(cli, store):
-    from p2pstore.jobs import queue
+    from p2pstore.store import runs
 
     ids = json.loads(cli("enqueue", *SMALL, "--seeds", "1..4", "--batch", "b", "--json").output)["run_ids"]
     r = cli("runs", "cancel", str(ids[0]))
@@ -74,15 +74,14 @@ def test_cancel_retry_and_wait(cli, store):
     assert r.exit_code == 2 and "give run ids or --failed" in r.output
     # settle two in-process, fail one for good, then wait reports and exits 1
     for _ in range(2):
-        rid = queue.claim_next_run(store.engine, "t")
-        if rid == ids[1]:
-            queue.mark_failed(store.engine, rid, "RuntimeError: boom", worker="t")
-            with store.engine.begin() as conn:
-                conn.exec_driver_sql(f"UPDATE runs SET status='failed' WHERE id={rid}")
+        claim = runs.claim_next(store.engine, "t", 60)
+        if claim.run_id == ids[1]:
+            assert runs.fail(store.engine, claim, "RuntimeError: boom", retry=False) == "failed"
         else:
             from p2pstore.simulate import simulate
 
-            assert store.write_results(rid, simulate(store.scenario_of(rid)), "none", worker="t")
+            assert store.write_results(claim.run_id, simulate(store.scenario_of(claim.run_id)), "none",
+                                       claim=claim)
     r = cli("runs", "wait", str(ids[0]), str(ids[1]), "--timeout", "5", "--poll", "0.1")
     assert r.exit_code == 1, r.output
     assert "2 run(s): succeeded 1 | failed 1" in r.output
@@ -102,12 +101,12 @@ def test_wait_prints_progress_with_eta_when_piped(cli, store, db_url):
     import subprocess
     import sys
 
-    from p2pstore.jobs import queue
     from p2pstore.simulate import simulate
+    from p2pstore.store import runs
 
     def settle_one():
-        rid = queue.claim_next_run(store.engine, "t")
-        assert store.write_results(rid, simulate(store.scenario_of(rid)), "none", worker="t")
+        claim = runs.claim_next(store.engine, "t", 60.0)
+        assert store.write_results(claim.run_id, simulate(store.scenario_of(claim.run_id)), "none", claim=claim)
 
     cli("enqueue", *SMALL, "--seeds", "1..3", "--batch", "eta", "--json")
     settle_one()

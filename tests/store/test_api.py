@@ -78,10 +78,14 @@ def test_store_is_a_context_manager(db_url):
         assert store.get_run(run_id)["batch"] == "x"
 
 
-def test_create_run_already_claimed(store, settlement):
-    run_id = store.create_run(SCENARIO, worker="cli@host:1")
-    run = store.get_run(run_id)
-    assert run["status"] == "running" and run["worker"] == "cli@host:1" and run["attempts"] == 1
-    assert run["started_at"] is not None and run["heartbeat_at"] is not None
-    assert not store.mark_running(run_id, "other")
-    assert store.write_results(run_id, settlement, worker="cli@host:1")
+def test_create_claimed_run(store, settlement):
+    from p2pstore.store import runs
+
+    claim = store.create_claimed_run(RunRequest(SCENARIO, max_attempts=1), "cli@host:1", lease_s=60)
+    run = store.get_run(claim.run_id)
+    assert (run["status"], run["worker"], run["attempts"], run["max_attempts"]) == ("running", "cli@host:1", 1, 1)
+    assert run["claim_token"] == claim.token and len(claim.token) == 32
+    assert run["started_at"] is not None and run["lease_expires_at"] > run["started_at"]
+    assert runs.claim_next(store.engine, "other", 60) is None  # never offered to a worker
+    assert store.write_results(claim.run_id, settlement, claim=claim)
+    assert store.get_run(claim.run_id)["status"] == "succeeded"

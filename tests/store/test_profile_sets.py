@@ -137,12 +137,15 @@ def test_a_pinned_run_computes_from_its_data_even_after_the_name_moves(store):
     """A queued run keeps the content hash it was queued with: replacing is refused while it
     waits, and a run whose set vanished fails naming the hash rather than using other data."""
     from p2pstore.jobs.execute import execute_run
+    from p2pstore.store import runs
 
     store.save_profile_set("meters", make_set())
-    run_id = store.create_run(Scenario(profiles="meters", days=1), series="none", worker="w")
+    run_id = store.create_run(Scenario(profiles="meters", days=1), series="none")
     with pytest.raises(InputError, match="is used by 1 run"):
         store.save_profile_set("meters", make_set(shift=1.0), replace=True)
-    committed, settlement = execute_run(store, run_id, "w")
+    claim = runs.claim_next(store.engine, "w", 60.0)
+    assert claim.run_id == run_id
+    committed, settlement = execute_run(store, claim)
     assert committed and settlement.profiles.n_households == N
 
 

@@ -146,44 +146,61 @@ def test_driver_error_mid_write_is_one_line_and_stores_nothing(store, settlement
 
 
 def test_guarded_final_write(store, settlement):
+    from p2pstore.store import runs
+
     run_id = store.create_run(SCENARIO)
-    assert store.mark_running(run_id, "w1")
-    assert not store.mark_running(run_id, "w2")  # already taken
-    # another worker cannot commit this run
-    assert store.write_results(run_id, settlement, worker="w2") is False
+    first = runs.claim_next(store.engine, "w1", 60)
+    assert first.run_id == run_id
+    assert runs.claim_next(store.engine, "w2", 60) is None  # already taken
+    # a claim with another token cannot commit this run, whoever shows it
+    forged = runs.Claim(run_id, runs.new_token(), "w1")
+    assert store.write_results(run_id, settlement, claim=forged) is False
     assert count(store, "bills") == 0
-    # a reaper put the run back in the queue: the original worker has lost it
+    # the lease expired and a reaper put the run back in the queue: the first claim has lost it
     with store.engine.begin() as conn:
-        conn.execute(text("UPDATE runs SET status = 'queued', worker = NULL WHERE id = :r"), {"r": run_id})
-    assert store.write_results(run_id, settlement, worker="w1") is False
+        conn.execute(text("UPDATE runs SET lease_expires_at = NULL WHERE id = :r"), {"r": run_id})
+    assert runs.reap_expired(store.engine) == {run_id: "queued"}
+    assert store.write_results(run_id, settlement, claim=first) is False
     assert count(store, "household_series") == 0
     assert store.get_run(run_id)["status"] == "queued"
-    # claimed again by w1: now it commits
-    assert store.mark_running(run_id, "w1")
-    assert store.get_run(run_id)["attempts"] == 2
-    assert store.write_results(run_id, settlement, worker="w1") is True
+    # claimed again by the same worker: only the new claim commits
+    second = runs.claim_next(store.engine, "w1", 60)
+    assert second.token != first.token and store.get_run(run_id)["attempts"] == 2
+    assert store.write_results(run_id, settlement, claim=first) is False
+    assert store.write_results(run_id, settlement, claim=second) is True
     run = store.get_run(run_id)
-    assert run["status"] == "succeeded" and run["worker"] == "w1"
+    assert run["status"] == "succeeded" and run["worker"] == "w1" and run["claim_token"] == second.token
     assert count(store, "bills", run_id) == len(settlement.results) * settlement.profiles.n_households
 
 
+def test_finished_at_is_the_commit_time(store, settlement):
+    """A write held for a while before its commit is stamped when it commits, not when it began."""
+    import datetime as dt
+    import time
+
+    from p2pstore.store import runs
+
+    run_id = store.create_run(SCENARIO)
+    claim = runs.claim_next(store.engine, "w", 60)
+    marks = {}
+
+    def before_commit():
+        marks["written"] = dt.datetime.now(dt.UTC)
+        time.sleep(1.0)
+
+    assert store.write_results(run_id, settlement, claim=claim, before_commit=before_commit)
+    finished = store.get_run(run_id)["finished_at"]
+    if finished.tzinfo is None:
+        finished = finished.replace(tzinfo=dt.UTC)
+    assert finished >= marks["written"] + dt.timedelta(seconds=0.9)
+
+
 def test_missing_run(store, settlement):
+    from p2pstore.store import runs
+
     with pytest.raises(NotFoundError):
         store.write_results(12345, settlement)
-    assert store.write_results(12345, settlement, worker="w") is False
-    with pytest.raises(NotFoundError):
-        store.mark_running(12345, "w")
-    with pytest.raises(NotFoundError):
-        store.mark_failed(12345, "boom")
-
-
-def test_mark_failed(store):
-    run_id = store.create_run(SCENARIO)
-    assert store.mark_running(run_id, "w1")
-    assert not store.mark_failed(run_id, "boom", worker="w2")
-    assert store.mark_failed(run_id, "boom", worker="w1")
-    run = store.get_run(run_id)
-    assert run["status"] == "failed" and run["error"] == "boom" and run["finished_at"] is not None
+    assert store.write_results(12345, settlement, claim=runs.Claim(12345, runs.new_token(), "w")) is False
 
 
 def test_pg_copy_block_bytes_match_write_row(db_url, backend, settlement):
