@@ -21,9 +21,9 @@ def test_wide_csv_files_round_trip(tmp_path, generator):
         return pd.read_csv(paths[name], index_col="timestamp", parse_dates=["timestamp"])
 
     load, pv = wide("load.csv"), wide("pv.csv")
-    assert list(load.columns) == ["C1", "C2", "P1", "P2", "P3"] and list(pv.columns) == ["P1", "P2", "P3"]
+    assert list(load.columns) == list(pv.columns) == ["C1", "C2", "P1", "P2", "P3"]  # every household
     assert np.array_equal(load.to_numpy().T, p.load_kw)
-    assert np.array_equal(pv.to_numpy().T, p.pv_kw[2:]) and not p.pv_kw[:2].any()
+    assert np.array_equal(pv.to_numpy().T, p.pv_kw) and not p.pv_kw[:2].any()
     assert np.array_equal(load.index.to_numpy(), pd.DatetimeIndex(p.timestamps()).to_numpy())
     assert load.index[96 + 1] == pd.Timestamp("2028-02-29 00:15")      # slot starts, the leap day kept
     assert paths["load.csv"].read_text().splitlines()[1].startswith("2028-02-28 00:00:00,")
