@@ -36,7 +36,7 @@ def scenario_options(fn=None, *, settle: bool = True):
         ("start", click.option("--start",
                                help="First day, ISO date (default 2025-01-01; with --profiles: the set's start).")),
         ("generator", click.option(
-            "--generator", type=click.Choice(GENERATORS),
+            "--generator", metavar=f"[{'|'.join(GENERATORS)}]",  # checked by the scenario: one line
             help="Profile generator: notebook (default; the reference notebook's draws) or standard "
                  "(BDEW H25 load, pvlib PV on a typical weather year; see docs/profiles.md).")),
         ("profiles", click.option("--profiles", metavar="NAME",
