@@ -12,42 +12,64 @@ SCENARIO_FLAGS = ("seed", "consumers", "prosumers", "days", "start", "generator"
                   "households", "prosumer_share", "tariffs")
 
 
-def scenario_options(fn):
+def scenario_options(fn=None, *, settle: bool = True):
     """Add ``[SCENARIO.toml] --seed --consumers --prosumers --households --prosumer-share --days
-    --start --generator --profiles --tariffs --mechanism --series``."""
+    --start --generator --profiles --tariffs --mechanism --series``.
+
+    ``settle=False`` (``@scenario_options(settle=False)``): the options of a generated community
+    only, without ``--profiles``, ``--mechanism`` and ``--series`` (``profiles generate``).
+    """
+    if fn is None:
+        return functools.partial(scenario_options, settle=settle)
     from p2pstore.scenario import GENERATORS
 
-    @click.argument("scenario_file", metavar="[SCENARIO.toml]", required=False,
-                    type=click.Path(dir_okay=False))
-    @click.option("--seed", type=int, help="RNG seed (default 42); with --households it draws the households.")
-    @click.option("--consumers", type=int, help="Generated households without PV (default 3).")
-    @click.option("--prosumers", type=int, help="Generated households with PV (default 7).")
-    @click.option("--days", type=int, help="Horizon in days (default 30; with --profiles: to the end of the set).")
-    @click.option("--start", help="First day, ISO date (default 2025-01-01; with --profiles: the set's start).")
-    @click.option("--generator", type=click.Choice(GENERATORS),
-                  help="Profile generator: notebook (default; the reference notebook's draws) or standard "
-                       "(BDEW H25 load, pvlib PV on a typical weather year; see docs/profiles.md).")
-    @click.option("--profiles", metavar="NAME", help="Settle a stored profile set (p2pstore profiles import) "
-                  "instead of a generated community.")
-    @click.option("--households", type=int, metavar="N",
-                  help="Community size: with --prosumer-share, N generated households; with --profiles, "
-                       "draw N of the set's households (reproducibly, with --seed).")
-    @click.option("--prosumer-share", "prosumer_share", type=float, metavar="F",
-                  help="With --households N: round(F*N) prosumers (halves up), the rest consumers; "
-                       "stored, so runs group by it (--sweep prosumer_share=0.1,0.2 keeps N).")
-    @click.option("--tariffs", type=click.Path(dir_okay=False), metavar="FILE",
-                  help="Tariff file (CSV/Parquet: [timestamp,] [household,] buy, sell) replacing the drawn or "
-                       "stored tariffs; it is stored with the run.")
-    @click.option("--mechanism", "mechanisms", multiple=True, metavar="NAME",
-                  help=f"Mechanism to settle (repeatable; default: {', '.join(registry.DEFAULT)}). "
-                       f"Known: {', '.join(registry.names())} (docs/mechanisms.md).")
-    @click.option("--series", type=click.Choice(["full", "community", "none"]), default="full",
-                  show_default=True,
-                  help="Per-slot series to store: per household, community totals only, or none.")
+    settling = {"profiles", "mechanisms", "series"}  # what only a settlement needs
+    options = [
+        ("scenario_file", click.argument("scenario_file", metavar="[SCENARIO.toml]", required=False,
+                                         type=click.Path(dir_okay=False))),
+        ("seed", click.option("--seed", type=int,
+                              help="RNG seed (default 42); with --households it draws the households.")),
+        ("consumers", click.option("--consumers", type=int, help="Generated households without PV (default 3).")),
+        ("prosumers", click.option("--prosumers", type=int, help="Generated households with PV (default 7).")),
+        ("days", click.option("--days", type=int,
+                              help="Horizon in days (default 30; with --profiles: to the end of the set).")),
+        ("start", click.option("--start",
+                               help="First day, ISO date (default 2025-01-01; with --profiles: the set's start).")),
+        ("generator", click.option(
+            "--generator", metavar=f"[{'|'.join(GENERATORS)}]",  # checked by the scenario: one line
+            help="Profile generator: notebook (default; the reference notebook's draws) or standard "
+                 "(BDEW H25 load, pvlib PV on a typical weather year; see docs/profiles.md).")),
+        ("profiles", click.option("--profiles", metavar="NAME",
+                                  help="Settle a stored profile set (p2pstore profiles import) "
+                                       "instead of a generated community.")),
+        ("households", click.option(
+            "--households", type=int, metavar="N",
+            help="Community size: with --prosumer-share, N generated households; with --profiles, "
+                 "draw N of the set's households (reproducibly, with --seed).")),
+        ("prosumer_share", click.option(
+            "--prosumer-share", "prosumer_share", type=float, metavar="F",
+            help="With --households N: round(F*N) prosumers (halves up), the rest consumers; "
+                 "stored, so runs group by it (--sweep prosumer_share=0.1,0.2 keeps N).")),
+        ("tariffs", click.option(
+            "--tariffs", type=click.Path(dir_okay=False), metavar="FILE",
+            help="Tariff file (CSV/Parquet: [timestamp,] [household,] buy, sell) replacing the drawn or "
+                 "stored tariffs; it is stored with the run.")),
+        ("mechanisms", click.option(
+            "--mechanism", "mechanisms", multiple=True, metavar="NAME",
+            help=f"Mechanism to settle (repeatable; default: {', '.join(registry.DEFAULT)}). "
+                 f"Known: {', '.join(registry.names())} (docs/mechanisms.md).")),
+        ("series", click.option("--series", type=click.Choice(["full", "community", "none"]), default="full",
+                                show_default=True,
+                                help="Per-slot series to store: per household, community totals only, or none.")),
+    ]
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         return fn(*args, **kwargs)
 
+    for name, decorate in reversed(options):
+        if settle or name not in settling:
+            wrapper = decorate(wrapper)
     return wrapper
 
 

@@ -1,4 +1,5 @@
-"""``p2pstore profiles import|list|show|delete``: measured communities stored as profile sets."""
+"""``p2pstore profiles import|generate|list|show|delete``: measured or generated communities stored
+as profile sets."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import click
 
 from p2pstore.cli import LazyGroup, open_store
 from p2pstore.cli.formatting import echo_json, echo_warnings, format_option, render
+from p2pstore.cli.options import scenario_options
 
 #: subcommand -> "module:attr" under p2pstore.cli
 PROFILES_COMMANDS = {
     "import": "profiles:import_profiles",
+    "generate": "profiles:generate_profiles",
     "list": "profiles:list_profiles",
     "show": "profiles:show_profiles",
     "delete": "profiles:delete_profiles",
@@ -18,7 +21,8 @@ PROFILES_COMMANDS = {
 
 @click.group(cls=LazyGroup, lazy_commands=PROFILES_COMMANDS)
 def profiles():
-    """Import measured load/PV profiles and tariffs as named profile sets, and manage them.
+    """Import measured load/PV profiles and tariffs (or store a generated community) as named
+    profile sets, and manage them.
 
     Runs use a set with `p2pstore run --profiles NAME` (see docs/profiles.md for the formats).
 
@@ -26,6 +30,7 @@ def profiles():
     Examples:
       p2pstore profiles import demo --load load.csv --pv pv.csv --tariffs tariffs.csv
       p2pstore profiles import pecan --long data.parquet --tariffs tou.csv --timezone America/Chicago
+      p2pstore profiles generate year --generator standard --days 365 --households 40 --prosumer-share 0.5
       p2pstore profiles list
       p2pstore profiles show demo --json
       p2pstore profiles delete demo
@@ -79,6 +84,44 @@ def import_profiles(ctx, name, load, pv, long, tariffs, p2p_allowed, unit, timez
     verb = {"imported": "imported", "replaced": "replaced", "unchanged": "unchanged (identical data already stored)"}
     click.echo(f"profile set {name!r} {verb[result['status']]}: {result['households']} households, "
                f"{result['slots']} slots, content hash {result['content_hash'][:12]}")
+
+
+@click.command("generate")
+@click.argument("name")
+@scenario_options(settle=False)
+@click.option("--replace", is_flag=True, help="Overwrite a set of this name that holds other data (unused by runs).")
+@click.option("--write-csv", "write_csv", metavar="DIR", type=click.Path(file_okay=False),
+              help="Also write the set as files `profiles import` reads: load.csv, pv.csv, tariffs.csv, "
+                   "p2p_allowed.csv.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def generate_profiles(ctx, name, scenario_file, replace, write_csv, as_json, **flags):
+    """Generate a community (the same scenario options as `p2pstore run`) and store it as
+    profile set NAME.
+
+    `p2pstore run --profiles NAME` then settles the same households over the same slots to the
+    same bills as `p2pstore run` with these options; other runs draw households or windows from
+    it like from imported data. Generating the same community again changes nothing.
+
+    \b
+    Examples:
+      p2pstore profiles generate ref                        # the reference notebook's community
+      p2pstore profiles generate year --generator standard --days 365 --seed 7 --write-csv year-csv
+      p2pstore profiles generate tou scenario.toml --tariffs examples/profiles/tou_tariffs.csv --days 7
+    """
+    from p2pstore.cli.options import scenario_from_options
+
+    scenario = scenario_from_options(scenario_file, **flags)
+    result = open_store(ctx, writes=True).generate_profiles(name, scenario, replace=replace, write_csv=write_csv)
+    if as_json:
+        echo_json(result)
+        return
+    verb = {"imported": "stored", "replaced": "replaced", "unchanged": "unchanged (identical data already stored)"}
+    click.echo(f"profile set {name!r} {verb[result['status']]}: {result['households']} households "
+               f"({result['consumers']} consumers, {result['prosumers']} prosumers), {result['slots']} slots "
+               f"from {result['start']}, content hash {result['content_hash'][:12]}")
+    if result["files"]:
+        click.echo(f"wrote {', '.join(result['files'])}")
 
 
 @click.command("list")

@@ -1,6 +1,7 @@
 """Profile generators and importers: a scenario or files in, :class:`Profiles` (numpy arrays) out.
 
-- :func:`generate`: the generated community of a scenario (the notebook's generator);
+- :func:`generate`: the generated community of a scenario (the notebook's or the standard
+  generator); :func:`generated_community` adds the scenario's tariff file;
 - :func:`read_profile_set` / :func:`read_tariffs` (:mod:`p2pstore.profiles.importer`, pandas):
   measured households and tariffs from CSV/Parquet files or DataFrames, validated;
 - :class:`ProfileSet` / :class:`TariffTable` (:mod:`p2pstore.profiles.sets`): imported data and
@@ -9,7 +10,8 @@
 
 from p2pstore.profiles.base import Profiles
 
-__all__ = ["Profiles", "ProfileSet", "TariffTable", "generate", "read_profile_set", "read_tariffs"]
+__all__ = ["Profiles", "ProfileSet", "TariffTable", "generate", "generated_community", "read_profile_set",
+           "read_tariffs"]
 
 _LAZY = {
     "ProfileSet": "p2pstore.profiles.sets",
@@ -30,6 +32,29 @@ def generate(scenario) -> Profiles:
 
         return generate_standard(scenario)
     raise ValueError(f"unknown generator {scenario.generator!r}")
+
+
+def generated_community(scenario) -> Profiles:
+    """The generated community a run of ``scenario`` settles: :func:`generate`, with the tariffs
+    of the scenario's tariff file (``scenario.tariffs``, read and validated) when it names one.
+
+    Raises :class:`~p2pstore.errors.InputError` for a scenario on a stored profile set (it has
+    no generated community) or a tariff file that does not fit the community.
+    """
+    from p2pstore.errors import InputError
+
+    if scenario.imported:
+        raise InputError(f"the scenario settles profile set {scenario.profiles!r}: only a generated "
+                         "community (generator notebook or standard) can be generated")
+    if scenario.tariffs_hash is not None:
+        raise InputError("the scenario's tariffs are a stored tariff file: give the file itself (--tariffs FILE)")
+    profiles = generate(scenario)
+    if scenario.tariffs is not None:
+        from p2pstore.profiles.importer import read_tariffs
+        from p2pstore.profiles.sets import with_tariffs
+
+        profiles = with_tariffs(profiles, read_tariffs(scenario.tariffs))
+    return profiles
 
 
 def __getattr__(name):  # the importer needs pandas: load it only when asked for

@@ -308,6 +308,27 @@ class ProfileSet:
             kinds = np.where((self.pv_kw > 0).any(axis=1), "prosumer", "consumer")
             object.__setattr__(self, "kinds", kinds)
 
+    @classmethod
+    def from_profiles(cls, profiles: Profiles, source: str = "", timezone: str = "UTC") -> ProfileSet:
+        """The set holding every household and slot of ``profiles`` (a generated community),
+        with its kinds and tariffs (flat ``[N]``, or ``[N, H]`` kept as distinct series).
+
+        Its content hash is that of the same data imported from the files
+        :func:`p2pstore.profiles.csv_export.write_profile_csvs` writes (naive timestamps, read in
+        ``timezone`` UTC), so importing those files again is recognised as the same set.
+        """
+        names = tuple(str(x) for x in profiles.labels)
+        minutes = round(profiles.slot_hours * 60)
+        if profiles.time_varying_tariffs:
+            tariffs = TariffTable.time_varying_from_rows(names, profiles.lambda_buy, profiles.lambda_sell,
+                                                         profiles.start, minutes, source=source)
+        else:
+            tariffs = TariffTable(names, np.asarray(profiles.lambda_buy, np.float64),
+                                  np.asarray(profiles.lambda_sell, np.float64), source=source)
+        return cls(names=names, load_kw=profiles.load_kw, pv_kw=profiles.pv_kw, p2p_allowed=profiles.p2p_allowed,
+                   start=profiles.start, slot_minutes=minutes, timezone=timezone, tariffs=tariffs, source=source,
+                   kinds=np.asarray(profiles.kinds, dtype=str))
+
     @property
     def n_households(self) -> int:
         return len(self.names)

@@ -485,6 +485,19 @@ def read_community(conn: Connection, scenario: Scenario):
     return data.to_profiles(override, label=set_label(scenario.profiles))
 
 
+def _check_writable_directory(directory) -> None:
+    """:class:`InputError` unless ``directory`` is, or can be created as, a writable directory."""
+    import os
+    from pathlib import Path
+
+    path = Path(directory)
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise InputError(f"cannot write CSV files into {directory}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write CSV files into {directory}: {existing} is not writable")
+
+
 # --------------------------------------------------------------------------------------------
 # the Store's methods (mixed into p2pstore.store.Store)
 # --------------------------------------------------------------------------------------------
@@ -518,6 +531,51 @@ class ProfileSetMethods:
                           timezone=timezone, slot_minutes=slot_minutes)
         return {**self.save_profile_set(name, data, replace=replace), "warnings": list(data.warnings),
                 "households": data.n_households, "slots": data.n_slots}
+
+    def generate_profiles(self, name: str, scenario: Scenario, *, replace: bool = False,
+                          write_csv=None) -> dict[str, Any]:
+        """Generate ``scenario``'s community, exactly as a run of it would (generator, seed,
+        households, window, drawn tariffs or its tariff file), and store it as profile set
+        ``name`` (see :meth:`save_profile_set` for ``replace`` and the status). A run on the set
+        then settles the same households to the same bills.
+
+        ``write_csv``: a directory to also write the set's ``profiles import`` files into
+        (:func:`p2pstore.profiles.csv_export.write_profile_csvs`), once the set is stored.
+        Returns the stored set's ``id``, ``name``, ``content_hash``, ``status``, its size and
+        span, and ``files`` (paths written). Nothing is stored, or written, on bad input.
+        """
+        from p2pstore.profiles import generated_community
+        from p2pstore.scenario import check_name
+        from p2pstore.simulate import check_memory
+
+        problem = check_name(name)
+        if problem:
+            raise InputError(problem)
+        if write_csv is not None:
+            _check_writable_directory(write_csv)
+        check_memory(scenario)
+        with np.errstate(all="ignore"):
+            profiles = generated_community(scenario)
+        if not (np.isfinite(profiles.load_kw).all() and np.isfinite(profiles.pv_kw).all()):
+            raise InputError("the scenario produces non-finite load or PV: its ranges overflow floating point")
+        source = f"generator {scenario.generator}, seed {scenario.seed}" + (
+            f", tariffs {scenario.tariffs}" if scenario.tariffs else "")
+        data = ProfileSet.from_profiles(profiles, source=source)
+        saved = self.save_profile_set(name, data, replace=replace)
+        files = []
+        if write_csv is not None:
+            from p2pstore.profiles.csv_export import write_profile_csvs
+
+            try:
+                files = [str(p) for p in write_profile_csvs(profiles, write_csv).values()]
+            except OSError as exc:
+                raise InputError(f"profile set {name!r} stored, but cannot write CSV files into {write_csv}: "
+                                 f"{exc.strerror or exc}") from None
+        n_pro = int(np.count_nonzero(data.kinds == "prosumer"))
+        return {**saved, "households": data.n_households, "consumers": data.n_households - n_pro,
+                "prosumers": n_pro, "slots": data.n_slots, "slot_minutes": data.slot_minutes,
+                "start": data.start.isoformat(sep=" "), "days": profiles.days, "generator": scenario.generator,
+                "seed": scenario.seed, "tariffs": _tariff_mode(data.tariffs), "files": files}
 
     def save_profile_set(self, name: str, data: ProfileSet, *, replace: bool = False) -> dict[str, Any]:
         """Store ``data`` (a :class:`~p2pstore.profiles.sets.ProfileSet`) as ``name``, in one

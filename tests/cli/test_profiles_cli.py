@@ -109,3 +109,100 @@ def test_example_data_set_runs(db_url):
     tou = json.loads(invoke(db_url, "run", "--profiles", "demo", "--tariffs", str(EXAMPLES / "tou_tariffs.csv"),
                             "--json", "--series", "none").output)
     assert len(tou["bills"]["conventional"]) == 12
+
+
+# --------------------------------------------------------------------------------------------
+# generated communities stored as profile sets (profiles generate)
+# --------------------------------------------------------------------------------------------
+#: (scenario flags, tariff shape): the notebook generator with its drawn flat tariffs, and the
+#: standard generator with a time-of-use tariff file (per-slot tariffs in the set).
+GENERATED = {
+    "notebook-flat": (["--seed", "5", "--consumers", "2", "--prosumers", "4", "--days", "3",
+                       "--start", "2025-03-30"], "flat"),
+    "standard-tou": (["--generator", "standard", "--seed", "9", "--households", "6", "--prosumer-share", "0.5",
+                      "--days", "2", "--start", "2025-06-02", "--tariffs", str(EXAMPLES / "tou_tariffs.csv")], "time"),
+}
+
+
+def run_bills(db_url, *args) -> dict:
+    return json.loads(invoke(db_url, "run", "--json", "--series", "none", *args).output)["bills"]
+
+
+def assert_same_bills(got: dict, expected: dict) -> None:
+    assert got.keys() == expected.keys()
+    for mechanism, bills in expected.items():
+        assert list(got[mechanism]) == list(bills), mechanism  # the same households, in the same order
+        assert got[mechanism] == pytest.approx(bills, rel=1e-9, abs=0), mechanism
+
+
+@pytest.mark.parametrize("case", GENERATED)
+def test_generated_set_settles_like_the_generating_run(db_url, case):
+    flags, tariffs = GENERATED[case]
+    generating = run_bills(db_url, *flags)
+    out = json.loads(invoke(db_url, "profiles", "generate", "gen", *flags, "--json").output)
+    assert out["status"] == "imported" and out["households"] == 6 and out["tariffs"] == tariffs
+    assert out["consumers"] == (2 if case == "notebook-flat" else 3) and out["files"] == []
+    assert_same_bills(run_bills(db_url, "--profiles", "gen"), generating)
+    # the set is a set like any other: listed, shown, drawn from by window and households
+    listing = {r["name"]: r for r in json.loads(invoke(db_url, "profiles", "list", "--json").output)}
+    assert listing["gen"]["households"] == 6 and listing["gen"]["runs"] == 1
+    one_day = run_bills(db_url, "--profiles", "gen", "--households", "3", "--seed", "1", "--days", "1",
+                        "--start", flags[flags.index("--start") + 1])
+    assert len(one_day["mmr"]) == 3
+    # generating it again is recognised; other data under the name need --replace
+    again = json.loads(invoke(db_url, "profiles", "generate", "gen", *flags, "--json").output)
+    assert again["status"] == "unchanged" and again["content_hash"] == out["content_hash"]
+
+
+@pytest.mark.parametrize("case", GENERATED)
+def test_written_csv_files_import_to_the_same_set(db_url, tmp_path, case):
+    flags, _ = GENERATED[case]
+    generating = run_bills(db_url, *flags)
+    out = json.loads(invoke(db_url, "profiles", "generate", "gen", *flags, "--write-csv",
+                            str(tmp_path / "csv"), "--json").output)
+    files = {Path(f).name: f for f in out["files"]}
+    assert sorted(files) == sorted(["load.csv", "pv.csv", "tariffs.csv", "p2p_allowed.csv"])
+    args = ["--load", files["load.csv"], "--pv", files["pv.csv"], "--tariffs", files["tariffs.csv"],
+            "--p2p-allowed", files["p2p_allowed.csv"]]
+    same = json.loads(invoke(db_url, "profiles", "import", "gen", *args, "--json").output)
+    assert same["status"] == "unchanged" and same["content_hash"] == out["content_hash"]  # bit for bit
+    invoke(db_url, "profiles", "delete", "gen")
+    imported = json.loads(invoke(db_url, "profiles", "import", "imp", *args, "--json").output)
+    assert imported["status"] == "imported" and imported["households"] == 6
+    assert_same_bills(run_bills(db_url, "--profiles", "imp"), generating)
+
+
+def test_generate_refusals_store_nothing(db_url, tmp_path):
+    from db_counts import table_counts
+
+    invoke(db_url, "profiles", "generate", "gen", "--days", "1")
+    invoke(db_url, "run", "--profiles", "gen", "--series", "none")
+    (tmp_path / "bad.toml").write_text('generator = "csv"\n')
+    (tmp_path / "file").write_text("not a directory\n")
+    before = table_counts(db_url)
+    cases = [
+        (["gen", "--days", "1", "--seed", "2"],
+         "Error: profile set 'gen' already exists with other data (content hash "),
+        (["gen", "--days", "1", "--seed", "2", "--replace"],
+         "Error: profile set 'gen' is used by 1 run(s) (ids 1); it cannot be replaced"),
+        (["other", "--days", "1"], "Error: these data are already stored as profile set 'gen'"),
+        (["x", "--generator", "csv"], "Error: scenario field 'generator': unknown generator 'csv' "
+                                      "(known: notebook, standard)"),
+        (["x", str(tmp_path / "bad.toml")], "unknown generator 'csv'"),
+        (["x", "--days", "0"], "'days'"),
+        (["x", "--days", "1", "--tariffs", str(tmp_path / "missing.csv")], "missing.csv"),
+        (["x", "--days", "1", "--write-csv", str(tmp_path / "file" / "sub")], "is not a directory"),
+        (["two\nlines", "--days", "1"], "Error: "),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(cli, ["--db", db_url, "profiles", "generate", *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.startswith("Error: ") and result.output.count("\n") == 1, (args, result.output)
+        assert message in result.output, (args, result.output)
+    assert table_counts(db_url) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("p2pstore.db")) == ["bad.toml", "file"]
+    # an unused set is replaced
+    invoke(db_url, "profiles", "generate", "spare", "--days", "1", "--seed", "3")
+    replaced = json.loads(invoke(db_url, "profiles", "generate", "spare", "--days", "1", "--seed", "4", "--replace",
+                                 "--json").output)
+    assert replaced["status"] == "replaced"

@@ -50,4 +50,5 @@ def test_a_standard_year_has_seasons_nights_and_noons(db_url):
 
 def test_generator_flag_is_checked(db_url):
     result = CliRunner().invoke(cli, ["--db", db_url, "run", "--generator", "weather"])
-    assert result.exit_code == 2 and "'weather' is not one of 'notebook', 'standard'" in result.output
+    assert result.exit_code == 2 and "'generator': unknown generator 'weather' (known: notebook, standard)" in result.output
+    assert result.output.count("\n") == 1, result.output
