@@ -12,9 +12,18 @@ SCENARIO_FLAGS = ("seed", "consumers", "prosumers", "days", "start", "generator"
                   "households", "prosumer_share", "tariffs")
 
 
-def scenario_options(fn):
+#: ``--series`` default per command: a single ``run`` keeps every series; queued runs (sweeps,
+#: schedules) keep community totals only, so that hundreds of runs do not fill the disk.
+SERIES_DEFAULT = {"run": "full", "enqueue": "community", "schedule add": "community"}
+
+
+def scenario_options(fn=None, *, series_default: str = "full"):
     """Add ``[SCENARIO.toml] --seed --consumers --prosumers --households --prosumer-share --days
-    --start --generator --profiles --tariffs --mechanism --series``."""
+    --start --generator --profiles --tariffs --mechanism --series`` (``--series`` defaulting to
+    ``series_default``; see :data:`SERIES_DEFAULT`). Use as ``@scenario_options`` or
+    ``@scenario_options(series_default=...)``."""
+    if fn is None:
+        return functools.partial(scenario_options, series_default=series_default)
     from p2pstore.scenario import GENERATORS
 
     @click.argument("scenario_file", metavar="[SCENARIO.toml]", required=False,
@@ -41,9 +50,11 @@ def scenario_options(fn):
     @click.option("--mechanism", "mechanisms", multiple=True, metavar="NAME",
                   help=f"Mechanism to settle (repeatable; default: {', '.join(registry.DEFAULT)}). "
                        f"Known: {', '.join(registry.names())} (docs/mechanisms.md).")
-    @click.option("--series", type=click.Choice(["full", "community", "none"]), default="full",
+    @click.option("--series", type=click.Choice(["full", "community", "none"]), default=series_default,
                   show_default=True,
-                  help="Per-slot series to store: per household, community totals only, or none.")
+                  help="Per-slot series to store: per household (full), community totals only, or none "
+                       "(run: full; enqueue and schedule add: community, so sweeps stay small; see "
+                       "docs/jobs.md).")
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         return fn(*args, **kwargs)

@@ -13,7 +13,8 @@ import click
 
 from p2pstore.cli import LazyGroup, db_url, open_store, patiently
 from p2pstore.cli.formatting import echo_json, echo_warnings
-from p2pstore.cli.options import scenario_from_options, scenario_options, scenario_values_from_options
+from p2pstore.cli.options import (SERIES_DEFAULT, scenario_from_options, scenario_options,
+                                  scenario_values_from_options)
 from p2pstore.reports.compare import format_run_ids
 
 
@@ -27,7 +28,7 @@ def _queue_options(fn):
 
 # -- enqueue -----------------------------------------------------------------------------------
 @click.command()
-@scenario_options
+@scenario_options(series_default=SERIES_DEFAULT["enqueue"])
 @click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2,...",
               help="Sweep a scenario field over values (repeatable: the cartesian product is queued). "
                    "Ranges as LOW:HIGH, several mechanisms as a+b.")
@@ -41,6 +42,8 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
     """Queue runs for workers: one scenario, or the cartesian product of sweeps over it.
 
     All runs are inserted in one transaction; nothing is written if any value is invalid.
+    Queued runs store community series by default (--series community): a sweep of hundreds of
+    runs stays small. Ask for --series full to keep every household's per-slot flows.
 
     \b
     Examples:
@@ -295,11 +298,14 @@ def schedule():
 @click.option("--cron", required=True, metavar="EXPR",
               help='Crontab expression "m h dom mon dow" (a leading seconds field is allowed).')
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone of the cron fields.")
-@scenario_options
+@scenario_options(series_default=SERIES_DEFAULT["schedule add"])
 @_queue_options
 @click.pass_context
 def schedule_add(ctx, name, cron, timezone, scenario_file, series, priority, max_attempts, **flags):
     """Add a schedule running a scenario (file and/or flags, as in `run`).
+
+    Its runs store community series by default (--series community); --series full keeps every
+    household's per-slot flows.
 
     \b
     Examples:

@@ -6,7 +6,7 @@ import click
 
 from p2pstore.cli import open_store
 from p2pstore.cli.formatting import echo_json, echo_warnings, render
-from p2pstore.cli.options import scenario_from_options, scenario_options
+from p2pstore.cli.options import SERIES_DEFAULT, scenario_from_options, scenario_options
 
 
 #: Household-slot values from which ``run`` shows its progress (a year of 30 households).
@@ -14,7 +14,7 @@ BIG_RUN_VALUES = 1_000_000
 
 
 @click.command()
-@scenario_options
+@scenario_options(series_default=SERIES_DEFAULT["run"])
 @click.option("--json", "as_json", is_flag=True, help="Print run id, totals and bills as JSON.")
 @click.option("--daily", is_flag=True, help="Also print the notebook's daily table.")
 @click.option("--batch", help="Batch name grouping this run with others (compare --batch, export --batch).")
