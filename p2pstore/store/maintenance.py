@@ -66,7 +66,7 @@ def info(engine: Engine) -> dict[str, Any]:
     """What ``p2pstore db info`` prints: URL (password hidden), backend, schema revision (and the
     newest one), size, runs by status and rows per table (views included, marked)."""
     from p2pstore.status import RUN_STATUSES
-    from p2pstore.store.migrate import head_revision
+    from p2pstore.store.migrate import head_revision, revision_of
     from p2pstore.store.models import Base, Run
 
     runs = Run.__table__
@@ -75,9 +75,7 @@ def info(engine: Engine) -> dict[str, Any]:
     if path is not None:
         out["file"] = path
     with engine.connect() as conn:
-        from alembic.migration import MigrationContext
-
-        out["revision"] = MigrationContext.configure(conn).get_current_revision()
+        out["revision"] = revision_of(conn)
         out["head"] = head_revision()
         status = dict.fromkeys(RUN_STATUSES, 0)
         for name, n in conn.execute(sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status)):
