@@ -197,6 +197,7 @@ def retry_runs(ctx, run_ids, failed):
 def wait_runs(ctx, run_ids, batch, timeout, poll, report_every):
     """Wait until runs finish, with a progress bar; exit 1 if any failed.
 
+    The summary line gives the database's size before and after the wait (what the runs took).
     Without ids or --batch, waits for every run queued or running now. When stderr is not a
     terminal (a log, a pipe), a progress line with the ETA is printed every --report-every
     seconds (when something changed) instead. While the database is away it says so and keeps
@@ -211,9 +212,12 @@ def wait_runs(ctx, run_ids, batch, timeout, poll, report_every):
     from p2pstore.status import FINAL_STATUSES, RunStatus
     from p2pstore.store.runs import pending_ids, status_counts
 
+    from p2pstore.store.maintenance import database_size, format_growth
+
     start = time.monotonic()
     patience = timeout  # None: wait for the database as long as it takes
     engine = patiently(lambda: open_store(ctx).engine, patience, outages=True)
+    size_before = patiently(lambda: database_size(engine), patience, outages=True)
     ids = list(run_ids) or None
     if ids is None and batch is None:
         ids = patiently(lambda: pending_ids(engine), patience, outages=True)
@@ -263,7 +267,8 @@ def wait_runs(ctx, run_ids, batch, timeout, poll, report_every):
                                     f"({label(counts, 0)})")
             time.sleep(poll)
             counts = patiently(lambda: status_counts(engine, ids, batch), remaining(), outages=True)
-    click.echo(f"{total} run(s): {label(counts, 0)}")
+    size_after = patiently(lambda: database_size(engine), remaining(), outages=True)
+    click.echo(f"{total} run(s): {label(counts, 0)}; {format_growth(size_before, size_after)} while waiting")
     if counts[RunStatus.failed]:
         ctx.exit(1)
 

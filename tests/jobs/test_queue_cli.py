@@ -85,7 +85,7 @@ def test_cancel_retry_and_wait(cli, store):
                                        claim=claim)
     r = cli("runs", "wait", str(ids[0]), str(ids[1]), "--timeout", "5", "--poll", "0.1")
     assert r.exit_code == 1, r.output
-    assert "2 run(s): succeeded 1 | failed 1" in r.output
+    assert "2 run(s): succeeded 1 | failed 1; database " in r.output and " while waiting" in r.output
     r = cli("runs", "wait", str(ids[0]), "--timeout", "5")
     assert r.exit_code == 0 and "succeeded 1" in r.output
     r = cli("runs", "retry", "--failed")
