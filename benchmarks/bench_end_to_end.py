@@ -13,7 +13,9 @@ environment variable ``P2PSTORE_NOTEBOOK_RUNNER``, else ``/work/shared/seed/run_
 
 p2pstore writes into a SQLite file (or, with ``--backend postgresql``, a database created and
 dropped by this script) migrated *before* the clock starts: the first use of a database creates
-its schema once, which is not what a run costs.
+its schema once, which is not what a run costs. p2pstore's bytecode is compiled first, as
+``pip install`` does (an editable install under ``PYTHONDONTWRITEBYTECODE`` would otherwise
+compile every module at every start; the notebook's libraries have theirs).
 
     python benchmarks/bench_end_to_end.py                       # 100 households x 365 days, 3 repeats
     python benchmarks/bench_end_to_end.py --repeats 5 --days 30
@@ -58,6 +60,15 @@ def summary(name: str, values: list[float]) -> str:
             f"min {min(values):7.2f}   max {max(values):7.2f}   (n={len(values)})")
 
 
+def compile_bytecode() -> None:
+    """Write the ``__pycache__`` of p2pstore and its migrations (what ``pip install`` does)."""
+    import compileall
+    from importlib.resources import files
+
+    for package in ("p2pstore", "p2pstore.migrations"):
+        compileall.compile_dir(str(files(package)), quiet=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebook", default=os.environ.get(NOTEBOOK_ENV, DEFAULT_NOTEBOOK),
@@ -77,6 +88,7 @@ def main() -> None:
         raise SystemExit("--repeats must be >= 1")
     scenario = ["--seed", str(opts.seed), "--consumers", str(opts.consumers), "--prosumers", str(opts.prosumers),
                 "--days", str(opts.days)]
+    compile_bytecode()
     notebook_s, p2p_s = [], []
     with tempfile.TemporaryDirectory(prefix="p2pstore-bench-e2e-") as tmp, database(opts.backend, tmp) as url:
         timed([sys.executable, "-c", CLI, "--db", url, "db", "upgrade"])
