@@ -5,7 +5,8 @@ generation, settlement; p2pstore also stores the run: prices, bills, daily bills
 the same scenario (default 30 consumers + 70 prosumers x 365 days, seed 42). The repeats
 alternate notebook and p2pstore so that a busy machine slows both alike. Printed: each
 repeat, the median and spread (min..max) of each, and the ratio of the medians (target: the
-notebook takes >= 15x as long). The community totals of both are compared (relative 1e-9).
+notebook takes >= 15x as long), and the same for CPU time (user + system), which other jobs on a
+shared machine disturb less. The community totals of both are compared (relative 1e-9).
 
 The notebook is run through ``run_seed.py`` (it runs the notebook's code unchanged, with the
 scenario's settings; it needs numpy, pandas and matplotlib): ``--notebook PATH``, else the
@@ -45,14 +46,20 @@ CLI = "import sys; from p2pstore.cli import main; main(sys.argv[1:])"
 MECHANISMS = ("conventional", "mmr", "bill_sharing")
 
 
-def timed(cmd: list[str]) -> tuple[float, str]:
-    """(wall seconds, stdout) of a child process; exits with its stderr if it fails."""
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if proc.returncode:
-        raise SystemExit(f"{' '.join(cmd[:4])} ... failed (exit {proc.returncode}):\n{proc.stderr}")
-    return elapsed, proc.stdout
+def timed(cmd: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds (user + system, from ``os.wait4``), stdout) of a child process;
+    exits with its stderr if it fails."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode:
+            raise SystemExit(f"{' '.join(cmd[:4])} ... failed (exit {proc.returncode}):\n{err.read()}")
+        return elapsed, usage.ru_utime + usage.ru_stime, out.read()
 
 
 def summary(name: str, values: list[float]) -> str:
@@ -92,14 +99,17 @@ def main() -> None:
     notebook_s, p2p_s = [], []
     with tempfile.TemporaryDirectory(prefix="p2pstore-bench-e2e-") as tmp, database(opts.backend, tmp) as url:
         timed([sys.executable, "-c", CLI, "--db", url, "db", "upgrade"])
+        notebook_cpu, p2p_cpu = [], []
         out_json = str(Path(tmp) / "notebook.json")
         for k in range(opts.repeats):
-            secs, _ = timed([sys.executable, opts.notebook, str(opts.seed), str(opts.consumers),
-                             str(opts.prosumers), str(opts.days), out_json])
+            secs, cpu, _ = timed([sys.executable, opts.notebook, str(opts.seed), str(opts.consumers),
+                                  str(opts.prosumers), str(opts.days), out_json])
             notebook_s.append(secs)
-            secs, stdout = timed([sys.executable, "-c", CLI, "--db", url, "run", *scenario, "--series", "none",
-                                  "--json"])
+            notebook_cpu.append(cpu)
+            secs, cpu, stdout = timed([sys.executable, "-c", CLI, "--db", url, "run", *scenario, "--series", "none",
+                                       "--json"])
             p2p_s.append(secs)
+            p2p_cpu.append(cpu)
             print(f"repeat {k + 1}: notebook {notebook_s[-1]:6.2f} s   p2pstore run --series none {secs:6.2f} s   "
                   f"ratio {notebook_s[-1] / secs:5.1f}x", flush=True)
         totals = json.loads(stdout)["totals"]
@@ -112,6 +122,9 @@ def main() -> None:
     ratios = [n / p for n, p in zip(notebook_s, p2p_s)]
     print(f"ratio notebook / p2pstore: {statistics.median(notebook_s) / statistics.median(p2p_s):.1f}x "
           f"(of the medians; per repeat min {min(ratios):.1f}x, max {max(ratios):.1f}x; target >= 15x)")
+    print(f"CPU time (user + system): notebook median {statistics.median(notebook_cpu):.2f} s, p2pstore "
+          f"median {statistics.median(p2p_cpu):.2f} s, ratio {statistics.median(notebook_cpu) / statistics.median(p2p_cpu):.1f}x "
+          "(less sensitive to other jobs on the machine than wall time)")
     print(f"community totals agree with the notebook's: max relative difference {worst:.1e} "
           f"({'ok' if worst <= 1e-9 else 'MISMATCH'})")
 
