@@ -12,15 +12,21 @@ SCENARIO_FLAGS = ("seed", "consumers", "prosumers", "days", "start", "generator"
                   "households", "prosumer_share", "tariffs")
 
 
-def scenario_options(fn=None, *, settle: bool = True):
+#: ``--series`` default per command: a single ``run`` keeps every series; queued runs (sweeps,
+#: schedules) keep community totals only, so that hundreds of runs do not fill the disk.
+SERIES_DEFAULT = {"run": "full", "enqueue": "community", "schedule add": "community"}
+
+
+def scenario_options(fn=None, *, settle: bool = True, series_default: str = "full"):
     """Add ``[SCENARIO.toml] --seed --consumers --prosumers --households --prosumer-share --days
-    --start --generator --profiles --tariffs --mechanism --series``.
+    --start --generator --profiles --tariffs --mechanism --series`` (``--series`` defaulting to
+    ``series_default``; see :data:`SERIES_DEFAULT`).
 
     ``settle=False`` (``@scenario_options(settle=False)``): the options of a generated community
     only, without ``--profiles``, ``--mechanism`` and ``--series`` (``profiles generate``).
     """
     if fn is None:
-        return functools.partial(scenario_options, settle=settle)
+        return functools.partial(scenario_options, settle=settle, series_default=series_default)
     from p2pstore.scenario import GENERATORS
 
     settling = {"profiles", "mechanisms", "series"}  # what only a settlement needs
@@ -58,9 +64,12 @@ def scenario_options(fn=None, *, settle: bool = True):
             "--mechanism", "mechanisms", multiple=True, metavar="NAME",
             help=f"Mechanism to settle (repeatable; default: {', '.join(registry.DEFAULT)}). "
                  f"Known: {', '.join(registry.names())} (docs/mechanisms.md).")),
-        ("series", click.option("--series", type=click.Choice(["full", "community", "none"]), default="full",
-                                show_default=True,
-                                help="Per-slot series to store: per household, community totals only, or none.")),
+        ("series", click.option(
+            "--series", type=click.Choice(["full", "community", "none"]), default=series_default,
+            show_default=True,
+            help="Per-slot series to store: per household (full), community totals only, or none "
+                 "(run: full; enqueue and schedule add: community, so sweeps stay small; see "
+                 "docs/jobs.md).")),
     ]
 
     @functools.wraps(fn)

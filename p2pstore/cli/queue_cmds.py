@@ -13,7 +13,8 @@ import click
 
 from p2pstore.cli import LazyGroup, db_url, open_store, patiently
 from p2pstore.cli.formatting import echo_json, echo_warnings
-from p2pstore.cli.options import scenario_from_options, scenario_options, scenario_values_from_options
+from p2pstore.cli.options import (SERIES_DEFAULT, scenario_from_options, scenario_options,
+                                  scenario_values_from_options)
 from p2pstore.reports.compare import format_run_ids
 
 
@@ -27,7 +28,7 @@ def _queue_options(fn):
 
 # -- enqueue -----------------------------------------------------------------------------------
 @click.command()
-@scenario_options
+@scenario_options(series_default=SERIES_DEFAULT["enqueue"])
 @click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2,...",
               help="Sweep a scenario field over values (repeatable: the cartesian product is queued). "
                    "Ranges as LOW:HIGH, several mechanisms as a+b.")
@@ -41,6 +42,8 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
     """Queue runs for workers: one scenario, or the cartesian product of sweeps over it.
 
     All runs are inserted in one transaction; nothing is written if any value is invalid.
+    Queued runs store community series by default (--series community): a sweep of hundreds of
+    runs stays small. Ask for --series full to keep every household's per-slot flows.
 
     \b
     Examples:
@@ -194,6 +197,7 @@ def retry_runs(ctx, run_ids, failed):
 def wait_runs(ctx, run_ids, batch, timeout, poll, report_every):
     """Wait until runs finish, with a progress bar; exit 1 if any failed.
 
+    The summary line gives the database's size before and after the wait (what the runs took).
     Without ids or --batch, waits for every run queued or running now. When stderr is not a
     terminal (a log, a pipe), a progress line with the ETA is printed every --report-every
     seconds (when something changed) instead. While the database is away it says so and keeps
@@ -208,9 +212,12 @@ def wait_runs(ctx, run_ids, batch, timeout, poll, report_every):
     from p2pstore.status import FINAL_STATUSES, RunStatus
     from p2pstore.store.runs import pending_ids, status_counts
 
+    from p2pstore.store.maintenance import database_size, format_growth
+
     start = time.monotonic()
     patience = timeout  # None: wait for the database as long as it takes
     engine = patiently(lambda: open_store(ctx).engine, patience, outages=True)
+    size_before = patiently(lambda: database_size(engine), patience, outages=True)
     ids = list(run_ids) or None
     if ids is None and batch is None:
         ids = patiently(lambda: pending_ids(engine), patience, outages=True)
@@ -260,7 +267,8 @@ def wait_runs(ctx, run_ids, batch, timeout, poll, report_every):
                                     f"({label(counts, 0)})")
             time.sleep(poll)
             counts = patiently(lambda: status_counts(engine, ids, batch), remaining(), outages=True)
-    click.echo(f"{total} run(s): {label(counts, 0)}")
+    size_after = patiently(lambda: database_size(engine), remaining(), outages=True)
+    click.echo(f"{total} run(s): {label(counts, 0)}; {format_growth(size_before, size_after)} while waiting")
     if counts[RunStatus.failed]:
         ctx.exit(1)
 
@@ -295,11 +303,14 @@ def schedule():
 @click.option("--cron", required=True, metavar="EXPR",
               help='Crontab expression "m h dom mon dow" (a leading seconds field is allowed).')
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone of the cron fields.")
-@scenario_options
+@scenario_options(series_default=SERIES_DEFAULT["schedule add"])
 @_queue_options
 @click.pass_context
 def schedule_add(ctx, name, cron, timezone, scenario_file, series, priority, max_attempts, **flags):
     """Add a schedule running a scenario (file and/or flags, as in `run`).
+
+    Its runs store community series by default (--series community); --series full keeps every
+    household's per-slot flows.
 
     \b
     Examples:

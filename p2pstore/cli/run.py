@@ -6,7 +6,7 @@ import click
 
 from p2pstore.cli import open_store
 from p2pstore.cli.formatting import echo_json, echo_warnings, render
-from p2pstore.cli.options import scenario_from_options, scenario_options
+from p2pstore.cli.options import SERIES_DEFAULT, scenario_from_options, scenario_options
 
 
 #: Household-slot values from which ``run`` shows its progress (a year of 30 households).
@@ -14,7 +14,7 @@ BIG_RUN_VALUES = 1_000_000
 
 
 @click.command()
-@scenario_options
+@scenario_options(series_default=SERIES_DEFAULT["run"])
 @click.option("--json", "as_json", is_flag=True, help="Print run id, totals and bills as JSON.")
 @click.option("--daily", is_flag=True, help="Also print the notebook's daily table.")
 @click.option("--batch", help="Batch name grouping this run with others (compare --batch, export --batch).")
@@ -84,31 +84,25 @@ def run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **f
         f"run {run_id}: {profiles.n_households} households, {profiles.days} days, "
         f"{profiles.n_slots} slots, series={series}, stored in {store.url}"
     )
-    click.echo(render(totals_frame(settlement, scenario.currency), float_digits=2))
+    click.echo(totals_table(settlement, scenario.currency))
     if daily:
         click.echo()
         click.echo(render(daily_frame(settlement, scenario.currency), float_digits=2))
 
 
-def totals_frame(settlement, currency: str):
-    """Community bill and savings vs conventional per mechanism, as a DataFrame."""
-    import pandas as pd
+def totals_table(settlement, currency: str) -> str:
+    """Community bill and savings vs conventional per mechanism, as an aligned text table (two
+    decimals; built without pandas, which the settle-and-store path does not import)."""
+    from p2pstore.reports.numbers import format_number
+    from p2pstore.reports.tables import aligned_text
 
+    names = ["mechanism", f"community_bill_{currency}", f"savings_{currency}", "savings_%"]
     rows = []
     for mechanism, total in settlement.totals().items():
         m = settlement.metrics[mechanism]
-        rows.append({
-            "mechanism": mechanism,
-            f"community_bill_{currency}": round(total, 2),
-            f"savings_{currency}": _round(m["savings_vs_conventional"]),
-            "savings_%": _round(m["savings_vs_conventional_pct"]),
-        })
-    return pd.DataFrame(rows)
-
-
-def _round(value):
-    """Two decimals; None (an undefined ratio, e.g. savings % of a zero bill) stays None."""
-    return None if value is None else round(value, 2)
+        rows.append([mechanism] + [format_number(v, 2) for v in (
+            round(total, 2), m["savings_vs_conventional"], m["savings_vs_conventional_pct"])])
+    return aligned_text(names, rows, right=[False, True, True, True])
 
 
 def daily_frame(settlement, currency: str):

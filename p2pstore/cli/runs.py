@@ -15,6 +15,7 @@ RUNS_COMMANDS = {
     "cancel": "queue_cmds:cancel_runs",
     "retry": "queue_cmds:retry_runs",
     "wait": "queue_cmds:wait_runs",
+    "delete": "runs:delete_runs",
 }
 
 
@@ -28,6 +29,7 @@ def runs():
       p2pstore runs show 1 --json
       p2pstore runs wait --batch demo
       p2pstore runs retry --failed
+      p2pstore runs delete --batch demo --yes
     """
 
 
@@ -75,3 +77,43 @@ def show_run(ctx, run_id, as_json):
     click.echo(f"{'scenario':>14}: {scenario.canonical_json()}")
     for mechanism, total in totals.items():
         click.echo(f"{'total ' + mechanism:>14}: {total:.2f} {scenario.currency}")
+
+
+@click.command("delete")
+@click.argument("run_ids", type=int, nargs=-1)
+@click.option("--batch", help="Delete every run of this batch.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"run_ids": [...], "rows": {table: n}, ...}.')
+@click.pass_context
+def delete_runs(ctx, run_ids, batch, yes, as_json):
+    """Delete runs and every row of theirs (results, series, prices, metrics), in one transaction.
+
+    Asks first unless --yes. A running run is refused (cancel it or wait for it); queued,
+    succeeded, failed and cancelled runs are deleted. Scenarios, profile sets and schedules stay.
+    The file does not shrink by itself: run `p2pstore db vacuum` afterwards.
+
+    \b
+    Examples:
+      p2pstore runs delete 4 5 6
+      p2pstore runs delete --batch demo --yes --json
+      p2pstore runs delete --batch demo --yes && p2pstore db vacuum
+    """
+    from p2pstore.cli import patiently
+    from p2pstore.reports.compare import format_run_ids
+    from p2pstore.store import runs as store_runs
+
+    ids = list(run_ids) or None
+    engine = open_store(ctx, writes=True).engine
+    found = patiently(lambda: store_runs.deletable(engine, ids, batch))
+    if not yes:
+        by_status = ", ".join(f"{s} {n}" for s in RUN_STATUSES
+                              if (n := sum(v == s for v in found.values())))
+        click.confirm(f"Delete {len(found)} run(s) ({by_status}): {format_run_ids(sorted(found), sep=', ')} "
+                      "and all their rows?", abort=True, err=True)
+    done = patiently(lambda: store_runs.delete_runs(engine, ids, batch))
+    if as_json:
+        echo_json(done)
+        return
+    rows = sum(n for t, n in done["rows"].items() if t != "runs")
+    click.echo(f"deleted {len(done['run_ids'])} run(s): {format_run_ids(done['run_ids'], sep=', ')} "
+               f"({rows:,} result rows); give the space back with: p2pstore db vacuum")

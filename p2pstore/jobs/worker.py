@@ -158,6 +158,7 @@ class Worker:
         store = call_with_retry(lambda: Store(self.url, sqlite_busy_timeout_s=PARENT_BUSY_TIMEOUT_S),
                                 stop=self.stop_event, first_delay=self.opts.connect_retry, max_delay=30.0)
         self.store, self.engine = store, store.engine
+        size_before = _size_or_none(store.engine)
         self.pool = SettlerPool(self.url, self.capacity)
         self.pool.warm_up()
         self.recorder = ThreadPoolExecutor(1, thread_name_prefix="p2pstore-recorder")
@@ -169,8 +170,15 @@ class Worker:
         finally:
             self._shutdown()
         s = self.stats
-        log.info("worker %s: exiting; claimed %d, succeeded %d, failed %d, retried %d, lost %d, released %d",
-                 self.name, s["claimed"], s["committed"], s["failed"], s["retried"], s["lost"], s["released"])
+        size_after = _size_or_none(store.engine) if size_before is not None else None
+        growth = ""
+        if size_after is not None:
+            from p2pstore.store.maintenance import format_growth
+
+            growth = "; " + format_growth(size_before, size_after)
+        log.info("worker %s: exiting; claimed %d, succeeded %d, failed %d, retried %d, lost %d, released %d%s",
+                 self.name, s["claimed"], s["committed"], s["failed"], s["retried"], s["lost"], s["released"],
+                 growth)
         if self.fatal:
             raise StoreError(self.fatal)
         if self.stranded:
@@ -555,6 +563,17 @@ class Worker:
         release budget is spent."""
         return call_with_retry(fn, stop=self.give_up, first_delay=min(1.0, self.opts.connect_retry),
                                max_delay=30.0, on_retry=lambda exc, delay: self.health.failed(exc))
+
+
+def _size_or_none(engine) -> int | None:
+    """The database's size in bytes (:func:`p2pstore.store.maintenance.database_size`), None when
+    it cannot be read now (an outage): a summary line does without it."""
+    from p2pstore.store.maintenance import database_size
+
+    try:
+        return database_size(engine)
+    except Exception:  # noqa: BLE001 - only a figure for the log
+        return None
 
 
 def run_worker(url: str | None, name: str | None = None, **options) -> int:

@@ -119,6 +119,12 @@ def _breaks(values: list[Any]) -> set[int]:
     return {i for i in range(1, len(values)) if values[i] != values[i - 1]}
 
 
+def aligned_text(names: list[str], rows: list[list[str]], right: list[bool]) -> str:
+    """Cells already as text, aligned under ``names`` (``right``: which columns align right), as
+    :func:`render_table` prints its ``table`` format; needs no pandas."""
+    return _aligned(names, rows, right, set())
+
+
 def _aligned(names: list[str], rows: list[list[str]], right: list[bool], breaks: set[int]) -> str:
     if not rows:
         return "(no rows)"

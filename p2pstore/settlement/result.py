@@ -12,6 +12,10 @@ from functools import cached_property
 import numpy as np
 
 
+#: Values per chunk where a reduction goes through a small buffer instead of an ``[N, H]`` array.
+_CHUNK_VALUES = 1 << 18
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Flows:
     """Physical, mechanism-independent flows of one community. Arrays are ``[N, H]`` kW."""
@@ -72,8 +76,24 @@ class Flows:
         offer. Mechanism-independent, so every mechanism's :meth:`MechanismResult.household_totals`
         shares one reduction; read-only."""
         dt_h = self.slot_hours
-        return {"self": self.self_kw.sum(axis=1) * dt_h, "import": self.import_kw.sum(axis=1) * dt_h,
+        return {"self": self._self_kw_sums() * dt_h, "import": self.import_kw.sum(axis=1) * dt_h,
                 "export": self.export_kw.sum(axis=1) * dt_h}
+
+    def _self_kw_sums(self) -> np.ndarray:
+        """[N] ``self_kw.sum(axis=1)`` bit for bit, without an ``[N, H]`` array when
+        :attr:`self_kw` is not there yet: ``min(L, PV)`` a few households at a time in a small
+        buffer (each row is summed alone, with the same pairwise summation, either way)."""
+        if "self_kw" in self.__dict__:
+            return self.self_kw.sum(axis=1)
+        n, h = self.load_kw.shape
+        rows = max(1, min(n, _CHUNK_VALUES // max(h, 1)))
+        buf = np.empty((rows, h))
+        out = np.empty(n)
+        for start in range(0, n, rows):  # chunks of households, not a loop over them
+            stop = min(n, start + rows)
+            part = np.minimum(self.load_kw[start:stop], self.pv_kw[start:stop], out=buf[:stop - start])
+            np.sum(part, axis=1, out=out[start:stop])
+        return out
 
     @cached_property
     def load_total_kw(self) -> np.ndarray:

@@ -11,6 +11,7 @@ p2pstore) is refused too.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from p2pstore.errors import StoreError
@@ -40,21 +41,76 @@ def alembic_config(url: str | None = None) -> Config:
 
 def head_revision() -> str:
     """The newest revision this p2pstore knows."""
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return _chain()[-1]
 
 
 def _known_revisions() -> set[str]:
+    return set(_chain())
+
+
+@functools.cache
+def _chain() -> tuple[str, ...]:
+    """The revisions of the installed migrations, oldest first.
+
+    Read from the ``revision`` / ``down_revision`` lines of the files, without importing Alembic
+    (every command checks the revision at start-up, and Alembic's script loader takes a good part
+    of a second). Anything but one linear chain falls back to Alembic's own reading.
+    """
+    import re
+    from importlib.resources import files
+
+    pattern = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(?:None|['\"]([^'\"]+)['\"])", re.M)
+    parents: dict[str, str | None] = {}
+    for f in files("p2pstore.migrations.versions").iterdir():
+        if not f.name.endswith(".py") or f.name.startswith("_"):
+            continue
+        found = {key: value or None for key, value in pattern.findall(f.read_text())}
+        if "revision" not in found:
+            return _alembic_chain()
+        parents[found["revision"]] = found.get("down_revision")
+    chain: list[str] = []
+    children = {parent: rev for rev, parent in parents.items()}
+    rev = children.get(None)
+    while rev is not None:
+        chain.append(rev)
+        rev = children.get(rev)
+    if not chain or len(chain) != len(parents) or len(children) != len(parents):
+        return _alembic_chain()
+    return tuple(chain)
+
+
+def _alembic_chain() -> tuple[str, ...]:
     from alembic.script import ScriptDirectory
 
-    return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    return tuple(s.revision for s in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions())))
 
 
-def _revision_of(conn: Connection) -> str | None:
+def revision_of(conn: Connection) -> str | None:
+    """The database's revision (None: no ``alembic_version`` table, or an empty one): read with
+    one SELECT, Alembic only for a database with several heads."""
+    from sqlalchemy import text
+
+    if conn.dialect.name == "sqlite":
+        exists = conn.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                   "AND name = 'alembic_version'")).first() is not None
+    else:
+        # a query on the catalog (not to_regclass, whose cached lookup may miss a table another
+        # transaction created meanwhile), in the default schema as Alembic looks
+        exists = conn.execute(text(
+            "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = 'alembic_version' AND c.relkind IN ('r', 'p') AND n.nspname = current_schema())"
+        )).scalar()
+    if not exists:
+        return None
+    versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(versions) <= 1:
+        return versions[0] if versions else None
     from alembic.migration import MigrationContext
 
     return MigrationContext.configure(conn).get_current_revision()
+
+
+_revision_of = revision_of
 
 
 def _user_tables(conn: Connection) -> list[str]:

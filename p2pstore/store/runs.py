@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from p2pstore.errors import InputError, NotFoundError
 from p2pstore.status import FINAL_STATUSES, PENDING_STATUSES, RUN_STATUSES, RunStatus
 from p2pstore.store.engine import WRITE_LOCK_AT, begin_write, db_timestamp
-from p2pstore.store.models import Run, Schedule
+from p2pstore.store.models import Base, Run, Schedule
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -489,3 +489,50 @@ def pending_ids(engine: Engine) -> list[int]:
         return list(conn.execute(
             sa.select(runs.c.id).where(runs.c.status.in_(PENDING_STATUSES)).order_by(runs.c.id)
         ).scalars())
+
+
+# -- deleting runs -------------------------------------------------------------------------------
+def run_tables(metadata=Base.metadata) -> list[sa.Table]:
+    """Every table of ``metadata`` with a ``run_id`` column (children before parents), views
+    (``table.info["is_view"]``) left out: what :func:`delete_runs` deletes from. Tables added
+    later are covered by construction."""
+    return [t for t in reversed(metadata.sorted_tables)
+            if "run_id" in t.c and not t.info.get("is_view")]
+
+
+def deletable(engine: Engine, ids: Sequence[int] | None = None, batch: str | None = None) -> dict[int, str]:
+    """``{id: status}`` of the runs :func:`delete_runs` would delete, checked as it checks them:
+    NotFoundError for unknown ids or an empty batch, InputError when one of them is running."""
+    with engine.connect() as conn:
+        return _check_deletable(conn, ids, batch)
+
+
+def _check_deletable(conn, ids, batch) -> dict[int, str]:
+    found = _check_exist(conn, ids, batch)
+    running = sorted(i for i, status in found.items() if status == R)
+    if running:
+        more = f" (and {len(running) - 1} more)" if len(running) > 1 else ""
+        raise InputError(f"run {running[0]}{more} is running: cancel it (p2pstore runs cancel) or wait for it "
+                         "before deleting; nothing was deleted")
+    return found
+
+
+def delete_runs(engine: Engine, ids: Sequence[int] | None = None, batch: str | None = None) -> dict[str, Any]:
+    """Delete runs (by ids or batch) and every row of theirs, in one transaction.
+
+    Deletes from every table with a ``run_id`` column (:func:`run_tables`), then the ``runs``
+    rows. Queued, succeeded, failed and cancelled runs are deleted; a running one is refused
+    (its owner is still writing; nothing is deleted). Scenarios, profile sets and schedules stay
+    (other runs may use them). Returns ``{"run_ids": [...], "rows": {table: rows deleted}}``.
+    """
+    with begin_write(engine) as conn:
+        if _is_pg(conn):  # hold the rows: no worker claims a queued one meanwhile
+            conn.execute(sa.select(runs.c.id).where(_selection(ids, batch)).with_for_update()).all()
+        found = _check_deletable(conn, ids, batch)
+        chosen = sorted(found)
+        selected = sa.select(runs.c.id).where(_selection(ids, batch)).scalar_subquery()
+        deleted: dict[str, int] = {}
+        for table in run_tables():
+            deleted[table.name] = conn.execute(sa.delete(table).where(table.c.run_id.in_(selected))).rowcount
+        deleted[runs.name] = conn.execute(sa.delete(runs).where(_selection(ids, batch))).rowcount
+    return {"run_ids": chosen, "rows": deleted}

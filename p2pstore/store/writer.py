@@ -258,10 +258,32 @@ def _sqlite_value_column(value: Any, n: int) -> Iterable:
             value = _sqlite_datetime(value)
         return itertools.repeat(value, n)
     if value.dtype.kind == "M":
-        # SQLAlchemy's SQLite DateTime storage format: "YYYY-MM-DD HH:MM:SS.ffffff"
-        text = np.datetime_as_string(value.astype("datetime64[us]"), unit="us")
-        return np.char.replace(text, "T", " ").tolist()
+        return _sqlite_datetimes(value)
     return value.tolist()
+
+
+#: The last datetime column converted, and its text: every mechanism's clearing prices carry the
+#: same slot times, converted once.
+_last_datetimes: list = [None, None]
+
+
+def _sqlite_datetimes(value: np.ndarray) -> list[str]:
+    """SQLAlchemy's SQLite DateTime storage format, ``"YYYY-MM-DD HH:MM:SS.ffffff"``, per element."""
+    value = value.astype("datetime64[us]")
+    if not value.size:
+        return []
+    last, text = _last_datetimes
+    if last is not None and last.shape == value.shape and np.array_equal(last, value):
+        return text
+    iso = np.datetime_as_string(value, unit="us")  # "YYYY-MM-DDTHH:MM:SS.ffffff"
+    codes = iso.view(np.uint32).reshape(len(iso), -1)
+    if codes.shape[1] == 26 and (codes[:, 10] == ord("T")).all():
+        codes[:, 10] = ord(" ")  # in place: np.char.replace is a Python-speed loop
+        text = iso.tolist()
+    else:  # years outside 0000..9999
+        text = np.char.replace(iso, "T", " ").tolist()
+    _last_datetimes[:] = value, text
+    return text
 
 
 def _sqlite_datetime(value: dt.datetime) -> str:

@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from .conftest import SMALL, count, run_rows
 
@@ -84,7 +85,7 @@ def test_cancel_retry_and_wait(cli, store):
                                        claim=claim)
     r = cli("runs", "wait", str(ids[0]), str(ids[1]), "--timeout", "5", "--poll", "0.1")
     assert r.exit_code == 1, r.output
-    assert "2 run(s): succeeded 1 | failed 1" in r.output
+    assert "2 run(s): succeeded 1 | failed 1; database " in r.output and " while waiting" in r.output
     r = cli("runs", "wait", str(ids[0]), "--timeout", "5")
     assert r.exit_code == 0 and "succeeded 1" in r.output
     r = cli("runs", "retry", "--failed")
@@ -128,3 +129,23 @@ def test_wait_prints_progress_with_eta_when_piped(cli, store, db_url):
     finally:
         proc.kill()
     assert proc.returncode == 0 and "3 run(s): succeeded 3" in out
+
+
+def test_series_default_per_command(cli, store):
+    """Queued runs (enqueue, schedule add) keep community series unless asked; a single run keeps
+    every series. The defaults are shown in --help."""
+    from p2pstore.cli.options import SERIES_DEFAULT
+
+    assert SERIES_DEFAULT == {"run": "full", "enqueue": "community", "schedule add": "community"}
+    assert cli("enqueue", "--days", "1", "--batch", "d").exit_code == 0
+    assert cli("enqueue", "--days", "1", "--batch", "f", "--series", "full").exit_code == 0
+    assert cli("schedule", "add", "s", "--cron", "0 2 * * *", "--days", "1").exit_code == 0
+    assert {r["batch"]: r["series"] for r in run_rows(store)} == {"d": "community", "f": "full"}
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT series FROM schedules")).scalar_one() == "community"
+    r = cli("run", "--days", "1", "--json")
+    assert r.exit_code == 0, r.output
+    assert run_rows(store, f"id = {json.loads(r.output)['run_id']}")[0]["series"] == "full"
+    for command, default in SERIES_DEFAULT.items():
+        text = " ".join(cli(*command.split(), "--help").output.split())
+        assert f"[default: {default}]" in text, (command, text)

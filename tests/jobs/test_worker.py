@@ -173,7 +173,8 @@ def test_a_run_reaped_from_its_worker_and_claimed_again_by_it_commits_once(store
     wait_for(lambda: store.get_run(rid)["status"] == "succeeded", 60, what="the new attempt")
     w.signal(signal.SIGTERM)
     assert w.wait(30) == 0, w.log
-    assert re.search(r"exiting; claimed 2, succeeded 1, failed 0, retried 0, lost 1, released 0", w.log), w.log
+    assert re.search(r"exiting; claimed 2, succeeded 1, failed 0, retried 0, lost 1, released 0; "
+                     r"database [\d.]+ \w+ -> [\d.]+ \w+ \(\+", w.log), w.log
     assert count(store, "SELECT COUNT(*) FROM bills WHERE run_id=:r", r=rid) == 30
 
 

@@ -144,3 +144,23 @@ def test_profile_sets_migration_keeps_results_and_widens_labels(db_url):
         _exec(db_url, "DELETE FROM runs WHERE id = 1")  # results cascade with their run
         assert store.query("SELECT COUNT(*) AS n FROM household_series")["n"].iloc[0] == 0
         assert store.query("SELECT COUNT(*) AS n FROM bills")["n"].iloc[0] == 0
+
+
+def test_revisions_read_without_alembic_match_alembic(db_url):
+    """The start-up check reads the chain from the migration files and the revision with one
+    SELECT; both agree with Alembic's own reading (also for an empty database)."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    assert migrate._chain() == migrate._alembic_chain()
+    assert migrate.head_revision() == script.get_current_head()
+    assert migrate._known_revisions() == {s.revision for s in script.walk_revisions()}
+    engine = create_engine(db_url)
+    try:
+        for _ in range(2):  # empty, then migrated
+            with engine.connect() as conn:
+                assert migrate.revision_of(conn) == MigrationContext.configure(conn).get_current_revision()
+            Store(db_url).close()
+    finally:
+        engine.dispose()

@@ -328,3 +328,22 @@ def test_write_progress_counts_every_row_written(store, settlement, series):
     written = sum(count(store, table, run_id) for table in RESULT_TABLES)
     assert label == f"storing run {run_id}"
     assert sum(steps) == total == written
+
+
+def test_sqlite_datetimes_text_and_reuse():
+    """Slot times as SQLAlchemy's SQLite DateTime text; a second, equal column reuses the first's
+    text, a different one of the same length does not."""
+    import numpy as np
+
+    from p2pstore.store.writer import _sqlite_datetimes
+
+    a = np.datetime64("2025-03-30T01:45", "m") + np.timedelta64(15, "m") * np.arange(4)
+    first = _sqlite_datetimes(a)
+    assert first == ["2025-03-30 01:45:00.000000", "2025-03-30 02:00:00.000000",
+                     "2025-03-30 02:15:00.000000", "2025-03-30 02:30:00.000000"]
+    assert _sqlite_datetimes(a.copy()) is first
+    b = a + np.timedelta64(1, "D")
+    assert _sqlite_datetimes(b)[0] == "2025-03-31 01:45:00.000000"
+    c = np.array(["2024-02-29T23:59:59.123456"], dtype="datetime64[us]")
+    assert _sqlite_datetimes(c) == ["2024-02-29 23:59:59.123456"]
+    assert _sqlite_datetimes(c[:0]) == []

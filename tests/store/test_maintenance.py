@@ -1,0 +1,117 @@
+"""Deleting runs (every row of theirs, nothing else), database size, VACUUM and ``info``. Both
+backends."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from db_counts import table_counts
+from p2pstore.errors import InputError, NotFoundError
+from p2pstore.store import RunRequest, maintenance, runs
+from p2pstore.store.models import RESULT_TABLES, Base
+from store_helpers import SCENARIO
+
+
+def _per_run(store) -> dict[str, dict[int, int]]:
+    """``{table: {run_id: rows}}`` of every table with a run_id column."""
+    out = {}
+    with store.engine.connect() as conn:
+        for t in runs.run_tables():
+            out[t.name] = dict(conn.execute(sa.select(t.c.run_id, sa.func.count()).group_by(t.c.run_id)).all())
+    return out
+
+
+def _stored_runs(store, settlement, n=3, batch=None, series="full"):
+    ids = store.create_runs([RunRequest(SCENARIO.replace(seed=s), series=series, batch=batch) for s in range(n)])
+    for rid in ids:
+        assert store.write_results(rid, settlement, series)
+    return ids
+
+
+def test_run_tables_are_every_table_with_a_run_id_but_views():
+    names = {t.name for t in runs.run_tables()}
+    assert set(RESULT_TABLES) <= names
+    assert names == {t.name for t in Base.metadata.sorted_tables
+                     if "run_id" in t.c and not t.info.get("is_view")}
+    md = sa.MetaData()
+    sa.Table("parent", md, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table("child", md, sa.Column("run_id", sa.ForeignKey("parent.id")))
+    sa.Table("a_view", md, sa.Column("run_id", sa.Integer), info={"is_view": True})
+    assert [t.name for t in runs.run_tables(md)] == ["child"]
+
+
+def test_delete_removes_every_row_of_the_runs_and_nothing_else(store, settlement, db_url):
+    keep, gone, also_gone = _stored_runs(store, settlement)
+    [queued] = store.create_runs([RunRequest(SCENARIO, batch="q")])
+    before, per_run = table_counts(db_url), _per_run(store)
+    assert all(per_run[t][gone] > 0 for t in RESULT_TABLES)  # full series: every table has rows
+
+    out = runs.delete_runs(store.engine, [gone, also_gone, queued])
+    assert out["run_ids"] == sorted([gone, also_gone, queued])
+
+    after, per_run_after = table_counts(db_url), _per_run(store)
+    for table, rows in per_run_after.items():
+        assert gone not in rows and also_gone not in rows and queued not in rows, table
+        assert rows.get(keep) == per_run[table].get(keep), table  # the other run's rows all stay
+        assert out["rows"][table] == sum(per_run[table].get(r, 0) for r in (gone, also_gone, queued))
+    for table, n in before.items():
+        if table == "runs":
+            assert after[table] == n - 3
+        elif table not in per_run:
+            assert after[table] == n, table  # scenarios, profile sets, schedules: untouched
+        else:
+            assert after[table] == per_run_after[table].get(keep, 0), table
+    assert list(store.runs()["run_id"]) == [keep]
+
+
+def test_delete_by_batch(store, settlement):
+    keep = _stored_runs(store, settlement, n=1, batch="keep")
+    doomed = _stored_runs(store, settlement, n=2, batch="old", series="community")
+    out = runs.delete_runs(store.engine, batch="old")
+    assert out["run_ids"] == doomed and out["rows"]["runs"] == 2
+    assert set(store.runs()["run_id"]) == set(keep)
+
+
+def test_refusals_delete_nothing(store, settlement, db_url):
+    [done] = _stored_runs(store, settlement, n=1, batch="b")
+    claim = store.create_claimed_run(RunRequest(SCENARIO, batch="b"), "cli@host:1", lease_s=60)
+    before = table_counts(db_url)
+    with pytest.raises(InputError, match=f"run {claim.run_id} is running"):
+        runs.delete_runs(store.engine, [done, claim.run_id])
+    with pytest.raises(InputError, match="is running"):
+        runs.delete_runs(store.engine, batch="b")
+    with pytest.raises(NotFoundError, match="no run with id 999"):
+        runs.delete_runs(store.engine, [done, 999])
+    with pytest.raises(NotFoundError, match="no runs in batch 'none'"):
+        runs.delete_runs(store.engine, batch="none")
+    with pytest.raises(InputError, match="not both"):
+        runs.delete_runs(store.engine, [done], batch="b")
+    with pytest.raises(InputError, match="give run ids or --batch"):
+        runs.delete_runs(store.engine)
+    assert table_counts(db_url) == before
+    assert runs.deletable(store.engine, [done]) == {done: "succeeded"}
+
+
+def test_size_vacuum_and_info(store, settlement, backend):
+    ids = _stored_runs(store, settlement, n=3)
+    size = maintenance.database_size(store.engine)
+    assert size > 0
+    info = maintenance.info(store.engine)
+    assert info["backend"] == backend and info["revision"] == info["head"]
+    assert info["runs"]["succeeded"] == 3 and set(info["runs"]) >= {"queued", "running", "failed"}
+    assert info["rows"]["runs"] == 3 and info["rows"]["bills"] == 3 * len(settlement.profiles.labels) * 3
+    assert "***" not in info["url"] or "@" in info["url"]
+    runs.delete_runs(store.engine, ids)
+    before, after = maintenance.vacuum(store.engine)
+    assert before > 0 and after > 0
+    if backend == "sqlite":
+        assert after < before and maintenance.free_bytes(store.engine) == 0
+    else:
+        assert maintenance.free_bytes(store.engine) is None
+    assert maintenance.info(store.engine)["rows"]["bills"] == 0
+
+
+def test_format_growth():
+    assert maintenance.format_growth(1024, 3 * 1024) == "database 1.0 KiB -> 3.0 KiB (+2.0 KiB)"
+    assert maintenance.format_growth(2048, 1024) == "database 2.0 KiB -> 1.0 KiB (-1.0 KiB)"
