@@ -33,7 +33,7 @@ from p2pstore.store.models import (
     CommunitySeries,
     DailyBill,
     Household,
-    HouseholdSeries,
+    HOUSEHOLD_SERIES,
     Run,
     RunMetric,
     ScenarioRow,
@@ -55,7 +55,7 @@ _hh = Household.__table__
 _bills = Bill.__table__
 _daily = DailyBill.__table__
 _prices = ClearingPrice.__table__
-_hseries = HouseholdSeries.__table__
+_hseries = HOUSEHOLD_SERIES
 _cseries = CommunitySeries.__table__
 _metrics = RunMetric.__table__
 _runs_scen = _runs.join(_scen, _runs.c.scenario_id == _scen.c.id)

@@ -9,8 +9,8 @@ raw driver connection of the caller's transaction:
   bytes; other blocks (a few rows: households, bills, metrics) go through ``Copy.write_row``.
 * SQLite: one ``executemany`` per table on tuples zipped from ``ndarray.tolist()`` columns.
 
-``household_series`` is produced in primary-key order (mechanism, household label, slot), so
-B-tree pages fill left to right on both backends.
+Per-household series (``household_slots``, ``household_series_explicit``) are produced in
+primary-key order, so B-tree pages fill left to right on both backends.
 
 Nothing here commits: :meth:`p2pstore.store.Store.write_results` (and the profile-set import,
 :mod:`p2pstore.store.profile_sets`) own the transaction.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,7 @@ def result_blocks(run_id: int, settlement, series: str = "full") -> Iterator[tup
     if series in ("full", "community"):
         yield "community_series", [_community(run_id, m, r) for m, r in settlement.results.items()]
     if series == "full":
-        yield "household_series", _household_series(run_id, settlement)
+        yield from _household_series(run_id, settlement)
     yield "run_metrics", [_metrics(run_id, settlement)]
 
 
@@ -127,13 +128,110 @@ def _community(run_id: int, mechanism: str, r) -> Block:
     return {"run_id": run_id, "mechanism": mechanism, "slot": np.arange(n, dtype=np.int32), **series}
 
 
-def _household_series(run_id: int, s) -> Iterator[Block]:
+#: Largest difference between a mechanism's cost and its :class:`AffineCost` form, relative to
+#: the size of the form's terms, under which the store keeps the form instead of the values.
+COST_FORM_RTOL = 1e-12
+
+
+def _household_series(run_id: int, s) -> Iterator[tuple[str, Iterable[Block]]]:
+    """The per-household series (``--series full``): ``household_slots`` and ``mechanism_slots``
+    for the mechanisms whose cost the view can derive (:func:`derivable_mechanisms`), rows of
+    ``household_series_explicit`` for the others."""
+    derived = derivable_mechanisms(s)
+    explicit = [m for m in sorted(s.results) if m not in derived]
+    if derived:
+        yield "household_slots", _household_slots(run_id, s.profiles)
+        yield "mechanism_slots", [_mechanism_slots(run_id, m, s.results[m], s.profiles) for m in sorted(derived)]
+    if explicit:
+        yield "household_series_explicit", _explicit_series(run_id, s, explicit)
+
+
+def derivable_mechanisms(s) -> frozenset[str]:
+    """Mechanisms of settlement ``s`` whose household series the ``household_series`` view derives
+    from per-slot factors: flows from the profiles and the P2P shares (always, for a plain
+    :class:`MechanismResult` of these profiles), cost from its declared :class:`AffineCost`
+    if that reproduces ``cost`` to :data:`COST_FORM_RTOL` of its terms, in every household-slot."""
+    from p2pstore.settlement.result import MechanismResult
+
+    try:
+        return _derivable[s]
+    except (KeyError, TypeError):  # TypeError: an object without weak references (not cached)
+        pass
+    p = s.profiles
+    out = set()
+    for name, r in s.results.items():
+        if (type(r) is not MechanismResult or r.cost_form is None or r.flows.load_kw is not p.load_kw
+                or r.flows.pv_kw is not p.pv_kw or r.flows.slot_hours != p.slot_hours):
+            continue
+        derived, scale = derived_cost(r, p)
+        with np.errstate(invalid="ignore"):
+            if np.all(np.abs(derived - r.cost) <= COST_FORM_RTOL * scale):
+                out.add(name)
+    out = frozenset(out)
+    try:
+        _derivable[s] = out
+    except TypeError:
+        pass
+    return out
+
+
+#: :func:`derivable_mechanisms` of the settlements alive (the progress total and the write ask).
+_derivable: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def derived_cost(r, p) -> tuple[np.ndarray, np.ndarray]:
+    """``(cost, scale)`` ``[N, H]``: ``r``'s cost as the view computes it from its
+    :class:`AffineCost` (same operations, same order), and the size of its terms."""
+    k = r.cost_form.per_slot(p.n_slots)
+    buy, sell = (p.lambda_buy, p.lambda_sell) if p.time_varying_tariffs else (
+        np.asarray(p.lambda_buy, dtype=np.float64)[:, None], np.asarray(p.lambda_sell, dtype=np.float64)[:, None])
+    f = r.flows
+    side_im = buy * k["import_tariff_h"]
+    scale_im = np.abs(side_im)
+    side_im += k["import_price_h"]
+    scale_im += np.abs(k["import_price_h"])
+    side_ex = sell * k["export_tariff_h"]
+    scale_ex = np.abs(side_ex)
+    side_ex += k["export_price_h"]
+    scale_ex += np.abs(k["export_price_h"])
+    cost = f.import_kw * side_im
+    cost -= f.export_kw * side_ex
+    scale = f.import_kw * scale_im
+    scale += f.export_kw * scale_ex
+    return cost, scale
+
+
+def _household_slots(run_id: int, p) -> Iterator[Block]:
+    """Load and PV of every household, once per run (primary-key order: position, slot); the
+    tariffs where they vary over time (NULL for flat ones: ``households`` has them)."""
+    slots = np.arange(p.n_slots, dtype=np.int32)
+    varying = p.time_varying_tariffs
+    for i in range(p.n_households):
+        yield {"run_id": run_id, "position": i, "slot": slots, "load_kw": p.load_kw[i], "pv_kw": p.pv_kw[i],
+               "lambda_buy": p.lambda_buy[i] if varying else None,
+               "lambda_sell": p.lambda_sell[i] if varying else None}
+
+
+def _mechanism_slots(run_id: int, mechanism: str, r, p) -> Block:
+    """Per-slot factors of one mechanism: each flow factor exactly as
+    :class:`MechanismResult` multiplies it, and the cost's :class:`AffineCost` coefficients."""
+    dt_h = r.flows.slot_hours
+    return {"run_id": run_id, "mechanism": mechanism, "slot": np.arange(p.n_slots, dtype=np.int32),
+            "grid_import_h": np.broadcast_to((1.0 - r.p2p_import_share) * dt_h, (p.n_slots,)),
+            "grid_export_h": np.broadcast_to((1.0 - r.p2p_export_share) * dt_h, (p.n_slots,)),
+            "p2p_import_h": np.broadcast_to(r.p2p_import_share * dt_h, (p.n_slots,)),
+            "p2p_export_h": np.broadcast_to(r.p2p_export_share * dt_h, (p.n_slots,)),
+            **r.cost_form.per_slot(p.n_slots)}
+
+
+def _explicit_series(run_id: int, s, mechanisms: list[str]) -> Iterator[Block]:
+    """Rows of ``household_series_explicit`` of ``mechanisms``, in primary-key order
+    (mechanism, household label, slot)."""
     p = s.profiles
     slots = np.arange(p.n_slots, dtype=np.int32)
     labels = _labels(p)
-    # primary-key order (mechanism, household, slot): index pages fill left to right
     by_label = sorted(range(len(labels)), key=labels.__getitem__)
-    for mechanism in sorted(s.results):
+    for mechanism in mechanisms:
         r = s.results[mechanism]
         columns = {
             "load_kw": p.load_kw, "pv_kw": p.pv_kw,
@@ -247,7 +345,8 @@ def expected_rows(settlement, series: str = "full") -> int:
     if series in ("full", "community"):
         rows += m * h
     if series == "full":
-        rows += m * n * h
+        derived = len(derivable_mechanisms(settlement))
+        rows += (n * h + derived * h if derived else 0) + (m - derived) * n * h
     return rows + sum(len(values) for values in settlement.metrics.values())  # run_metrics
 
 
