@@ -9,7 +9,8 @@ PV are the same under every mechanism and each built-in mechanism's flows and co
 them and a few numbers per slot. From this revision:
 
 * ``household_slots`` (run, household position, slot): load and PV once per run, with the
-  household's tariffs where they vary over time (NULL for a flat tariff: ``households``);
+  household's tariffs where they vary over time (NULL for a flat tariff: ``households``); no
+  foreign key (PostgreSQL would check it row by row): written and deleted with the run's results;
 * ``mechanism_slots`` (run, mechanism, slot): the hours that turn import/export kW into grid and
   P2P kWh, and the coefficients of the cost's affine form in the household's own tariffs;
 * ``household_series_explicit``: the old table, renamed, same columns: the rows of mechanisms
@@ -82,7 +83,6 @@ def upgrade() -> None:
     sa.Column('pv_kw', sa.Float(), nullable=False),
     sa.Column('lambda_buy', sa.Float(), nullable=True),
     sa.Column('lambda_sell', sa.Float(), nullable=True),
-    sa.ForeignKeyConstraint(['run_id'], ['runs.id'], name=op.f('fk_household_slots_run_id_runs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('run_id', 'position', 'slot', name=op.f('pk_household_slots')),
     sqlite_with_rowid=False,
     )
