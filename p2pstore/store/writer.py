@@ -327,8 +327,23 @@ def write_settlement(conn: Connection, run_id: int, settlement, series: str = "f
 
     ``bar``: a :class:`p2pstore.progress.Progress` advanced by each block's rows once loaded
     (see :func:`expected_rows` for the total)."""
-    return {table: write_blocks(conn, table, blocks if bar is None else _counted(blocks, bar))
-            for table, blocks in result_blocks(run_id, settlement, series)}
+    counts = {table: write_blocks(conn, table, blocks if bar is None else _counted(blocks, bar))
+              for table, blocks in result_blocks(run_id, settlement, series)}
+    if counts.get("household_slots") and conn.dialect.name == "postgresql":
+        _analyze_if_never(conn)
+    return counts
+
+
+def _analyze_if_never(conn: Connection) -> None:
+    """PostgreSQL: ``ANALYZE`` the tables the ``household_series`` view joins if
+    ``household_slots`` never was (a new database, before autovacuum's first pass). Without
+    statistics the planner reads one household's series by slot over the whole run (seconds);
+    with them, by household (milliseconds). Later runs keep the statistics autovacuum gathers."""
+    from sqlalchemy import text
+
+    never = conn.execute(text("SELECT reltuples < 0 FROM pg_class WHERE oid = 'household_slots'::regclass")).scalar()
+    if never:
+        conn.execute(text("ANALYZE households, household_slots, mechanism_slots"))
 
 
 def _counted(blocks: Iterable[Block], bar) -> Iterator[Block]:
