@@ -15,6 +15,7 @@ table on PostgreSQL, go through SQLAlchemy (typed timestamps and booleans; a ser
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
@@ -85,9 +86,11 @@ class StoreStreams:
         return [Column(c.name, _kind(c.type)) for c in _statement(table).selected_columns]
 
     def count_rows(self, table: str, run_ids: Iterable[int]) -> int:
-        """Rows :meth:`stream_table` yields for ``table`` and these runs (one ``COUNT`` per id chunk)."""
+        """Rows :meth:`stream_table` yields for ``table`` and these runs (one ``COUNT`` per id chunk;
+        ``household_series`` from its tables' counts, not by joining every row of the view)."""
         ids = self._stored_ids(list(run_ids))
-        stmt = select(func.count()).select_from(_filtered(table, ordered=False).subquery())
+        stmt = (_series_sql()["count"] if table == "household_series"
+                else select(func.count()).select_from(_filtered(table, ordered=False).subquery()))
         total = 0
         with self.engine.connect() as conn:
             for part in _id_chunks(ids):
@@ -100,6 +103,9 @@ class StoreStreams:
         ids = self._stored_ids(list(run_ids))
         stmt = _filtered(table, by=_PARTITION.get(table))
         columns = [c.name for c in stmt.selected_columns]
+        if table == "household_series":
+            yield from self._stream_household_series(ids, columns, chunk_rows)
+            return
         raw = self.engine.dialect.name == "sqlite" and all(
             _kind(c.type) in ("int", "float", "str") for c in stmt.selected_columns)
         with self.engine.connect() as conn:
@@ -115,6 +121,43 @@ class StoreStreams:
                     continue
                 for rows in _fetch(conn, stmt, params, chunk_rows, raw=raw):
                     yield Chunk(columns, rows)
+
+    def _stream_household_series(self, ids: list[int], columns: list[str], chunk_rows: int) -> Iterator[Chunk]:
+        """``household_series`` by (run, mechanism, household), as :meth:`stream_table`: derived
+        rows computed from one household's ``household_slots`` and the mechanism's
+        ``mechanism_slots`` with :func:`p2pstore.store.series.derive` (the view's values bit for
+        bit, without a join per row), explicit rows read from ``household_series_explicit``."""
+        import numpy as np
+
+        from p2pstore.store.models import HouseholdSeriesExplicit, Run
+        from p2pstore.store.series import derive
+
+        explicit = HouseholdSeriesExplicit.__table__
+        sql = _series_sql()
+        value_columns = columns[4:]  # after run_id, mechanism, household, slot
+        with self.engine.connect() as conn:
+            for run_id in ids:
+                mechanisms = conn.execute(select(Run.mechanisms).where(Run.id == run_id)).scalar_one().split(",")
+                households = conn.execute(sql["households"], {"r": run_id}).all()
+                derived = set(conn.execute(sql["derived"], {"r": run_id}).scalars())
+                for mechanism in mechanisms:
+                    factors = None
+                    if mechanism in derived:
+                        rows = conn.execute(sql["factors"], {"r": run_id, "m": mechanism}).all()
+                        slots = np.array([r[0] for r in rows], dtype=np.int64)
+                        factors = dict(zip(sql["factor_names"], np.array([r[1:] for r in rows], dtype=np.float64).T))
+                    for position, household in households:
+                        if factors is None:
+                            stmt = (select(explicit.c.slot, *[explicit.c[c] for c in value_columns])
+                                    .where(explicit.c.run_id == run_id, explicit.c.mechanism == mechanism,
+                                           explicit.c.household == household).order_by(explicit.c.slot))
+                            rows = [tuple(r) for r in conn.execute(stmt)]
+                        else:
+                            rows = _derived_rows(conn, sql["slots"], run_id, position, slots, factors,
+                                                 value_columns, derive)
+                        keys = (run_id, mechanism, household)
+                        for i in range(0, len(rows), chunk_rows):
+                            yield Chunk(columns, rows[i:i + chunk_rows], keys)
 
     def _partitions(self, conn, table: str, ids: list[int]) -> Iterator[dict]:
         """Bound parameters of each partition of ``table`` over the runs ``ids``, in order."""
@@ -135,6 +178,56 @@ class StoreStreams:
                 for household in households:
                     params = {"run_ids": [run_id], "mechanism": mechanism}
                     yield params if household is None else {**params, "household": household}
+
+
+@functools.cache
+def _series_sql() -> dict:
+    """Statements of the ``household_series`` stream and count (built once, on first use)."""
+    from sqlalchemy import text
+
+    from p2pstore.store.series import FACTORS
+
+    ids = bindparam("run_ids", expanding=True)
+    return {
+        "households": text("SELECT position, household FROM households WHERE run_id = :r ORDER BY position"),
+        "derived": text("SELECT DISTINCT mechanism FROM mechanism_slots WHERE run_id = :r"),
+        "factors": text(f"SELECT slot, {', '.join(FACTORS)} FROM mechanism_slots "
+                        "WHERE run_id = :r AND mechanism = :m ORDER BY slot"),
+        "slots": text("SELECT s.slot, s.load_kw, s.pv_kw, COALESCE(s.lambda_buy, h.lambda_buy), "
+                      "COALESCE(s.lambda_sell, h.lambda_sell) FROM household_slots s "
+                      "JOIN households h ON h.run_id = s.run_id AND h.position = s.position "
+                      "WHERE s.run_id = :r AND s.position = :p ORDER BY s.slot"),
+        # the view's rows: per run, its household slots times its derived mechanisms (each has
+        # every slot of the run), plus the explicit rows
+        "count": text("SELECT COALESCE((SELECT SUM(hs.n * ms.k) FROM "
+                      "(SELECT s.run_id, COUNT(*) AS n FROM household_slots s JOIN households h "
+                      "ON h.run_id = s.run_id AND h.position = s.position WHERE s.run_id IN :run_ids "
+                      "GROUP BY s.run_id) hs JOIN "
+                      "(SELECT run_id, COUNT(DISTINCT mechanism) AS k FROM mechanism_slots "
+                      "WHERE run_id IN :run_ids GROUP BY run_id) ms ON ms.run_id = hs.run_id), 0) "
+                      "+ (SELECT COUNT(*) FROM household_series_explicit WHERE run_id IN :run_ids)").bindparams(ids),
+        "factor_names": FACTORS,
+    }
+
+
+def _derived_rows(conn, stmt, run_id: int, position: int, slots, factors: dict, value_columns: list[str],
+                  derive) -> list[tuple]:
+    """One household's derived rows ``(slot, *value_columns)``, in slot order."""
+    import numpy as np
+
+    rows = conn.execute(stmt, {"r": run_id, "p": position}).all()
+    if not rows:
+        return []
+    slot = np.array([r[0] for r in rows], dtype=np.int64)
+    load, pv, buy, sell = np.array([r[1:] for r in rows], dtype=np.float64).T
+    if not np.array_equal(slot, slots):  # every derived mechanism has every slot of the run
+        keep = np.isin(slot, slots)
+        at = np.searchsorted(slots, slot[keep])
+        slot, load, pv, buy, sell = slot[keep], load[keep], pv[keep], buy[keep], sell[keep]
+        factors = {k: v[at] for k, v in factors.items()}
+    values = derive(load, pv, buy, sell, factors)
+    values.update(load_kw=load, pv_kw=pv)
+    return list(zip(slot.tolist(), *(values[c].tolist() for c in value_columns)))
 
 
 def _partition_values(params: dict) -> dict:

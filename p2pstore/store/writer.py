@@ -180,25 +180,15 @@ _derivable: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def derived_cost(r, p) -> tuple[np.ndarray, np.ndarray]:
-    """``(cost, scale)`` ``[N, H]``: ``r``'s cost as the view computes it from its
-    :class:`AffineCost` (same operations, same order), and the size of its terms."""
-    k = r.cost_form.per_slot(p.n_slots)
-    buy, sell = (p.lambda_buy, p.lambda_sell) if p.time_varying_tariffs else (
-        np.asarray(p.lambda_buy, dtype=np.float64)[:, None], np.asarray(p.lambda_sell, dtype=np.float64)[:, None])
-    f = r.flows
-    side_im = buy * k["import_tariff_h"]
-    scale_im = np.abs(side_im)
-    side_im += k["import_price_h"]
-    scale_im += np.abs(k["import_price_h"])
-    side_ex = sell * k["export_tariff_h"]
-    scale_ex = np.abs(side_ex)
-    side_ex += k["export_price_h"]
-    scale_ex += np.abs(k["export_price_h"])
-    cost = f.import_kw * side_im
-    cost -= f.export_kw * side_ex
-    scale = f.import_kw * scale_im
-    scale += f.export_kw * scale_ex
-    return cost, scale
+    """``(cost, scale)`` ``[N, H]``: ``r``'s cost as the ``household_series`` view computes it
+    from its :class:`AffineCost` (:func:`p2pstore.store.series.derive`), and the size of its terms."""
+    from p2pstore.store.series import derive
+
+    flat = not p.time_varying_tariffs
+    buy = np.asarray(p.lambda_buy, dtype=np.float64)[:, None] if flat else p.lambda_buy
+    sell = np.asarray(p.lambda_sell, dtype=np.float64)[:, None] if flat else p.lambda_sell
+    out = derive(p.load_kw, p.pv_kw, buy, sell, r.cost_form.per_slot(p.n_slots), flows=False)
+    return out["cost"], out["scale"]
 
 
 def _household_slots(run_id: int, p) -> Iterator[Block]:
