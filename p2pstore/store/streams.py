@@ -123,41 +123,19 @@ class StoreStreams:
                     yield Chunk(columns, rows)
 
     def _stream_household_series(self, ids: list[int], columns: list[str], chunk_rows: int) -> Iterator[Chunk]:
-        """``household_series`` by (run, mechanism, household), as :meth:`stream_table`: derived
-        rows computed from one household's ``household_slots`` and the mechanism's
-        ``mechanism_slots`` with :func:`p2pstore.store.series.derive` (the view's values bit for
-        bit, without a join per row), explicit rows read from ``household_series_explicit``."""
-        import numpy as np
+        """``household_series`` by (run, mechanism, household), as :meth:`stream_table`, from
+        :func:`household_series_arrays` (no join per row)."""
+        from p2pstore.store.models import Run
 
-        from p2pstore.store.models import HouseholdSeriesExplicit, Run
-        from p2pstore.store.series import derive
-
-        explicit = HouseholdSeriesExplicit.__table__
-        sql = _series_sql()
         value_columns = columns[4:]  # after run_id, mechanism, household, slot
         with self.engine.connect() as conn:
             for run_id in ids:
                 mechanisms = conn.execute(select(Run.mechanisms).where(Run.id == run_id)).scalar_one().split(",")
-                households = conn.execute(sql["households"], {"r": run_id}).all()
-                derived = set(conn.execute(sql["derived"], {"r": run_id}).scalars())
-                for mechanism in mechanisms:
-                    factors = None
-                    if mechanism in derived:
-                        rows = conn.execute(sql["factors"], {"r": run_id, "m": mechanism}).all()
-                        slots = np.array([r[0] for r in rows], dtype=np.int64)
-                        factors = dict(zip(sql["factor_names"], np.array([r[1:] for r in rows], dtype=np.float64).T))
-                    for position, household in households:
-                        if factors is None:
-                            stmt = (select(explicit.c.slot, *[explicit.c[c] for c in value_columns])
-                                    .where(explicit.c.run_id == run_id, explicit.c.mechanism == mechanism,
-                                           explicit.c.household == household).order_by(explicit.c.slot))
-                            rows = [tuple(r) for r in conn.execute(stmt)]
-                        else:
-                            rows = _derived_rows(conn, sql["slots"], run_id, position, slots, factors,
-                                                 value_columns, derive)
-                        keys = (run_id, mechanism, household)
-                        for i in range(0, len(rows), chunk_rows):
-                            yield Chunk(columns, rows[i:i + chunk_rows], keys)
+                for mechanism, household, values in household_series_arrays(conn, run_id, mechanisms):
+                    rows = list(zip(values["slot"].tolist(), *(values[c].tolist() for c in value_columns)))
+                    keys = (run_id, mechanism, household)
+                    for i in range(0, len(rows), chunk_rows):
+                        yield Chunk(columns, rows[i:i + chunk_rows], keys)
 
     def _partitions(self, conn, table: str, ids: list[int]) -> Iterator[dict]:
         """Bound parameters of each partition of ``table`` over the runs ``ids``, in order."""
@@ -210,24 +188,54 @@ def _series_sql() -> dict:
     }
 
 
-def _derived_rows(conn, stmt, run_id: int, position: int, slots, factors: dict, value_columns: list[str],
-                  derive) -> list[tuple]:
-    """One household's derived rows ``(slot, *value_columns)``, in slot order."""
+def household_series_arrays(conn, run_id: int, mechanisms: list[str],
+                            households: Iterable[str] | None = None) -> Iterator[tuple[str, str, dict]]:
+    """``(mechanism, household, {column: [k] array})`` of one run's ``household_series`` rows, in
+    the order of ``mechanisms`` and of the households' positions (only ``households`` if given),
+    slots ascending: derived rows computed from the household's ``household_slots`` and the
+    mechanism's ``mechanism_slots`` with :func:`p2pstore.store.series.derive` (the view's values
+    bit for bit), explicit rows read from ``household_series_explicit``. Columns: ``slot`` and
+    the view's value columns."""
     import numpy as np
 
-    rows = conn.execute(stmt, {"r": run_id, "p": position}).all()
-    if not rows:
-        return []
-    slot = np.array([r[0] for r in rows], dtype=np.int64)
-    load, pv, buy, sell = np.array([r[1:] for r in rows], dtype=np.float64).T
-    if not np.array_equal(slot, slots):  # every derived mechanism has every slot of the run
-        keep = np.isin(slot, slots)
-        at = np.searchsorted(slots, slot[keep])
-        slot, load, pv, buy, sell = slot[keep], load[keep], pv[keep], buy[keep], sell[keep]
-        factors = {k: v[at] for k, v in factors.items()}
-    values = derive(load, pv, buy, sell, factors)
-    values.update(load_kw=load, pv_kw=pv)
-    return list(zip(slot.tolist(), *(values[c].tolist() for c in value_columns)))
+    from p2pstore.store.models import HouseholdSeriesExplicit
+    from p2pstore.store.series import derive
+
+    sql = _series_sql()
+    explicit = HouseholdSeriesExplicit.__table__
+    value_columns = [c.name for c in explicit.columns][4:]
+    wanted = None if households is None else set(households)
+    members = [(p, h) for p, h in conn.execute(sql["households"], {"r": run_id}) if wanted is None or h in wanted]
+    derived = set(conn.execute(sql["derived"], {"r": run_id}).scalars())
+    for mechanism in mechanisms:
+        if mechanism not in derived:
+            for _, household in members:
+                stmt = (select(explicit.c.slot, *[explicit.c[c] for c in value_columns])
+                        .where(explicit.c.run_id == run_id, explicit.c.mechanism == mechanism,
+                               explicit.c.household == household).order_by(explicit.c.slot))
+                rows = conn.execute(stmt).all()
+                if rows:
+                    table = np.array(rows, dtype=np.float64).reshape(len(rows), 1 + len(value_columns))
+                    out = {c: table[:, 1 + k] for k, c in enumerate(value_columns)}
+                    yield mechanism, household, {"slot": table[:, 0].astype(np.int64), **out}
+            continue
+        rows = conn.execute(sql["factors"], {"r": run_id, "m": mechanism}).all()
+        factor_slots = np.array([r[0] for r in rows], dtype=np.int64)
+        factors = dict(zip(sql["factor_names"], np.array([r[1:] for r in rows], dtype=np.float64).T))
+        for position, household in members:
+            rows = conn.execute(sql["slots"], {"r": run_id, "p": position}).all()
+            if not rows:
+                continue
+            table = np.array(rows, dtype=np.float64)
+            slot = table[:, 0].astype(np.int64)
+            load, pv, buy, sell = table[:, 1], table[:, 2], table[:, 3], table[:, 4]
+            f = factors
+            if not np.array_equal(slot, factor_slots):  # the writer stores every slot for both
+                at = np.searchsorted(factor_slots, slot)
+                f = {k: v[at] for k, v in factors.items()}
+            values = derive(load, pv, buy, sell, f)
+            yield mechanism, household, {"slot": slot, "load_kw": load, "pv_kw": pv,
+                                         **{c: values[c] for c in value_columns[2:]}}
 
 
 def _partition_values(params: dict) -> dict:
