@@ -9,8 +9,11 @@ not grow with the size of a run or of a batch.
 
 Rows are plain tuples of Python values (int, float, str, bool, datetime, None). Tables whose
 columns are numbers and text only are read on the driver's cursor, skipping SQLAlchemy's per-row
-work (10 M ``household_series`` rows of a 100-household year) on SQLite; the others, and every
-table on PostgreSQL, go through SQLAlchemy (typed timestamps and booleans; a server-side cursor).
+work on SQLite; the others, and every table on PostgreSQL, go through SQLAlchemy (typed
+timestamps and booleans; a server-side cursor). ``household_series`` (a view, 10 M rows of a
+100-household year) is not joined row by row: each household's derived rows are computed from
+its ``household_slots`` and the mechanism's ``mechanism_slots`` in numpy
+(:func:`household_series_arrays`), explicit rows read from ``household_series_explicit``.
 """
 
 from __future__ import annotations
