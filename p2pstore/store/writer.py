@@ -163,10 +163,8 @@ def derivable_mechanisms(s) -> frozenset[str]:
         if (type(r) is not MechanismResult or r.cost_form is None or r.flows.load_kw is not p.load_kw
                 or r.flows.pv_kw is not p.pv_kw or r.flows.slot_hours != p.slot_hours):
             continue
-        derived, scale = derived_cost(r, p)
-        with np.errstate(invalid="ignore"):
-            if np.all(np.abs(derived - r.cost) <= COST_FORM_RTOL * scale):
-                out.add(name)
+        if _form_matches(r, p):
+            out.add(name)
     out = frozenset(out)
     try:
         _derivable[s] = out
@@ -179,16 +177,28 @@ def derivable_mechanisms(s) -> frozenset[str]:
 _derivable: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def derived_cost(r, p) -> tuple[np.ndarray, np.ndarray]:
-    """``(cost, scale)`` ``[N, H]``: ``r``'s cost as the ``household_series`` view computes it
-    from its :class:`AffineCost` (:func:`p2pstore.store.series.derive`), and the size of its terms."""
+#: Household-slots checked at a time by :func:`_form_matches` (a few MB per temporary).
+_CHECK_CELLS = 1 << 20
+
+
+def _form_matches(r, p) -> bool:
+    """Does ``r``'s :class:`AffineCost`, as the ``household_series`` view computes it
+    (:func:`p2pstore.store.series.derive`), give ``r.cost`` to :data:`COST_FORM_RTOL` of the size
+    of its terms in every household-slot? Checked a block of households at a time."""
     from p2pstore.store.series import derive
 
+    factors = r.cost_form.per_slot(p.n_slots)
     flat = not p.time_varying_tariffs
     buy = np.asarray(p.lambda_buy, dtype=np.float64)[:, None] if flat else p.lambda_buy
     sell = np.asarray(p.lambda_sell, dtype=np.float64)[:, None] if flat else p.lambda_sell
-    out = derive(p.load_kw, p.pv_kw, buy, sell, r.cost_form.per_slot(p.n_slots), flows=False)
-    return out["cost"], out["scale"]
+    step = max(1, _CHECK_CELLS // max(1, p.n_slots))
+    for i in range(0, p.n_households, step):
+        rows = slice(i, i + step)
+        got = derive(p.load_kw[rows], p.pv_kw[rows], buy[rows], sell[rows], factors, flows=False)
+        with np.errstate(invalid="ignore"):
+            if not np.all(np.abs(got["cost"] - r.cost[rows]) <= COST_FORM_RTOL * got["scale"]):
+                return False
+    return True
 
 
 def _household_slots(run_id: int, p) -> Iterator[Block]:
