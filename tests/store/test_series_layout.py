@@ -106,6 +106,20 @@ def test_view_returns_the_settlement_arrays(store, case):
     assert [row[1:3] for row in streamed[::h]] == [(m, str(x)) for m in settlement.results for x in p.labels]
 
 
+def test_read_only_query_reads_the_view_and_its_tables(store):
+    """``p2pstore query`` (on PostgreSQL: the reader role's gate function) reads the view and the
+    tables it is made of, migrated in by 0006."""
+    s = _generated(Scenario(days=1, consumers=1, prosumers=2, seed=4, mechanisms=("conventional", "flat_p2p")))
+    run_id = store.create_run(Scenario(days=1, mechanisms=("conventional", "flat_p2p")))
+    store.write_results(run_id, s, "full")
+    n, h = s.profiles.load_kw.shape
+    got = store.query(f"SELECT mechanism, COUNT(*) AS n FROM household_series WHERE run_id = {run_id} "
+                      "GROUP BY mechanism ORDER BY mechanism")
+    assert got.to_dict("list") == {"mechanism": ["conventional", "flat_p2p"], "n": [n * h, n * h]}
+    for table, rows in (("household_slots", n * h), ("mechanism_slots", h), ("household_series_explicit", n * h)):
+        assert store.query(f"SELECT COUNT(*) AS n FROM {table}")["n"].tolist() == [rows]
+
+
 def test_a_cost_form_that_does_not_match_is_stored_explicitly(store):
     """A declared form that does not reproduce the cost is not relied on: explicit rows."""
     from p2pstore.settlement.result import AffineCost
