@@ -170,14 +170,13 @@ def _series_sql() -> dict:
 
     ids = bindparam("run_ids", expanding=True)
     return {
-        "households": text("SELECT position, household FROM households WHERE run_id = :r ORDER BY position"),
+        "households": text("SELECT position, household, lambda_buy, lambda_sell FROM households "
+                           "WHERE run_id = :r ORDER BY position"),
         "derived": text("SELECT DISTINCT mechanism FROM mechanism_slots WHERE run_id = :r"),
         "factors": text(f"SELECT slot, {', '.join(FACTORS)} FROM mechanism_slots "
                         "WHERE run_id = :r AND mechanism = :m ORDER BY slot"),
-        "slots": text("SELECT s.slot, s.load_kw, s.pv_kw, COALESCE(s.lambda_buy, h.lambda_buy), "
-                      "COALESCE(s.lambda_sell, h.lambda_sell) FROM household_slots s "
-                      "JOIN households h ON h.run_id = s.run_id AND h.position = s.position "
-                      "WHERE s.run_id = :r AND s.position = :p ORDER BY s.slot"),
+        "slots": text("SELECT slot, load_kw, pv_kw, lambda_buy, lambda_sell FROM household_slots "
+                      "WHERE run_id = :r AND position = :p ORDER BY slot"),
         # the view's rows: per run, its household slots times its derived mechanisms (each has
         # every slot of the run), plus the explicit rows
         "count": text("SELECT COALESCE((SELECT SUM(hs.n * ms.k) FROM "
@@ -208,11 +207,11 @@ def household_series_arrays(conn, run_id: int, mechanisms: list[str],
     explicit = HouseholdSeriesExplicit.__table__
     value_columns = [c.name for c in explicit.columns][4:]
     wanted = None if households is None else set(households)
-    members = [(p, h) for p, h in conn.execute(sql["households"], {"r": run_id}) if wanted is None or h in wanted]
+    members = [tuple(m) for m in conn.execute(sql["households"], {"r": run_id}) if wanted is None or m[1] in wanted]
     derived = set(conn.execute(sql["derived"], {"r": run_id}).scalars())
     for mechanism in mechanisms:
         if mechanism not in derived:
-            for _, household in members:
+            for _, household, _, _ in members:
                 stmt = (select(explicit.c.slot, *[explicit.c[c] for c in value_columns])
                         .where(explicit.c.run_id == run_id, explicit.c.mechanism == mechanism,
                                explicit.c.household == household).order_by(explicit.c.slot))
@@ -225,13 +224,16 @@ def household_series_arrays(conn, run_id: int, mechanisms: list[str],
         table = np.array(_driver_rows(conn, sql["factors"], {"r": run_id, "m": mechanism}), dtype=np.float64).reshape(-1, 1 + len(sql["factor_names"]))
         factor_slots = table[:, 0].astype(np.int64)
         factors = dict(zip(sql["factor_names"], table[:, 1:].T))
-        for position, household in members:
+        for position, household, flat_buy, flat_sell in members:
             rows = _driver_rows(conn, sql["slots"], {"r": run_id, "p": position})
             if not rows:
                 continue
-            table = np.array(rows, dtype=np.float64)
+            table = np.array(rows, dtype=np.float64)  # NULL (a flat tariff) becomes NaN
             slot = table[:, 0].astype(np.int64)
-            load, pv, buy, sell = table[:, 1], table[:, 2], table[:, 3], table[:, 4]
+            load, pv = table[:, 1], table[:, 2]
+            # the view's COALESCE(s.lambda_buy, h.lambda_buy)
+            buy = np.where(np.isnan(table[:, 3]), flat_buy, table[:, 3])
+            sell = np.where(np.isnan(table[:, 4]), flat_sell, table[:, 4])
             f = factors
             if not np.array_equal(slot, factor_slots):  # the writer stores every slot for both
                 at = np.searchsorted(factor_slots, slot)
