@@ -1,17 +1,22 @@
-"""Store write throughput: ``Store.write_results`` vs the raw driver's bulk load of the same rows.
+"""Store goals of the per-slot layout, and the store's write throughput against the raw driver.
 
-For each backend, one run's ``full`` series is written twice into fresh databases:
+Default (the goals), on each backend, ``--repeat`` times (order alternating, fresh database each):
 
-1. through ``Store.write_results`` (everything included: volumes from the settlement, rows
-   built from numpy, the guarded status update, one transaction);
-2. with the raw driver (sqlite3 ``executemany``; psycopg ``COPY ... (FORMAT BINARY)`` with
-   ``set_types`` + ``write_row``) from row tuples built *before* the clock starts.
+* ``p2pstore run --series none`` and ``--series full`` of the notebook generator's community
+  (30 consumers + 70 prosumers x 365 days, 3 default mechanisms), all-in (a subprocess: imports,
+  settlement, store); goal: full <= 5x none, on SQLite and on PostgreSQL;
+* SQLite: the database file holding one ``full`` run; goal <= 250 MB;
+* reading one household's year of one mechanism back through the ``household_series`` view and
+  through ``Store.series``; goal <= 0.5 s.
 
-It prints rows/s of each and their ratio (target: store >= 0.8x raw). The PostgreSQL databases
-are created and dropped by this script.
+Medians, spreads (min-max) and the ratios measured in the same run are printed.
+``--compare-raw``: ``Store.write_results`` of a ``full`` run against the raw driver's bulk load of
+the same rows (target: store >= 0.8x raw), the former benchmark. PostgreSQL databases are
+created and dropped by this script.
 
-    python benchmarks/bench_store.py                          # 100 households x 90 days
-    python benchmarks/bench_store.py --households 20 --days 7 --backends sqlite
+    python benchmarks/bench_store.py                                    # the goals, both backends
+    python benchmarks/bench_store.py --consumers 3 --prosumers 7 --days 30 --backends sqlite
+    python benchmarks/bench_store.py --compare-raw --days 90
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from __future__ import annotations
 import argparse
 import os
 import sqlite3
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -86,6 +93,9 @@ class Databases:
         self.tmp.cleanup()
 
 
+from p2pstore.store.models import RESULT_TABLES  # noqa: E402  (tables a run writes)
+
+
 # -- the two ways of writing -------------------------------------------------------------------
 #: Client-side CPU seconds of each store write (the rest of the wall time is the database's).
 CLIENT_CPU: list[float] = []
@@ -104,9 +114,7 @@ def via_store(url: str, settlement, scenario) -> tuple[int, float]:
         from sqlalchemy import text
 
         with store.engine.connect() as conn:
-            rows = sum(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
-                       for t in ("households", "bills", "daily_bills", "clearing_prices",
-                                 "household_series", "community_series", "run_metrics"))
+            rows = sum(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in RESULT_TABLES)
     return rows, elapsed
 
 
@@ -162,51 +170,151 @@ def via_raw_driver(backend: str, url: str, settlement, scenario) -> tuple[int, f
     return n, elapsed
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--households", type=int, default=100)
-    ap.add_argument("--days", type=int, default=90)
-    ap.add_argument("--backends", default="sqlite,postgresql")
-    ap.add_argument("--repeat", type=int, default=3, help="best of N for each measurement")
-    ap.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN)
-    args = ap.parse_args(argv)
-
+def compare_raw(args, dbs: Databases) -> bool:
     from p2pstore.scenario import Scenario
 
     t0 = time.perf_counter()
-    settlement = make_settlement(args.households, args.days)
+    settlement = make_settlement(args.consumers + args.prosumers, args.days)
     scenario = Scenario(days=1)  # only the run row refers to it
-    print(f"settled {args.households} households x {args.days} days "
+    print(f"settled {args.consumers + args.prosumers} households x {args.days} days "
           f"({len(settlement.results)} mechanisms) in {time.perf_counter() - t0:.1f}s")
-    dbs = Databases(args.pg_admin_url)
     worst = float("inf")
+    for backend in args.backends.split(","):
+        store_best = raw_best = float("inf")
+        CLIENT_CPU.clear()
+        rows = 0
+        for i in range(args.repeat):
+            # alternate which goes first, and start each from a checkpointed server, so that
+            # neither pays for the other's dirty pages
+            for which in (("store", "raw") if i % 2 == 0 else ("raw", "store")):
+                dbs.settle(backend)
+                if which == "store":
+                    rows, t = via_store(dbs.new(backend), settlement, scenario)
+                    store_best = min(store_best, t)
+                else:
+                    raw_rows, t = via_raw_driver(backend, dbs.new(backend), settlement, scenario)
+                    raw_best = min(raw_best, t)
+            assert raw_rows == rows, (raw_rows, rows)
+        raw_name = "sqlite3 executemany" if backend == "sqlite" else "psycopg COPY binary write_row"
+        ratio = raw_best / store_best
+        worst = min(worst, ratio)
+        print(f"{backend:10s} {rows:>9,} rows  store {rows / store_best:>12,.0f} rows/s ({store_best:.2f}s)"
+              f"  raw {raw_name} {rows / raw_best:>12,.0f} rows/s ({raw_best:.2f}s)"
+              f"  ratio {ratio:.2f}x  (store client CPU {min(CLIENT_CPU):.2f}s)")
+    print(f"target >= 0.8x: {'met' if worst >= 0.8 else 'NOT met'} (worst {worst:.2f}x)")
+    return worst >= 0.8
+
+
+# -- the goals -----------------------------------------------------------------------------------
+def cli_run(url: str, args, series: str) -> float:
+    """Wall time of ``p2pstore run`` in a subprocess (everything a user waits for)."""
+    cmd = [sys.executable, "-m", "p2pstore", "--db", url, "run", "--consumers", str(args.consumers),
+           "--prosumers", str(args.prosumers), "--days", str(args.days), "--series", series, "--json"]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def upgrade(url: str) -> None:
+    subprocess.run([sys.executable, "-m", "p2pstore", "--db", url, "db", "upgrade"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def sqlite_size(url: str) -> int:
+    path = Path(url.removeprefix("sqlite:///"))
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))  # with -wal / -shm
+
+
+def read_times(url: str, repeat: int) -> tuple[list[float], list[float], int]:
+    """Seconds to read one household's year of one mechanism: the view (SQL on the driver's
+    cursor, as a client such as ``p2pstore query`` or a notebook reads it), ``Store.series``."""
+    from p2pstore.store import Store
+
+    view, api = [], []
+    with Store(url) as store:
+        run_id = int(store.runs()["run_id"].max())
+        household = store.households(run_id)["household"].iloc[-1]
+        sql = (f"SELECT * FROM household_series WHERE run_id = {run_id} AND mechanism = 'bill_sharing' "
+               f"AND household = '{household}' ORDER BY slot")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            with store.engine.connect() as conn:
+                cursor = conn.connection.dbapi_connection.cursor()
+                cursor.execute(sql)
+                rows = cursor.fetchall()
+                cursor.close()
+            view.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            frame = store.series(run_id, "bill_sharing", household)
+            api.append(time.perf_counter() - t0)
+            assert len(frame) == len(rows) > 0
+    return view, api, len(rows)
+
+
+def _stats(values: list[float]) -> str:
+    return f"median {statistics.median(values):6.2f}s (spread {min(values):.2f}-{max(values):.2f}s)"
+
+
+def goals(args, dbs: Databases) -> bool:
+    ok = True
+    print(f"community: {args.consumers} consumers + {args.prosumers} prosumers x {args.days} days, "
+          f"notebook generator, 3 default mechanisms; {args.repeat} repeats")
+    for backend in args.backends.split(","):
+        times: dict[str, list[float]] = {"none": [], "full": []}
+        ratios, sizes, view, api = [], [], [], []
+        rows = 0
+        for i in range(args.repeat):
+            pair = {}
+            for series in (("none", "full") if i % 2 == 0 else ("full", "none")):
+                dbs.settle(backend)
+                url = dbs.new(backend)
+                upgrade(url)
+                pair[series] = cli_run(url, args, series)
+                times[series].append(pair[series])
+                if series == "full":
+                    if backend == "sqlite":
+                        sizes.append(sqlite_size(url))
+                    v, a, rows = read_times(url, 3)
+                    view += v
+                    api += a
+            ratios.append(pair["full"] / pair["none"])
+        ratio = statistics.median(ratios)
+        print(f"{backend:10s} run --series none  {_stats(times['none'])}")
+        print(f"{backend:10s} run --series full  {_stats(times['full'])}")
+        print(f"{backend:10s} full / none        median {ratio:6.2f}x (spread {min(ratios):.2f}-{max(ratios):.2f}x; "
+              f"goal <= 5x: {'met' if ratio <= 5 else 'NOT met'})")
+        ok &= ratio <= 5
+        if sizes:
+            mb = statistics.median(sizes) / 1e6
+            print(f"{backend:10s} database file, one full run  {mb:7.1f} MB (goal <= 250 MB: "
+                  f"{'met' if mb <= 250 else 'NOT met'})")
+            ok &= mb <= 250
+        for name, values in (("household_series view", view), ("Store.series", api)):
+            med = statistics.median(values)
+            print(f"{backend:10s} read one household-year ({rows} rows) via {name:21s} {_stats(values)} "
+                  f"(goal <= 0.5 s: {'met' if med <= 0.5 else 'NOT met'})")
+            ok &= med <= 0.5
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--consumers", type=int, default=30)
+    ap.add_argument("--prosumers", type=int, default=70)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--repeat", type=int, default=3, help="measurements of each figure (>= 3 for a spread)")
+    ap.add_argument("--compare-raw", action="store_true", help="store vs raw driver write throughput instead")
+    ap.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN)
+    args = ap.parse_args(argv)
+
+    dbs = Databases(args.pg_admin_url)
     try:
-        for backend in args.backends.split(","):
-            store_best = raw_best = float("inf")
-            CLIENT_CPU.clear()
-            rows = 0
-            for i in range(args.repeat):
-                # alternate which goes first, and start each from a checkpointed server, so that
-                # neither pays for the other's dirty pages
-                for which in (("store", "raw") if i % 2 == 0 else ("raw", "store")):
-                    dbs.settle(backend)
-                    if which == "store":
-                        rows, t = via_store(dbs.new(backend), settlement, scenario)
-                        store_best = min(store_best, t)
-                    else:
-                        raw_rows, t = via_raw_driver(backend, dbs.new(backend), settlement, scenario)
-                        raw_best = min(raw_best, t)
-                assert raw_rows == rows, (raw_rows, rows)
-            raw_name = "sqlite3 executemany" if backend == "sqlite" else "psycopg COPY binary write_row"
-            ratio = raw_best / store_best
-            worst = min(worst, ratio)
-            print(f"{backend:10s} {rows:>9,} rows  store {rows / store_best:>12,.0f} rows/s ({store_best:.2f}s)"
-                  f"  raw {raw_name} {rows / raw_best:>12,.0f} rows/s ({raw_best:.2f}s)"
-                  f"  ratio {ratio:.2f}x  (store client CPU {min(CLIENT_CPU):.2f}s)")
+        ok = compare_raw(args, dbs) if args.compare_raw else goals(args, dbs)
     finally:
         dbs.close()
-    print(f"target >= 0.8x: {'met' if worst >= 0.8 else 'NOT met'} (worst {worst:.2f}x)")
-    return 0 if worst >= 0.8 else 1
+    print("all goals met" if ok else "some goals NOT met")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

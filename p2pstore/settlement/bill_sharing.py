@@ -6,7 +6,7 @@ import numpy as np
 
 from p2pstore.profiles.base import Profiles
 from p2pstore.settlement.prices import dynamic_p2p_price, grid_shares, p2p_fractions
-from p2pstore.settlement.result import Flows, MechanismResult
+from p2pstore.settlement.result import AffineCost, Flows, MechanismResult
 
 
 def _side_cost(energy_kw: np.ndarray, tariff: np.ndarray, dt_h: float, grid_share: np.ndarray,
@@ -50,8 +50,9 @@ def settle_bill_sharing(profiles: Profiles, flows: Flows) -> MechanismResult:
 
     dt_h = flows.slot_hours
     cp2p_dt = cp2p * dt_h
-    cost = _side_cost(flows.import_kw, profiles.lambda_buy, dt_h, grid_im, share_im * cp2p_dt)
-    cost -= _side_cost(flows.export_kw, profiles.lambda_sell, dt_h, grid_ex, share_ex * cp2p_dt,
-                       out=flows.scratch())
+    p2p_im_dt, p2p_ex_dt = share_im * cp2p_dt, share_ex * cp2p_dt
+    cost = _side_cost(flows.import_kw, profiles.lambda_buy, dt_h, grid_im, p2p_im_dt)
+    cost -= _side_cost(flows.export_kw, profiles.lambda_sell, dt_h, grid_ex, p2p_ex_dt, out=flows.scratch())
     return MechanismResult.from_cost("bill_sharing", flows, cost, p2p_price=cp2p,
-                                     p2p_import_share=share_im, p2p_export_share=share_ex)
+                                     p2p_import_share=share_im, p2p_export_share=share_ex,
+                                     cost_form=AffineCost(grid_im * dt_h, p2p_im_dt, grid_ex * dt_h, p2p_ex_dt))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from p2pstore.profiles.base import Profiles
 from p2pstore.settlement.costs import household_tariff_cost
-from p2pstore.settlement.result import Flows, MechanismResult
+from p2pstore.settlement.result import AffineCost, Flows, MechanismResult
 
 
 def settle_conventional(profiles: Profiles, flows: Flows) -> MechanismResult:
@@ -15,4 +15,5 @@ def settle_conventional(profiles: Profiles, flows: Flows) -> MechanismResult:
     with flat ``[N]`` or time-varying ``[N, H]`` tariffs.
     """
     cost = household_tariff_cost(flows, profiles.lambda_buy, profiles.lambda_sell)
-    return MechanismResult.from_cost("conventional", flows, cost)
+    dt_h = flows.slot_hours
+    return MechanismResult.from_cost("conventional", flows, cost, cost_form=AffineCost(dt_h, 0.0, dt_h, 0.0))

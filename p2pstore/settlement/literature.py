@@ -31,7 +31,7 @@ from p2pstore.errors import InputError
 from p2pstore.profiles.base import Profiles
 from p2pstore.settlement.costs import community_price_cost, own_tariff_cost_in
 from p2pstore.settlement.prices import grid_shares, p2p_fractions
-from p2pstore.settlement.result import Flows, MechanismResult
+from p2pstore.settlement.result import AffineCost, Flows, MechanismResult
 
 
 def _frame(profiles: Profiles, flows: Flows):
@@ -60,16 +60,20 @@ def _result(name: str, profiles: Profiles, flows: Flows, c_im: np.ndarray, c_ex:
     P2P-on slots, at own tariffs in P2P-off slots; stored prices and ``extra`` per-slot arrays
     are NaN where P2P is off."""
     on = np.asarray(profiles.p2p_allowed, dtype=bool)
-    cost = community_price_cost(flows, np.where(on, c_im, 0.0), np.where(on, c_ex, 0.0))
+    price_im, price_ex = np.where(on, c_im, 0.0), np.where(on, c_ex, 0.0)
+    cost = community_price_cost(flows, price_im, price_ex)
     own_tariff_cost_in(cost, flows, profiles.lambda_buy, profiles.lambda_sell, np.flatnonzero(~on))
     share_im, share_ex = p2p_fractions(flows.import_total_kw, flows.export_total_kw, on)
 
     def off_nan(a):
         return None if a is None else np.where(on, a, np.nan)
 
+    dt_h = flows.slot_hours
+    own_h = np.where(on, 0.0, dt_h)  # P2P-off slots: own tariffs
     return MechanismResult.from_cost(
         name, flows, cost, import_price=off_nan(import_price), export_price=off_nan(export_price),
-        p2p_import_share=share_im, p2p_export_share=share_ex, **{k: off_nan(v) for k, v in extra.items()})
+        p2p_import_share=share_im, p2p_export_share=share_ex, **{k: off_nan(v) for k, v in extra.items()},
+        cost_form=AffineCost(own_h, price_im * dt_h, own_h, price_ex * dt_h))
 
 
 # -- SDR ---------------------------------------------------------------------------------------

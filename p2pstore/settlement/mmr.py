@@ -5,7 +5,7 @@ from __future__ import annotations
 from p2pstore.profiles.base import Profiles
 from p2pstore.settlement.costs import community_price_cost
 from p2pstore.settlement.prices import dynamic_p2p_price, mmr_prices, p2p_fractions
-from p2pstore.settlement.result import Flows, MechanismResult
+from p2pstore.settlement.result import AffineCost, Flows, MechanismResult
 
 
 def settle_mmr(profiles: Profiles, flows: Flows) -> MechanismResult:
@@ -25,4 +25,5 @@ def settle_mmr(profiles: Profiles, flows: Flows) -> MechanismResult:
     cost = community_price_cost(flows, c_im, c_ex)
     share_im, share_ex = p2p_fractions(flows.import_total_kw, flows.export_total_kw, profiles.p2p_allowed)
     return MechanismResult.from_cost("mmr", flows, cost, import_price=c_im, export_price=c_ex, p2p_price=cp2p,
-                                     p2p_import_share=share_im, p2p_export_share=share_ex)
+                                     p2p_import_share=share_im, p2p_export_share=share_ex,
+                                     cost_form=AffineCost(0.0, c_im * flows.slot_hours, 0.0, c_ex * flows.slot_hours))

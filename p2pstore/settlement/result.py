@@ -117,6 +117,31 @@ class Flows:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
+class AffineCost:
+    """A mechanism's cost as an affine function of each household's tariffs, per slot::
+
+        cost[i, h] = import_kw[i, h] * (buy[i(, h)] * import_tariff_h[h] + import_price_h[h])
+                   - export_kw[i, h] * (sell[i(, h)] * export_tariff_h[h] + export_price_h[h])
+
+    ``*_tariff_h`` are hours (the weight of the household's own tariff), ``*_price_h`` currency
+    per kW held over the slot (a community price times hours). Arrays ``[H]`` or scalars. A
+    mechanism that declares it lets the store keep its household series as per-slot factors
+    (docs/schema.md, ``mechanism_slots``); the store checks it against ``cost`` before relying
+    on it.
+    """
+
+    import_tariff_h: np.ndarray | float
+    import_price_h: np.ndarray | float
+    export_tariff_h: np.ndarray | float
+    export_price_h: np.ndarray | float
+
+    def per_slot(self, n_slots: int) -> dict[str, np.ndarray]:
+        """The four coefficients as ``[H]`` float64 arrays, by field name."""
+        return {f.name: np.broadcast_to(np.asarray(getattr(self, f.name), dtype=np.float64), (n_slots,))
+                for f in dataclasses.fields(self)}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class MechanismResult:
     """One mechanism's settlement of one community.
 
@@ -135,17 +160,20 @@ class MechanismResult:
     p2p_import_share: np.ndarray      # [H] in [0, 1]
     p2p_export_share: np.ndarray      # [H] in [0, 1]
     supply_demand_ratio: np.ndarray | None = None  # [H] E / I of SDR pricing (+inf: no demand)
+    cost_form: AffineCost | None = None  # ``cost`` as per-slot coefficients, if the mechanism knows them
 
     @classmethod
     def from_cost(cls, mechanism: str, flows: Flows, cost: np.ndarray, *,
                   import_price: np.ndarray | None = None, export_price: np.ndarray | None = None,
                   p2p_price: np.ndarray | None = None, p2p_import_share: np.ndarray | None = None,
                   p2p_export_share: np.ndarray | None = None,
-                  supply_demand_ratio: np.ndarray | None = None) -> MechanismResult:
+                  supply_demand_ratio: np.ndarray | None = None,
+                  cost_form: AffineCost | None = None) -> MechanismResult:
         """The result of a mechanism that priced ``cost`` ([N, H] currency per slot).
 
         ``bills`` is always ``cost.sum(axis=1)``; omitted P2P shares are 0 in every slot (no P2P).
-        Prices are NaN in slots where they are undefined (stored as NULL).
+        Prices are NaN in slots where they are undefined (stored as NULL). ``cost_form``: the
+        same cost as per-slot coefficients (:class:`AffineCost`), if the mechanism has them.
         """
         if p2p_import_share is None or p2p_export_share is None:
             zeros = np.zeros(cost.shape[1])
@@ -154,7 +182,7 @@ class MechanismResult:
         return cls(mechanism=mechanism, flows=flows, cost=cost, bills=cost.sum(axis=1),
                    import_price=import_price, export_price=export_price, p2p_price=p2p_price,
                    p2p_import_share=p2p_import_share, p2p_export_share=p2p_export_share,
-                   supply_demand_ratio=supply_demand_ratio)
+                   supply_demand_ratio=supply_demand_ratio, cost_form=cost_form)
 
     # Volumes are derived on demand: the store needs them, the settlement hot path does not.
     def p2p_import_kwh(self) -> np.ndarray:

@@ -13,6 +13,7 @@ import datetime as dt
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Column,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -178,10 +180,59 @@ class ClearingPrice(Base):
     supply_demand_ratio: Mapped[float | None] = mapped_column(Float, info={"infinity": True})
 
 
-class HouseholdSeries(Base):
-    """Per-household per-slot flows and cost (``--series full`` only)."""
+def run_ref() -> Mapped[int]:
+    """``runs.id`` without a FOREIGN KEY, for ``household_slots``: on PostgreSQL the row-by-row
+    check of a foreign key would take three quarters of a 3.5-million-row write. The store writes
+    and deletes those rows together with the run's other results, in one transaction; rows of a
+    run deleted otherwise are left out of the ``household_series`` view (it joins ``households``)."""
+    return mapped_column(Integer, primary_key=True)
 
-    __tablename__ = "household_series"
+
+class HouseholdSlot(Base):
+    """A household's load and PV in one slot (``--series full``), stored once per run whatever
+    the number of mechanisms, with its tariffs where they vary over time. The ``household_series``
+    view derives every mechanism's flows and cost from these rows (docs/schema.md)."""
+
+    __tablename__ = "household_slots"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    run_id: Mapped[int] = run_ref()
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # households.position
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    load_kw: Mapped[float] = mapped_column(Float)
+    pv_kw: Mapped[float] = mapped_column(Float)
+    # time-varying tariffs, currency/kWh; NULL for a flat tariff (households.lambda_buy/_sell)
+    lambda_buy: Mapped[float | None] = mapped_column(Float)
+    lambda_sell: Mapped[float | None] = mapped_column(Float)
+
+
+class MechanismSlot(Base):
+    """Per-slot factors of one mechanism (``--series full``) from which the ``household_series``
+    view computes each household's flows and cost: hours that turn import/export kW into grid
+    and P2P kWh, and the cost's coefficients (see :class:`~p2pstore.settlement.result.AffineCost`)."""
+
+    __tablename__ = "mechanism_slots"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    run_id: Mapped[int] = run_fk()
+    mechanism: Mapped[str] = mapped_column(String(32), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grid_import_h: Mapped[float] = mapped_column(Float)  # (1 - p2p import share) * dt
+    grid_export_h: Mapped[float] = mapped_column(Float)  # (1 - p2p export share) * dt
+    p2p_import_h: Mapped[float] = mapped_column(Float)   # p2p import share * dt
+    p2p_export_h: Mapped[float] = mapped_column(Float)   # p2p export share * dt
+    import_tariff_h: Mapped[float] = mapped_column(Float)  # weight of the own buy tariff, h
+    import_price_h: Mapped[float] = mapped_column(Float)   # community import price * hours, currency/kW
+    export_tariff_h: Mapped[float] = mapped_column(Float)
+    export_price_h: Mapped[float] = mapped_column(Float)
+
+
+class HouseholdSeriesExplicit(Base):
+    """Per-household per-slot flows and cost stored value by value (``--series full``): for a
+    mechanism whose cost is not derivable from per-slot factors (a plugin may be one) and for
+    runs stored before the per-slot layout. Read through the ``household_series`` view."""
+
+    __tablename__ = "household_series_explicit"
 
     run_id: Mapped[int] = run_fk()
     mechanism: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -194,6 +245,19 @@ class HouseholdSeries(Base):
     p2p_import_kwh: Mapped[float] = mapped_column(Float)
     p2p_export_kwh: Mapped[float] = mapped_column(Float)
     cost: Mapped[float] = mapped_column(Float)  # currency in this slot
+
+
+#: Views (created by the migrations, never by ``create_all``): described in their own metadata
+#: so that they can be selected from but are no table of ``Base.metadata``.
+VIEWS = MetaData()
+
+#: The ``household_series`` view: derived rows of ``household_slots`` x ``mechanism_slots`` and
+#: the rows of ``household_series_explicit``, with the columns of ``household_series_explicit``.
+HOUSEHOLD_SERIES = Table(
+    "household_series", VIEWS,
+    *(Column(c.name, c.type) for c in HouseholdSeriesExplicit.__table__.columns),
+    info={"is_view": True},
+)
 
 
 class CommunitySeries(Base):
@@ -225,8 +289,8 @@ class RunMetric(Base):
 
 #: Result tables in write order (all keyed by run_id, deleted with their run).
 RESULT_TABLES = (
-    "households", "bills", "daily_bills", "clearing_prices",
-    "community_series", "household_series", "run_metrics",
+    "households", "bills", "daily_bills", "clearing_prices", "community_series",
+    "household_slots", "mechanism_slots", "household_series_explicit", "run_metrics",
 )
 
 

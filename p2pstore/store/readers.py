@@ -33,7 +33,7 @@ from p2pstore.store.models import (
     CommunitySeries,
     DailyBill,
     Household,
-    HouseholdSeries,
+    HOUSEHOLD_SERIES,
     Run,
     RunMetric,
     ScenarioRow,
@@ -55,7 +55,7 @@ _hh = Household.__table__
 _bills = Bill.__table__
 _daily = DailyBill.__table__
 _prices = ClearingPrice.__table__
-_hseries = HouseholdSeries.__table__
+_hseries = HOUSEHOLD_SERIES
 _cseries = CommunitySeries.__table__
 _metrics = RunMetric.__table__
 _runs_scen = _runs.join(_scen, _runs.c.scenario_id == _scen.c.id)
@@ -322,17 +322,33 @@ class StoreReaders:
                household: str | Iterable[str] | None = None) -> pd.DataFrame:
         """Per-household per-slot series (stored with ``--series full`` only; empty otherwise):
         run_id, mechanism, household, slot, load_kw, pv_kw, grid_import_kwh, grid_export_kwh,
-        p2p_import_kwh, p2p_export_kwh, cost (currency in the slot)."""
-        ids = [self._stored_ids(run_id)[0]]
-        stmt = _where_in(select(_hseries), _hseries.c.household, household)
-        df = self._result_rows(_hseries, ids, mechanism,
-                               stmt.order_by(_hseries.c.mechanism, _hseries.c.household, _hseries.c.slot))
-        if df.empty:
-            return df
-        order = self._read(select(_hh.c.household, _hh.c.position).where(_hh.c.run_id == ids[0]))
-        pos = dict(zip(order["household"], order["position"]))
-        df = df.assign(_pos=df["household"].map(pos).fillna(len(pos)).astype("int64"))
-        return self._sorted(df, ["mechanism", "_pos", "slot"]).drop(columns="_pos")
+        p2p_import_kwh, p2p_export_kwh, cost (currency in the slot).
+
+        The ``household_series`` view's rows; derived rows are computed from the run's per-slot
+        tables in numpy (:func:`p2pstore.store.streams.household_series_arrays`, the view's
+        values bit for bit), so one household's year reads in a fraction of a second."""
+        import numpy as np
+        import pandas as pd
+
+        from p2pstore.store.streams import household_series_arrays
+
+        run_id = self._stored_ids(run_id)[0]
+        columns = [c.name for c in _hseries.columns]
+        with self.engine.connect() as conn:
+            stored = conn.execute(select(_runs.c.mechanisms).where(_runs.c.id == run_id)).scalar_one().split(",")
+            wanted = stored if mechanism is None else [mechanism] if isinstance(mechanism, str) else list(mechanism)
+            households = None if household is None else ([household] if isinstance(household, str) else household)
+            parts = list(household_series_arrays(conn, run_id, registry.ordered(wanted), households))
+        if not parts:
+            return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("run_id", "slot") else
+                                              "object" if c in ("mechanism", "household") else "float64")
+                                 for c in columns})
+        sizes = [len(values["slot"]) for _, _, values in parts]
+        data = {"run_id": np.full(sum(sizes), run_id, dtype=np.int64),
+                "mechanism": np.repeat(np.array([m for m, _, _ in parts], dtype=object), sizes),
+                "household": np.repeat(np.array([h for _, h, _ in parts], dtype=object), sizes)}
+        data.update({c: np.concatenate([values[c] for _, _, values in parts]) for c in columns[3:]})
+        return pd.DataFrame(data, columns=columns)
 
     def community_series(self, run_id: int, mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
         """Per-slot community aggregates (``--series full`` or ``community``; empty with ``none``):

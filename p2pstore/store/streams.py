@@ -9,12 +9,16 @@ not grow with the size of a run or of a batch.
 
 Rows are plain tuples of Python values (int, float, str, bool, datetime, None). Tables whose
 columns are numbers and text only are read on the driver's cursor, skipping SQLAlchemy's per-row
-work (10 M ``household_series`` rows of a 100-household year) on SQLite; the others, and every
-table on PostgreSQL, go through SQLAlchemy (typed timestamps and booleans; a server-side cursor).
+work on SQLite; the others, and every table on PostgreSQL, go through SQLAlchemy (typed
+timestamps and booleans; a server-side cursor). ``household_series`` (a view, 10 M rows of a
+100-household year) is not joined row by row: each household's derived rows are computed from
+its ``household_slots`` and the mechanism's ``mechanism_slots`` in numpy
+(:func:`household_series_arrays`), explicit rows read from ``household_series_explicit``.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
@@ -85,9 +89,11 @@ class StoreStreams:
         return [Column(c.name, _kind(c.type)) for c in _statement(table).selected_columns]
 
     def count_rows(self, table: str, run_ids: Iterable[int]) -> int:
-        """Rows :meth:`stream_table` yields for ``table`` and these runs (one ``COUNT`` per id chunk)."""
+        """Rows :meth:`stream_table` yields for ``table`` and these runs (one ``COUNT`` per id chunk;
+        ``household_series`` from its tables' counts, not by joining every row of the view)."""
         ids = self._stored_ids(list(run_ids))
-        stmt = select(func.count()).select_from(_filtered(table, ordered=False).subquery())
+        stmt = (_series_sql()["count"] if table == "household_series"
+                else select(func.count()).select_from(_filtered(table, ordered=False).subquery()))
         total = 0
         with self.engine.connect() as conn:
             for part in _id_chunks(ids):
@@ -100,6 +106,9 @@ class StoreStreams:
         ids = self._stored_ids(list(run_ids))
         stmt = _filtered(table, by=_PARTITION.get(table))
         columns = [c.name for c in stmt.selected_columns]
+        if table == "household_series":
+            yield from self._stream_household_series(ids, columns, chunk_rows)
+            return
         raw = self.engine.dialect.name == "sqlite" and all(
             _kind(c.type) in ("int", "float", "str") for c in stmt.selected_columns)
         with self.engine.connect() as conn:
@@ -115,6 +124,21 @@ class StoreStreams:
                     continue
                 for rows in _fetch(conn, stmt, params, chunk_rows, raw=raw):
                     yield Chunk(columns, rows)
+
+    def _stream_household_series(self, ids: list[int], columns: list[str], chunk_rows: int) -> Iterator[Chunk]:
+        """``household_series`` by (run, mechanism, household), as :meth:`stream_table`, from
+        :func:`household_series_arrays` (no join per row)."""
+        from p2pstore.store.models import Run
+
+        value_columns = columns[4:]  # after run_id, mechanism, household, slot
+        with self.engine.connect() as conn:
+            for run_id in ids:
+                mechanisms = conn.execute(select(Run.mechanisms).where(Run.id == run_id)).scalar_one().split(",")
+                for mechanism, household, values in household_series_arrays(conn, run_id, mechanisms):
+                    rows = list(zip(values["slot"].tolist(), *(values[c].tolist() for c in value_columns)))
+                    keys = (run_id, mechanism, household)
+                    for i in range(0, len(rows), chunk_rows):
+                        yield Chunk(columns, rows[i:i + chunk_rows], keys)
 
     def _partitions(self, conn, table: str, ids: list[int]) -> Iterator[dict]:
         """Bound parameters of each partition of ``table`` over the runs ``ids``, in order."""
@@ -135,6 +159,101 @@ class StoreStreams:
                 for household in households:
                     params = {"run_ids": [run_id], "mechanism": mechanism}
                     yield params if household is None else {**params, "household": household}
+
+
+@functools.cache
+def _series_sql() -> dict:
+    """Statements of the ``household_series`` stream and count (built once, on first use)."""
+    from sqlalchemy import text
+
+    from p2pstore.store.series import FACTORS
+
+    ids = bindparam("run_ids", expanding=True)
+    return {
+        "households": text("SELECT position, household, lambda_buy, lambda_sell FROM households "
+                           "WHERE run_id = :r ORDER BY position"),
+        "derived": text("SELECT DISTINCT mechanism FROM mechanism_slots WHERE run_id = :r"),
+        "factors": text(f"SELECT slot, {', '.join(FACTORS)} FROM mechanism_slots "
+                        "WHERE run_id = :r AND mechanism = :m ORDER BY slot"),
+        "slots": text("SELECT slot, load_kw, pv_kw, lambda_buy, lambda_sell FROM household_slots "
+                      "WHERE run_id = :r AND position = :p ORDER BY slot"),
+        # the view's rows: per run, its household slots times its derived mechanisms (each has
+        # every slot of the run), plus the explicit rows
+        "count": text("SELECT COALESCE((SELECT SUM(hs.n * ms.k) FROM "
+                      "(SELECT s.run_id, COUNT(*) AS n FROM household_slots s JOIN households h "
+                      "ON h.run_id = s.run_id AND h.position = s.position WHERE s.run_id IN :run_ids "
+                      "GROUP BY s.run_id) hs JOIN "
+                      "(SELECT run_id, COUNT(DISTINCT mechanism) AS k FROM mechanism_slots "
+                      "WHERE run_id IN :run_ids GROUP BY run_id) ms ON ms.run_id = hs.run_id), 0) "
+                      "+ (SELECT COUNT(*) FROM household_series_explicit WHERE run_id IN :run_ids)").bindparams(ids),
+        "factor_names": FACTORS,
+    }
+
+
+def household_series_arrays(conn, run_id: int, mechanisms: list[str],
+                            households: Iterable[str] | None = None) -> Iterator[tuple[str, str, dict]]:
+    """``(mechanism, household, {column: [k] array})`` of one run's ``household_series`` rows, in
+    the order of ``mechanisms`` and of the households' positions (only ``households`` if given),
+    slots ascending: derived rows computed from the household's ``household_slots`` and the
+    mechanism's ``mechanism_slots`` with :func:`p2pstore.store.series.derive` (the view's values
+    bit for bit), explicit rows read from ``household_series_explicit``. Columns: ``slot`` and
+    the view's value columns."""
+    import numpy as np
+
+    from p2pstore.store.models import HouseholdSeriesExplicit
+    from p2pstore.store.series import derive
+
+    sql = _series_sql()
+    explicit = HouseholdSeriesExplicit.__table__
+    value_columns = [c.name for c in explicit.columns][4:]
+    wanted = None if households is None else set(households)
+    members = [tuple(m) for m in conn.execute(sql["households"], {"r": run_id}) if wanted is None or m[1] in wanted]
+    derived = set(conn.execute(sql["derived"], {"r": run_id}).scalars())
+    for mechanism in mechanisms:
+        if mechanism not in derived:
+            for _, household, _, _ in members:
+                stmt = (select(explicit.c.slot, *[explicit.c[c] for c in value_columns])
+                        .where(explicit.c.run_id == run_id, explicit.c.mechanism == mechanism,
+                               explicit.c.household == household).order_by(explicit.c.slot))
+                rows = _driver_rows(conn, stmt, {})
+                if rows:
+                    table = np.array(rows, dtype=np.float64).reshape(len(rows), 1 + len(value_columns))
+                    out = {c: table[:, 1 + k] for k, c in enumerate(value_columns)}
+                    yield mechanism, household, {"slot": table[:, 0].astype(np.int64), **out}
+            continue
+        table = np.array(_driver_rows(conn, sql["factors"], {"r": run_id, "m": mechanism}), dtype=np.float64).reshape(-1, 1 + len(sql["factor_names"]))
+        factor_slots = table[:, 0].astype(np.int64)
+        factors = dict(zip(sql["factor_names"], table[:, 1:].T))
+        for position, household, flat_buy, flat_sell in members:
+            rows = _driver_rows(conn, sql["slots"], {"r": run_id, "p": position})
+            if not rows:
+                continue
+            table = np.array(rows, dtype=np.float64)  # NULL (a flat tariff) becomes NaN
+            slot = table[:, 0].astype(np.int64)
+            load, pv = table[:, 1], table[:, 2]
+            # the view's COALESCE(s.lambda_buy, h.lambda_buy)
+            buy = np.where(np.isnan(table[:, 3]), flat_buy, table[:, 3])
+            sell = np.where(np.isnan(table[:, 4]), flat_sell, table[:, 4])
+            f = factors
+            if not np.array_equal(slot, factor_slots):  # the writer stores every slot for both
+                at = np.searchsorted(factor_slots, slot)
+                f = {k: v[at] for k, v in factors.items()}
+            values = derive(load, pv, buy, sell, f)
+            yield mechanism, household, {"slot": slot, "load_kw": load, "pv_kw": pv,
+                                         **{c: values[c] for c in value_columns[2:]}}
+
+
+def _driver_rows(conn, stmt, params: dict) -> list[tuple]:
+    """Every row of ``stmt`` as the driver's tuples (SQLAlchemy's rows cost more than the query
+    on 35,040-row reads; numpy converts tuples at once). Values rendered inline, as in :func:`_fetch`."""
+    bound = stmt.bindparams(**params) if params else stmt
+    sql = str(bound.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _partition_values(params: dict) -> dict:

@@ -9,8 +9,8 @@ raw driver connection of the caller's transaction:
   bytes; other blocks (a few rows: households, bills, metrics) go through ``Copy.write_row``.
 * SQLite: one ``executemany`` per table on tuples zipped from ``ndarray.tolist()`` columns.
 
-``household_series`` is produced in primary-key order (mechanism, household label, slot), so
-B-tree pages fill left to right on both backends.
+Per-household series (``household_slots``, ``household_series_explicit``) are produced in
+primary-key order, so B-tree pages fill left to right on both backends.
 
 Nothing here commits: :meth:`p2pstore.store.Store.write_results` (and the profile-set import,
 :mod:`p2pstore.store.profile_sets`) own the transaction.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,7 @@ def result_blocks(run_id: int, settlement, series: str = "full") -> Iterator[tup
     if series in ("full", "community"):
         yield "community_series", [_community(run_id, m, r) for m, r in settlement.results.items()]
     if series == "full":
-        yield "household_series", _household_series(run_id, settlement)
+        yield from _household_series(run_id, settlement)
     yield "run_metrics", [_metrics(run_id, settlement)]
 
 
@@ -127,13 +128,110 @@ def _community(run_id: int, mechanism: str, r) -> Block:
     return {"run_id": run_id, "mechanism": mechanism, "slot": np.arange(n, dtype=np.int32), **series}
 
 
-def _household_series(run_id: int, s) -> Iterator[Block]:
+#: Largest difference between a mechanism's cost and its :class:`AffineCost` form, relative to
+#: the size of the form's terms, under which the store keeps the form instead of the values.
+COST_FORM_RTOL = 1e-12
+
+
+def _household_series(run_id: int, s) -> Iterator[tuple[str, Iterable[Block]]]:
+    """The per-household series (``--series full``): ``household_slots`` and ``mechanism_slots``
+    for the mechanisms whose cost the view can derive (:func:`derivable_mechanisms`), rows of
+    ``household_series_explicit`` for the others."""
+    derived = derivable_mechanisms(s)
+    explicit = [m for m in sorted(s.results) if m not in derived]
+    if derived:
+        yield "household_slots", _household_slots(run_id, s.profiles)
+        yield "mechanism_slots", [_mechanism_slots(run_id, m, s.results[m], s.profiles) for m in sorted(derived)]
+    if explicit:
+        yield "household_series_explicit", _explicit_series(run_id, s, explicit)
+
+
+def derivable_mechanisms(s) -> frozenset[str]:
+    """Mechanisms of settlement ``s`` whose household series the ``household_series`` view derives
+    from per-slot factors: flows from the profiles and the P2P shares (always, for a plain
+    :class:`MechanismResult` of these profiles), cost from its declared :class:`AffineCost`
+    if that reproduces ``cost`` to :data:`COST_FORM_RTOL` of its terms, in every household-slot."""
+    from p2pstore.settlement.result import MechanismResult
+
+    try:
+        return _derivable[s]
+    except (KeyError, TypeError):  # TypeError: an object without weak references (not cached)
+        pass
+    p = s.profiles
+    out = set()
+    for name, r in s.results.items():
+        if (type(r) is not MechanismResult or r.cost_form is None or r.flows.load_kw is not p.load_kw
+                or r.flows.pv_kw is not p.pv_kw or r.flows.slot_hours != p.slot_hours):
+            continue
+        if _form_matches(r, p):
+            out.add(name)
+    out = frozenset(out)
+    try:
+        _derivable[s] = out
+    except TypeError:
+        pass
+    return out
+
+
+#: :func:`derivable_mechanisms` of the settlements alive (the progress total and the write ask).
+_derivable: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+#: Household-slots checked at a time by :func:`_form_matches` (a few MB per temporary).
+_CHECK_CELLS = 1 << 20
+
+
+def _form_matches(r, p) -> bool:
+    """Does ``r``'s :class:`AffineCost`, as the ``household_series`` view computes it
+    (:func:`p2pstore.store.series.derive`), give ``r.cost`` to :data:`COST_FORM_RTOL` of the size
+    of its terms in every household-slot? Checked a block of households at a time."""
+    from p2pstore.store.series import derive
+
+    factors = r.cost_form.per_slot(p.n_slots)
+    flat = not p.time_varying_tariffs
+    buy = np.asarray(p.lambda_buy, dtype=np.float64)[:, None] if flat else p.lambda_buy
+    sell = np.asarray(p.lambda_sell, dtype=np.float64)[:, None] if flat else p.lambda_sell
+    step = max(1, _CHECK_CELLS // max(1, p.n_slots))
+    for i in range(0, p.n_households, step):
+        rows = slice(i, i + step)
+        got = derive(p.load_kw[rows], p.pv_kw[rows], buy[rows], sell[rows], factors, flows=False)
+        with np.errstate(invalid="ignore"):
+            if not np.all(np.abs(got["cost"] - r.cost[rows]) <= COST_FORM_RTOL * got["scale"]):
+                return False
+    return True
+
+
+def _household_slots(run_id: int, p) -> Iterator[Block]:
+    """Load and PV of every household, once per run (primary-key order: position, slot); the
+    tariffs where they vary over time (NULL for flat ones: ``households`` has them)."""
+    slots = np.arange(p.n_slots, dtype=np.int32)
+    varying = p.time_varying_tariffs
+    for i in range(p.n_households):
+        yield {"run_id": run_id, "position": i, "slot": slots, "load_kw": p.load_kw[i], "pv_kw": p.pv_kw[i],
+               "lambda_buy": p.lambda_buy[i] if varying else None,
+               "lambda_sell": p.lambda_sell[i] if varying else None}
+
+
+def _mechanism_slots(run_id: int, mechanism: str, r, p) -> Block:
+    """Per-slot factors of one mechanism: each flow factor exactly as
+    :class:`MechanismResult` multiplies it, and the cost's :class:`AffineCost` coefficients."""
+    dt_h = r.flows.slot_hours
+    return {"run_id": run_id, "mechanism": mechanism, "slot": np.arange(p.n_slots, dtype=np.int32),
+            "grid_import_h": np.broadcast_to((1.0 - r.p2p_import_share) * dt_h, (p.n_slots,)),
+            "grid_export_h": np.broadcast_to((1.0 - r.p2p_export_share) * dt_h, (p.n_slots,)),
+            "p2p_import_h": np.broadcast_to(r.p2p_import_share * dt_h, (p.n_slots,)),
+            "p2p_export_h": np.broadcast_to(r.p2p_export_share * dt_h, (p.n_slots,)),
+            **r.cost_form.per_slot(p.n_slots)}
+
+
+def _explicit_series(run_id: int, s, mechanisms: list[str]) -> Iterator[Block]:
+    """Rows of ``household_series_explicit`` of ``mechanisms``, in primary-key order
+    (mechanism, household label, slot)."""
     p = s.profiles
     slots = np.arange(p.n_slots, dtype=np.int32)
     labels = _labels(p)
-    # primary-key order (mechanism, household, slot): index pages fill left to right
     by_label = sorted(range(len(labels)), key=labels.__getitem__)
-    for mechanism in sorted(s.results):
+    for mechanism in mechanisms:
         r = s.results[mechanism]
         columns = {
             "load_kw": p.load_kw, "pv_kw": p.pv_kw,
@@ -229,8 +327,23 @@ def write_settlement(conn: Connection, run_id: int, settlement, series: str = "f
 
     ``bar``: a :class:`p2pstore.progress.Progress` advanced by each block's rows once loaded
     (see :func:`expected_rows` for the total)."""
-    return {table: write_blocks(conn, table, blocks if bar is None else _counted(blocks, bar))
-            for table, blocks in result_blocks(run_id, settlement, series)}
+    counts = {table: write_blocks(conn, table, blocks if bar is None else _counted(blocks, bar))
+              for table, blocks in result_blocks(run_id, settlement, series)}
+    if counts.get("household_slots") and conn.dialect.name == "postgresql":
+        _analyze_if_never(conn)
+    return counts
+
+
+def _analyze_if_never(conn: Connection) -> None:
+    """PostgreSQL: ``ANALYZE`` the tables the ``household_series`` view joins if
+    ``household_slots`` never was (a new database, before autovacuum's first pass). Without
+    statistics the planner reads one household's series by slot over the whole run (seconds);
+    with them, by household (milliseconds). Later runs keep the statistics autovacuum gathers."""
+    from sqlalchemy import text
+
+    never = conn.execute(text("SELECT reltuples < 0 FROM pg_class WHERE oid = 'household_slots'::regclass")).scalar()
+    if never:
+        conn.execute(text("ANALYZE households, household_slots, mechanism_slots"))
 
 
 def _counted(blocks: Iterable[Block], bar) -> Iterator[Block]:
@@ -247,7 +360,8 @@ def expected_rows(settlement, series: str = "full") -> int:
     if series in ("full", "community"):
         rows += m * h
     if series == "full":
-        rows += m * n * h
+        derived = len(derivable_mechanisms(settlement))
+        rows += (n * h + derived * h if derived else 0) + (m - derived) * n * h
     return rows + sum(len(values) for values in settlement.metrics.values())  # run_metrics
 
 
@@ -298,15 +412,56 @@ def _sqlite_rows(columns: tuple[str, ...], blocks: Iterable[Block]) -> Iterator[
         yield from zip(*(_sqlite_value_column(block[c], n) for c in columns))
 
 
+#: Rows per multi-row INSERT on SQLite (``VALUES (...), (...)``); at most
+#: :data:`_SQLITE_MAX_PARAMS` host parameters per statement.
+_SQLITE_ROWS_PER_INSERT = 500
+_SQLITE_MAX_PARAMS = 32_000
+
+
 def _executemany_sqlite(raw, table: str, columns: tuple[str, ...], blocks: Iterable[Block]) -> int:
-    """``executemany`` of prepared tuples on the raw sqlite3 connection (its open transaction)."""
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    """Blocks loaded with multi-row INSERTs on the raw sqlite3 connection (its open transaction).
+
+    Each statement is ``INSERT INTO t (...) SELECT ?, column1, ... FROM (VALUES (?, ...), ...)``:
+    a block's scalars are bound once, its arrays as up to :data:`_SQLITE_ROWS_PER_INSERT` rows,
+    half the time of one ``INSERT`` per row on a million-row block.
+    """
     cur = raw.cursor()
+    rows = 0
     try:
-        cur.executemany(sql, _sqlite_rows(columns, blocks))
-        return cur.rowcount
+        for block in blocks:
+            rows += _insert_sqlite_block(cur, table, columns, block)
+        return rows
     finally:
         cur.close()
+
+
+def _insert_sqlite_block(cur, table: str, columns: tuple[str, ...], block: Block) -> int:
+    n = block_len(block)
+    varying = [c for c in columns if isinstance(block[c], np.ndarray)]
+    if not varying:
+        cur.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                    [next(iter(_sqlite_value_column(block[c], 1))) for c in columns])
+        return 1
+    scalars = [next(iter(_sqlite_value_column(block[c], 1))) for c in columns if c not in varying]
+    k = len(varying)
+    per = max(1, min(_SQLITE_ROWS_PER_INSERT, (_SQLITE_MAX_PARAMS - len(scalars)) // k))
+    numbered = iter(range(1, k + 1))
+    select = ", ".join(f"column{next(numbered)}" if c in varying else "?" for c in columns)
+
+    def sql(rows: int) -> str:
+        values = ", ".join(["(" + ", ".join("?" * k) + ")"] * rows)
+        return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM (VALUES {values})"
+
+    flat: list = [None] * (n * k)  # row-major values of the varying columns
+    for j, c in enumerate(varying):
+        flat[j::k] = _sqlite_value_column(block[c], n)
+    step = per * k
+    full = n // per
+    if full:
+        cur.executemany(sql(per), (scalars + flat[i:i + step] for i in range(0, full * step, step)))
+    if n > full * per:
+        cur.execute(sql(n - full * per), scalars + flat[full * step:])
+    return n
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------

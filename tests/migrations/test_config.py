@@ -36,6 +36,7 @@ def test_alembic_cli_upgrades_the_url_given_with_x_db(tmp_path, db_url):
                    capture_output=True, text=True, cwd=tmp_path, check=True)
     engine = create_engine(db_url)
     try:
-        assert "household_series" in inspect(engine).get_table_names()
+        assert "household_slots" in inspect(engine).get_table_names()
+        assert "household_series" in inspect(engine).get_view_names()
     finally:
         engine.dispose()

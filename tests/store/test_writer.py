@@ -115,7 +115,7 @@ def test_failure_mid_write_stores_nothing(store, settlement, monkeypatch):
     written = []
 
     def failing(conn, table, blocks):
-        if table == "household_series":
+        if table == "household_slots":
             raise RuntimeError("disk on fire")
         written.append(table)
         return real(conn, table, blocks)
