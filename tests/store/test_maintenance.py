@@ -3,6 +3,9 @@ backends."""
 
 from __future__ import annotations
 
+import dataclasses
+import types
+
 import pytest
 import sqlalchemy as sa
 
@@ -22,10 +25,20 @@ def _per_run(store) -> dict[str, dict[int, int]]:
     return out
 
 
+def _with_explicit_rows(settlement):
+    """The settlement with one mechanism's cost form dropped, so that its household series is
+    stored explicitly (``household_series_explicit``) beside the derived ones."""
+    results = dict(settlement.results)
+    name = sorted(results)[0]
+    results[name] = dataclasses.replace(results[name], cost_form=None)
+    return types.SimpleNamespace(**{**vars(settlement), "results": results})
+
+
 def _stored_runs(store, settlement, n=3, batch=None, series="full"):
     ids = store.create_runs([RunRequest(SCENARIO.replace(seed=s), series=series, batch=batch) for s in range(n)])
+    mixed = _with_explicit_rows(settlement)  # every per-run table gets rows of every run
     for rid in ids:
-        assert store.write_results(rid, settlement, series)
+        assert store.write_results(rid, mixed, series)
     return ids
 
 
@@ -55,7 +68,13 @@ def test_delete_removes_every_row_of_the_runs_and_nothing_else(store, settlement
         assert gone not in rows and also_gone not in rows and queued not in rows, table
         assert rows.get(keep) == per_run[table].get(keep), table  # the other run's rows all stay
         assert out["rows"][table] == sum(per_run[table].get(r, 0) for r in (gone, also_gone, queued))
+    with store.engine.connect() as conn:  # the view over the per-run tables follows them
+        view_rows = dict(conn.execute(sa.text(
+            "SELECT run_id, COUNT(*) FROM household_series GROUP BY run_id")).all())
+    assert view_rows == {keep: before["household_series"] // 3}
     for table, n in before.items():
+        if table == "household_series":
+            continue  # checked above
         if table == "runs":
             assert after[table] == n - 3
         elif table not in per_run:
