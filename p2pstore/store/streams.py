@@ -7,7 +7,8 @@ household) for ``household_series``. Each partition is an index range, so no que
 holds more than one partition, and rows are fetched ``chunk_rows`` at a time: peak memory does
 not grow with the size of a run or of a batch.
 
-Rows are plain tuples of Python values (int, float, str, bool, datetime, None). Tables whose
+Rows are plain tuples of Python values (int, float, str, bool, datetime, None), except for
+``household_series``, whose chunks hold numpy columns (:attr:`Chunk.arrays`). Tables whose
 columns are numbers and text only are read on the driver's cursor, skipping SQLAlchemy's per-row
 work on SQLite; the others, and every table on PostgreSQL, go through SQLAlchemy (typed
 timestamps and booleans; a server-side cursor). ``household_series`` (a view, 10 M rows of a
@@ -42,18 +43,25 @@ class Chunk(NamedTuple):
     """Consecutive rows of one table, in the order of ``columns``.
 
     ``keys``: the values of the leading columns, the same in every row of the chunk (a
-    partition's run, mechanism, household); ``rows`` then hold the other columns only.
-    :meth:`full_rows` gives whole rows."""
+    partition's run, mechanism, household); the other columns are either ``rows`` (tuples) or,
+    for ``household_series``, ``arrays`` (``{column: numpy array}``, columnar end to end: no
+    Python value per cell). :meth:`full_rows` gives whole rows either way."""
 
     columns: list[str]
     rows: list[tuple]
     keys: tuple = ()
+    arrays: dict | None = None
 
     def full_rows(self) -> list[tuple]:
         """Every row with all its columns."""
-        return [self.keys + r for r in self.rows] if self.keys else self.rows
+        rows = self.rows
+        if self.arrays is not None:
+            rows = list(zip(*(self.arrays[c].tolist() for c in self.columns[len(self.keys):])))
+        return [self.keys + r for r in rows] if self.keys else rows
 
     def __len__(self) -> int:
+        if self.arrays is not None:
+            return len(next(iter(self.arrays.values()))) if self.arrays else 0
         return len(self.rows)
 
 
@@ -135,10 +143,10 @@ class StoreStreams:
             for run_id in ids:
                 mechanisms = conn.execute(select(Run.mechanisms).where(Run.id == run_id)).scalar_one().split(",")
                 for mechanism, household, values in household_series_arrays(conn, run_id, mechanisms):
-                    rows = list(zip(values["slot"].tolist(), *(values[c].tolist() for c in value_columns)))
+                    arrays = {c: values[c] for c in ["slot", *value_columns]}
                     keys = (run_id, mechanism, household)
-                    for i in range(0, len(rows), chunk_rows):
-                        yield Chunk(columns, rows[i:i + chunk_rows], keys)
+                    for i in range(0, len(arrays["slot"]), chunk_rows):
+                        yield Chunk(columns, [], keys, {c: a[i:i + chunk_rows] for c, a in arrays.items()})
 
     def _partitions(self, conn, table: str, ids: list[int]) -> Iterator[dict]:
         """Bound parameters of each partition of ``table`` over the runs ``ids``, in order."""
