@@ -185,6 +185,8 @@ def _series_sql() -> dict:
                         "WHERE run_id = :r AND mechanism = :m ORDER BY slot"),
         "slots": text("SELECT slot, load_kw, pv_kw, lambda_buy, lambda_sell FROM household_slots "
                       "WHERE run_id = :r AND position = :p ORDER BY slot"),
+        "profile": text("SELECT slot, load_kw, pv_kw FROM household_slots "
+                        "WHERE run_id = :r AND position = :p ORDER BY slot"),
         # the view's rows: per run, its household slots times its derived mechanisms (each has
         # every slot of the run), plus the explicit rows
         "count": text("SELECT COALESCE((SELECT SUM(hs.n * ms.k) FROM "
@@ -217,6 +219,8 @@ def household_series_arrays(conn, run_id: int, mechanisms: list[str],
     wanted = None if households is None else set(households)
     members = [tuple(m) for m in conn.execute(sql["households"], {"r": run_id}) if wanted is None or m[1] in wanted]
     derived = set(conn.execute(sql["derived"], {"r": run_id}).scalars())
+    # each household's profile is read once for all the derived mechanisms while it fits
+    slots = _HouseholdSlots(conn, run_id, budget=SLOTS_CACHE_BYTES if len(derived & set(mechanisms)) > 1 else 0)
     for mechanism in mechanisms:
         if mechanism not in derived:
             for _, household, _, _ in members:
@@ -233,15 +237,12 @@ def household_series_arrays(conn, run_id: int, mechanisms: list[str],
         factor_slots = table[:, 0].astype(np.int64)
         factors = dict(zip(sql["factor_names"], table[:, 1:].T))
         for position, household, flat_buy, flat_sell in members:
-            rows = _driver_rows(conn, sql["slots"], {"r": run_id, "p": position})
-            if not rows:
+            profile = slots.get(position)
+            if profile is None:
+                profile = slots.read(position, flat_buy, flat_sell)
+            if profile is None:
                 continue
-            table = np.array(rows, dtype=np.float64)  # NULL (a flat tariff) becomes NaN
-            slot = table[:, 0].astype(np.int64)
-            load, pv = table[:, 1], table[:, 2]
-            # the view's COALESCE(s.lambda_buy, h.lambda_buy)
-            buy = np.where(np.isnan(table[:, 3]), flat_buy, table[:, 3])
-            sell = np.where(np.isnan(table[:, 4]), flat_sell, table[:, 4])
+            slot, load, pv, buy, sell = profile
             f = factors
             if not np.array_equal(slot, factor_slots):  # the writer stores every slot for both
                 at = np.searchsorted(factor_slots, slot)
@@ -249,6 +250,54 @@ def household_series_arrays(conn, run_id: int, mechanisms: list[str],
             values = derive(load, pv, buy, sell, f)
             yield mechanism, household, {"slot": slot, "load_kw": load, "pv_kw": pv,
                                          **{c: values[c] for c in value_columns[2:]}}
+
+
+#: Bytes of household profiles (``household_slots`` as arrays) kept while ``household_series``
+#: is streamed mechanism by mechanism; households beyond it are read again for each mechanism,
+#: so memory stays bounded whatever the size of the run.
+SLOTS_CACHE_BYTES = 256 * 2**20
+
+
+class _HouseholdSlots:
+    """One run's household profiles as arrays ``(slot, load, pv, buy, sell)`` (tariffs with the
+    household's flat values where a slot has none: the view's ``COALESCE``), read from
+    ``household_slots`` and kept up to ``budget`` bytes."""
+
+    def __init__(self, conn, run_id: int, budget: int):
+        from sqlalchemy import text
+
+        self.conn, self.run_id, self.budget = conn, run_id, budget
+        self.kept: dict[int, tuple] = {}
+        self.used = 0
+        # a run without time-varying tariffs (the usual case) reads two value columns, not four
+        self.tariffs = conn.execute(text("SELECT EXISTS (SELECT 1 FROM household_slots WHERE run_id = :r AND "
+                                         "(lambda_buy IS NOT NULL OR lambda_sell IS NOT NULL))"),
+                                    {"r": run_id}).scalar_one()
+
+    def get(self, position: int) -> tuple | None:
+        return self.kept.get(position)
+
+    def read(self, position: int, flat_buy: float, flat_sell: float) -> tuple | None:
+        import numpy as np
+
+        sql = _series_sql()
+        rows = _driver_rows(self.conn, sql["slots" if self.tariffs else "profile"], {"r": self.run_id, "p": position})
+        if not rows:
+            return None
+        table = np.array(rows, dtype=np.float64)  # NULL (a flat tariff) becomes NaN
+        slot = table[:, 0].astype(np.int64)
+        load, pv = table[:, 1].copy(), table[:, 2].copy()
+        if self.tariffs:  # the view's COALESCE(s.lambda_buy, h.lambda_buy)
+            buy = np.where(np.isnan(table[:, 3]), flat_buy, table[:, 3])
+            sell = np.where(np.isnan(table[:, 4]), flat_sell, table[:, 4])
+        else:
+            buy, sell = np.float64(flat_buy), np.float64(flat_sell)
+        profile = (slot, load, pv, buy, sell)
+        size = sum(np.asarray(a).nbytes for a in profile)
+        if self.used + size <= self.budget:
+            self.kept[position] = profile
+            self.used += size
+        return profile
 
 
 def _driver_rows(conn, stmt, params: dict) -> list[tuple]:
