@@ -183,10 +183,9 @@ def _series_sql() -> dict:
         "derived": text("SELECT DISTINCT mechanism FROM mechanism_slots WHERE run_id = :r"),
         "factors": text(f"SELECT slot, {', '.join(FACTORS)} FROM mechanism_slots "
                         "WHERE run_id = :r AND mechanism = :m ORDER BY slot"),
-        "slots": text("SELECT slot, load_kw, pv_kw, lambda_buy, lambda_sell FROM household_slots "
-                      "WHERE run_id = :r AND position = :p ORDER BY slot"),
-        "profile": text("SELECT slot, load_kw, pv_kw FROM household_slots "
-                        "WHERE run_id = :r AND position = :p ORDER BY slot"),
+        # the view's COALESCE(s.lambda_buy, h.lambda_buy), the household's flat tariffs bound
+        "slots": text("SELECT slot, load_kw, pv_kw, COALESCE(lambda_buy, :b), COALESCE(lambda_sell, :s) "
+                      "FROM household_slots WHERE run_id = :r AND position = :p ORDER BY slot"),
         # the view's rows: per run, its household slots times its derived mechanisms (each has
         # every slot of the run), plus the explicit rows
         "count": text("SELECT COALESCE((SELECT SUM(hs.n * ms.k) FROM "
@@ -260,40 +259,29 @@ SLOTS_CACHE_BYTES = 256 * 2**20
 
 class _HouseholdSlots:
     """One run's household profiles as arrays ``(slot, load, pv, buy, sell)`` (tariffs with the
-    household's flat values where a slot has none: the view's ``COALESCE``), read from
-    ``household_slots`` and kept up to ``budget`` bytes."""
+    household's flat values where a slot has none: the view's ``COALESCE``, done in the query so
+    that every value is a float), read from ``household_slots`` and kept up to ``budget`` bytes."""
 
     def __init__(self, conn, run_id: int, budget: int):
-        from sqlalchemy import text
-
         self.conn, self.run_id, self.budget = conn, run_id, budget
         self.kept: dict[int, tuple] = {}
         self.used = 0
-        # a run without time-varying tariffs (the usual case) reads two value columns, not four
-        self.tariffs = conn.execute(text("SELECT EXISTS (SELECT 1 FROM household_slots WHERE run_id = :r AND "
-                                         "(lambda_buy IS NOT NULL OR lambda_sell IS NOT NULL))"),
-                                    {"r": run_id}).scalar_one()
 
     def get(self, position: int) -> tuple | None:
         return self.kept.get(position)
 
     def read(self, position: int, flat_buy: float, flat_sell: float) -> tuple | None:
+        import itertools
+
         import numpy as np
 
-        sql = _series_sql()
-        rows = _driver_rows(self.conn, sql["slots" if self.tariffs else "profile"], {"r": self.run_id, "p": position})
+        params = {"r": self.run_id, "p": position, "b": float(flat_buy), "s": float(flat_sell)}
+        rows = _driver_rows(self.conn, _series_sql()["slots"], params)
         if not rows:
             return None
-        table = np.array(rows, dtype=np.float64)  # NULL (a flat tariff) becomes NaN
-        slot = table[:, 0].astype(np.int64)
-        load, pv = table[:, 1].copy(), table[:, 2].copy()
-        if self.tariffs:  # the view's COALESCE(s.lambda_buy, h.lambda_buy)
-            buy = np.where(np.isnan(table[:, 3]), flat_buy, table[:, 3])
-            sell = np.where(np.isnan(table[:, 4]), flat_sell, table[:, 4])
-        else:
-            buy, sell = np.float64(flat_buy), np.float64(flat_sell)
-        profile = (slot, load, pv, buy, sell)
-        size = sum(np.asarray(a).nbytes for a in profile)
+        table = np.fromiter(itertools.chain.from_iterable(rows), np.float64, count=5 * len(rows)).reshape(-1, 5)
+        profile = (table[:, 0].astype(np.int64), *(table[:, k].copy() for k in range(1, 5)))
+        size = sum(a.nbytes for a in profile)
         if self.used + size <= self.budget:
             self.kept[position] = profile
             self.used += size
