@@ -127,7 +127,7 @@ _STRUCTURAL = r'[,"\r\n]'
 
 def _write_csv(path: Path, columns, chunks: Iterable, bar) -> None:
     """Header, then each chunk appended, formatted by ``pyarrow.csv`` (C++) in
-    :data:`CSV_THREADS` threads, written in order: floats in their shortest exact form
+    :data:`CSV_THREADS` threads, written in order by a third: floats in their shortest exact form
     (``1`` for 1.0), empty cells for NULL, timestamps as ``YYYY-MM-DD HH:MM:SS[.ffffff][+00:00]``
     and booleans as ``True``/``False`` (Python's forms, as before). Text is quoted when it needs
     to be (a chunk with a comma, quote or line break in any text cell has all its text quoted)."""
@@ -138,20 +138,25 @@ def _write_csv(path: Path, columns, chunks: Iterable, bar) -> None:
     schema = _arrow_schema(columns, text=True)
     head = io.StringIO()
     csv.writer(head, lineterminator="\n").writerow([c.name for c in columns])
-    with open(path, "wb") as f, ThreadPoolExecutor(CSV_THREADS) as pool:
+    with open(path, "wb") as f, ThreadPoolExecutor(CSV_THREADS) as pool, ThreadPoolExecutor(1) as disk:
         f.write(head.getvalue().encode("utf-8"))
-        pending: deque = deque()
+        pending: deque = deque()  # (formatting, rows), in file order
+        writes: deque = deque()   # the file's writes, in order (one writer thread)
 
         def drain(keep: int) -> None:
             while len(pending) > keep:
                 future, n = pending.popleft()
-                f.write(future.result())
+                writes.append(disk.submit(f.write, future.result()))
                 bar.update(n)
+                while len(writes) > _CSV_AHEAD or (writes and writes[0].done()):
+                    writes.popleft().result()
 
         for chunk in chunks:
             pending.append((pool.submit(_csv_bytes, _arrow_table(chunk, schema, text=True)), len(chunk)))
             drain(_CSV_AHEAD)
         drain(0)
+        while writes:
+            writes.popleft().result()
 
 
 def _csv_bytes(table) -> bytes:
@@ -224,20 +229,35 @@ def _text(value):
 
 def _write_parquet(path: Path, columns, chunks: Iterable, bar) -> None:
     """Row groups of :data:`ROW_GROUP_ROWS` rows, typed by the table's columns (a column that is
-    NULL in one chunk keeps its type)."""
+    NULL in one chunk keeps its type), snappy-compressed, dictionary-encoded text columns (not
+    the floats: their values rarely repeat). Each group is written in a second thread (pyarrow
+    releases the GIL) while the next one is read."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = _arrow_schema(columns)
+    text = [f.name for f in schema if pa.types.is_string(f.type)]
     pending: list = []
     rows = 0
-    with pq.ParquetWriter(path, schema) as writer:
+    with pq.ParquetWriter(path, schema, use_dictionary=text) as writer, ThreadPoolExecutor(1) as pool:
+        last = None
+
+        def flush(tables, n):
+            nonlocal last
+            if last is not None:
+                last.result()
+            last = pool.submit(writer.write_table, pa.concat_tables(tables), row_group_size=n)
+
         for chunk in chunks:
             pending.append(_arrow_table(chunk, schema))
             rows += len(chunk)
             bar.update(len(chunk))
             if rows >= ROW_GROUP_ROWS:
-                writer.write_table(pa.concat_tables(pending), row_group_size=rows)
+                flush(pending, rows)
                 pending, rows = [], 0
         if pending:
-            writer.write_table(pa.concat_tables(pending), row_group_size=rows)
+            flush(pending, rows)
+        if last is not None:
+            last.result()
