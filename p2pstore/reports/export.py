@@ -135,6 +135,8 @@ def _write_csv(path: Path, columns, chunks: Iterable, bar) -> None:
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
+    import pyarrow as pa
+
     schema = _arrow_schema(columns, text=True)
     head = io.StringIO()
     csv.writer(head, lineterminator="\n").writerow([c.name for c in columns])
@@ -152,15 +154,26 @@ def _write_csv(path: Path, columns, chunks: Iterable, bar) -> None:
                     writes.popleft().result()
 
         for chunk in chunks:
-            pending.append((pool.submit(_csv_bytes, _arrow_table(chunk, schema, text=True)), len(chunk)))
+            if chunk.keys and chunk.arrays is not None:
+                # numbers after the keys: the keys' text is put before each formatted line
+                # (one bytes.replace) instead of being formatted once per row
+                prefix = io.StringIO()
+                csv.writer(prefix, lineterminator="").writerow([*map(_text, chunk.keys), ""])
+                rest = pa.schema(list(schema)[len(chunk.keys):])
+                job = pool.submit(_csv_bytes, _arrow_table(type(chunk)(chunk.columns, chunk.rows, (), chunk.arrays), rest, text=True),
+                                  prefix.getvalue().encode("utf-8"))
+            else:
+                job = pool.submit(_csv_bytes, _arrow_table(chunk, schema, text=True))
+            pending.append((job, len(chunk)))
             drain(_CSV_AHEAD)
         drain(0)
         while writes:
             writes.popleft().result()
 
 
-def _csv_bytes(table) -> bytes:
-    """``table``'s rows as CSV lines (no header)."""
+def _csv_bytes(table, prefix: bytes = b"") -> bytes:
+    """``table``'s rows as CSV lines (no header), each after ``prefix`` (cells of a text
+    without line breaks; the table's cells are numbers then)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
@@ -170,7 +183,10 @@ def _csv_bytes(table) -> bytes:
     out = pa.BufferOutputStream()
     pcsv.write_csv(table, out, pcsv.WriteOptions(include_header=False, batch_size=8192,
                                                  quoting_style="needed" if quote else "none"))
-    return out.getvalue().to_pybytes()
+    lines = out.getvalue().to_pybytes()
+    if not prefix or not lines:
+        return lines
+    return prefix + lines[:-1].replace(b"\n", b"\n" + prefix) + b"\n"
 
 
 def _arrow_schema(columns, *, text: bool = False):

@@ -77,7 +77,7 @@ def test_awkward_floats_round_trip_bit_for_bit(tmp_path):
                Column("y", "float")]
     x = np.array(AWKWARD + [-v for v in AWKWARD])
     y = np.where(np.arange(len(x)) % 3 == 0, np.nan, x[::-1])  # NaN: a NULL cell
-    chunks = [Chunk([c.name for c in columns], [], (7, "mmr"), {"slot": np.arange(len(x)), "x": x, "y": y}),
+    chunks = [Chunk([c.name for c in columns], [], (7, "m,m \"r\""), {"slot": np.arange(len(x)), "x": x, "y": y}),
               Chunk([c.name for c in columns], [(7, "bill, \"sharing\"", 0, 0.1 + 0.2, None)])]
     new = write(tmp_path, columns, chunks)
     rows = list(csv.reader(io.StringIO(new)))[1:]
