@@ -246,7 +246,7 @@ def household_series_arrays(conn, run_id: int, mechanisms: list[str],
             if not np.array_equal(slot, factor_slots):  # the writer stores every slot for both
                 at = np.searchsorted(factor_slots, slot)
                 f = {k: v[at] for k, v in factors.items()}
-            values = derive(load, pv, buy, sell, f)
+            values = derive(load, pv, buy, sell, f, scale=False)
             yield mechanism, household, {"slot": slot, "load_kw": load, "pv_kw": pv,
                                          **{c: values[c] for c in value_columns[2:]}}
 
