@@ -105,7 +105,7 @@ class StoreStreams:
         total = 0
         with self.engine.connect() as conn:
             for part in _id_chunks(ids):
-                total += conn.execute(stmt, {"run_ids": part}).scalar_one()
+                total += int(conn.execute(stmt, {"run_ids": part}).scalar_one())
         return total
 
     def stream_table(self, table: str, run_ids: Iterable[int], chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
@@ -186,12 +186,13 @@ def _series_sql() -> dict:
         # the view's COALESCE(s.lambda_buy, h.lambda_buy), the household's flat tariffs bound
         "slots": text("SELECT slot, load_kw, pv_kw, COALESCE(lambda_buy, :b), COALESCE(lambda_sell, :s) "
                       "FROM household_slots WHERE run_id = :r AND position = :p ORDER BY slot"),
-        # the view's rows: per run, its household slots times its derived mechanisms (each has
+        # the view's rows: per run, its household slots (counted per household on the primary
+        # key: a quarter of the time of a join over every slot) times its derived mechanisms (each has
         # every slot of the run), plus the explicit rows
         "count": text("SELECT COALESCE((SELECT SUM(hs.n * ms.k) FROM "
-                      "(SELECT s.run_id, COUNT(*) AS n FROM household_slots s JOIN households h "
-                      "ON h.run_id = s.run_id AND h.position = s.position WHERE s.run_id IN :run_ids "
-                      "GROUP BY s.run_id) hs JOIN "
+                      "(SELECT h.run_id, SUM((SELECT COUNT(*) FROM household_slots s WHERE s.run_id = h.run_id "
+                      "AND s.position = h.position)) AS n FROM households h WHERE h.run_id IN :run_ids "
+                      "GROUP BY h.run_id) hs JOIN "
                       "(SELECT run_id, COUNT(DISTINCT mechanism) AS k FROM mechanism_slots "
                       "WHERE run_id IN :run_ids GROUP BY run_id) ms ON ms.run_id = hs.run_id), 0) "
                       "+ (SELECT COUNT(*) FROM household_series_explicit WHERE run_id IN :run_ids)").bindparams(ids),
