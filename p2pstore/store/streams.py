@@ -7,7 +7,8 @@ household) for ``household_series``. Each partition is an index range, so no que
 holds more than one partition, and rows are fetched ``chunk_rows`` at a time: peak memory does
 not grow with the size of a run or of a batch.
 
-Rows are plain tuples of Python values (int, float, str, bool, datetime, None). Tables whose
+Rows are plain tuples of Python values (int, float, str, bool, datetime, None), except for
+``household_series``, whose chunks hold numpy columns (:attr:`Chunk.arrays`). Tables whose
 columns are numbers and text only are read on the driver's cursor, skipping SQLAlchemy's per-row
 work on SQLite; the others, and every table on PostgreSQL, go through SQLAlchemy (typed
 timestamps and booleans; a server-side cursor). ``household_series`` (a view, 10 M rows of a
@@ -42,18 +43,25 @@ class Chunk(NamedTuple):
     """Consecutive rows of one table, in the order of ``columns``.
 
     ``keys``: the values of the leading columns, the same in every row of the chunk (a
-    partition's run, mechanism, household); ``rows`` then hold the other columns only.
-    :meth:`full_rows` gives whole rows."""
+    partition's run, mechanism, household); the other columns are either ``rows`` (tuples) or,
+    for ``household_series``, ``arrays`` (``{column: numpy array}``, columnar end to end: no
+    Python value per cell). :meth:`full_rows` gives whole rows either way."""
 
     columns: list[str]
     rows: list[tuple]
     keys: tuple = ()
+    arrays: dict | None = None
 
     def full_rows(self) -> list[tuple]:
         """Every row with all its columns."""
-        return [self.keys + r for r in self.rows] if self.keys else self.rows
+        rows = self.rows
+        if self.arrays is not None:
+            rows = list(zip(*(self.arrays[c].tolist() for c in self.columns[len(self.keys):])))
+        return [self.keys + r for r in rows] if self.keys else rows
 
     def __len__(self) -> int:
+        if self.arrays is not None:
+            return len(next(iter(self.arrays.values()))) if self.arrays else 0
         return len(self.rows)
 
 
@@ -97,7 +105,7 @@ class StoreStreams:
         total = 0
         with self.engine.connect() as conn:
             for part in _id_chunks(ids):
-                total += conn.execute(stmt, {"run_ids": part}).scalar_one()
+                total += int(conn.execute(stmt, {"run_ids": part}).scalar_one())
         return total
 
     def stream_table(self, table: str, run_ids: Iterable[int], chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
@@ -135,10 +143,10 @@ class StoreStreams:
             for run_id in ids:
                 mechanisms = conn.execute(select(Run.mechanisms).where(Run.id == run_id)).scalar_one().split(",")
                 for mechanism, household, values in household_series_arrays(conn, run_id, mechanisms):
-                    rows = list(zip(values["slot"].tolist(), *(values[c].tolist() for c in value_columns)))
+                    arrays = {c: values[c] for c in ["slot", *value_columns]}
                     keys = (run_id, mechanism, household)
-                    for i in range(0, len(rows), chunk_rows):
-                        yield Chunk(columns, rows[i:i + chunk_rows], keys)
+                    for i in range(0, len(arrays["slot"]), chunk_rows):
+                        yield Chunk(columns, [], keys, {c: a[i:i + chunk_rows] for c, a in arrays.items()})
 
     def _partitions(self, conn, table: str, ids: list[int]) -> Iterator[dict]:
         """Bound parameters of each partition of ``table`` over the runs ``ids``, in order."""
@@ -175,14 +183,16 @@ def _series_sql() -> dict:
         "derived": text("SELECT DISTINCT mechanism FROM mechanism_slots WHERE run_id = :r"),
         "factors": text(f"SELECT slot, {', '.join(FACTORS)} FROM mechanism_slots "
                         "WHERE run_id = :r AND mechanism = :m ORDER BY slot"),
-        "slots": text("SELECT slot, load_kw, pv_kw, lambda_buy, lambda_sell FROM household_slots "
-                      "WHERE run_id = :r AND position = :p ORDER BY slot"),
-        # the view's rows: per run, its household slots times its derived mechanisms (each has
+        # the view's COALESCE(s.lambda_buy, h.lambda_buy), the household's flat tariffs bound
+        "slots": text("SELECT slot, load_kw, pv_kw, COALESCE(lambda_buy, :b), COALESCE(lambda_sell, :s) "
+                      "FROM household_slots WHERE run_id = :r AND position = :p ORDER BY slot"),
+        # the view's rows: per run, its household slots (counted per household on the primary
+        # key: a quarter of the time of a join over every slot) times its derived mechanisms (each has
         # every slot of the run), plus the explicit rows
         "count": text("SELECT COALESCE((SELECT SUM(hs.n * ms.k) FROM "
-                      "(SELECT s.run_id, COUNT(*) AS n FROM household_slots s JOIN households h "
-                      "ON h.run_id = s.run_id AND h.position = s.position WHERE s.run_id IN :run_ids "
-                      "GROUP BY s.run_id) hs JOIN "
+                      "(SELECT h.run_id, SUM((SELECT COUNT(*) FROM household_slots s WHERE s.run_id = h.run_id "
+                      "AND s.position = h.position)) AS n FROM households h WHERE h.run_id IN :run_ids "
+                      "GROUP BY h.run_id) hs JOIN "
                       "(SELECT run_id, COUNT(DISTINCT mechanism) AS k FROM mechanism_slots "
                       "WHERE run_id IN :run_ids GROUP BY run_id) ms ON ms.run_id = hs.run_id), 0) "
                       "+ (SELECT COUNT(*) FROM household_series_explicit WHERE run_id IN :run_ids)").bindparams(ids),
@@ -209,6 +219,8 @@ def household_series_arrays(conn, run_id: int, mechanisms: list[str],
     wanted = None if households is None else set(households)
     members = [tuple(m) for m in conn.execute(sql["households"], {"r": run_id}) if wanted is None or m[1] in wanted]
     derived = set(conn.execute(sql["derived"], {"r": run_id}).scalars())
+    # each household's profile is read once for all the derived mechanisms while it fits
+    slots = _HouseholdSlots(conn, run_id, budget=SLOTS_CACHE_BYTES if len(derived & set(mechanisms)) > 1 else 0)
     for mechanism in mechanisms:
         if mechanism not in derived:
             for _, household, _, _ in members:
@@ -225,22 +237,56 @@ def household_series_arrays(conn, run_id: int, mechanisms: list[str],
         factor_slots = table[:, 0].astype(np.int64)
         factors = dict(zip(sql["factor_names"], table[:, 1:].T))
         for position, household, flat_buy, flat_sell in members:
-            rows = _driver_rows(conn, sql["slots"], {"r": run_id, "p": position})
-            if not rows:
+            profile = slots.get(position)
+            if profile is None:
+                profile = slots.read(position, flat_buy, flat_sell)
+            if profile is None:
                 continue
-            table = np.array(rows, dtype=np.float64)  # NULL (a flat tariff) becomes NaN
-            slot = table[:, 0].astype(np.int64)
-            load, pv = table[:, 1], table[:, 2]
-            # the view's COALESCE(s.lambda_buy, h.lambda_buy)
-            buy = np.where(np.isnan(table[:, 3]), flat_buy, table[:, 3])
-            sell = np.where(np.isnan(table[:, 4]), flat_sell, table[:, 4])
+            slot, load, pv, buy, sell = profile
             f = factors
             if not np.array_equal(slot, factor_slots):  # the writer stores every slot for both
                 at = np.searchsorted(factor_slots, slot)
                 f = {k: v[at] for k, v in factors.items()}
-            values = derive(load, pv, buy, sell, f)
+            values = derive(load, pv, buy, sell, f, scale=False)
             yield mechanism, household, {"slot": slot, "load_kw": load, "pv_kw": pv,
                                          **{c: values[c] for c in value_columns[2:]}}
+
+
+#: Bytes of household profiles (``household_slots`` as arrays) kept while ``household_series``
+#: is streamed mechanism by mechanism; households beyond it are read again for each mechanism,
+#: so memory stays bounded whatever the size of the run.
+SLOTS_CACHE_BYTES = 256 * 2**20
+
+
+class _HouseholdSlots:
+    """One run's household profiles as arrays ``(slot, load, pv, buy, sell)`` (tariffs with the
+    household's flat values where a slot has none: the view's ``COALESCE``, done in the query so
+    that every value is a float), read from ``household_slots`` and kept up to ``budget`` bytes."""
+
+    def __init__(self, conn, run_id: int, budget: int):
+        self.conn, self.run_id, self.budget = conn, run_id, budget
+        self.kept: dict[int, tuple] = {}
+        self.used = 0
+
+    def get(self, position: int) -> tuple | None:
+        return self.kept.get(position)
+
+    def read(self, position: int, flat_buy: float, flat_sell: float) -> tuple | None:
+        import itertools
+
+        import numpy as np
+
+        params = {"r": self.run_id, "p": position, "b": float(flat_buy), "s": float(flat_sell)}
+        rows = _driver_rows(self.conn, _series_sql()["slots"], params)
+        if not rows:
+            return None
+        table = np.fromiter(itertools.chain.from_iterable(rows), np.float64, count=5 * len(rows)).reshape(-1, 5)
+        profile = (table[:, 0].astype(np.int64), *(table[:, k].copy() for k in range(1, 5)))
+        size = sum(a.nbytes for a in profile)
+        if self.used + size <= self.budget:
+            self.kept[position] = profile
+            self.used += size
+        return profile
 
 
 def _driver_rows(conn, stmt, params: dict) -> list[tuple]:
