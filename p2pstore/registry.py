@@ -91,6 +91,7 @@ BUILTINS: tuple[Mechanism, ...] = (
 DEFAULT: tuple[str, ...] = ("conventional", "mmr", "bill_sharing")
 
 _BUILTIN_NAMES = frozenset(m.name for m in BUILTINS)
+_BUILTIN_BY_NAME = {m.name: m for m in BUILTINS}
 #: Functions registered in this process with :func:`register`, by name.
 _registered: dict[str, Mechanism] = {}
 
@@ -144,10 +145,18 @@ def unknown_message(name: str) -> str:
     return f"unknown mechanism {name!r} (known: {', '.join(names())})"
 
 
+def find(name: str) -> Mechanism | None:
+    """The mechanism called ``name``, None if there is none. A built-in's name is never a
+    plugin's (refused when installed, see :func:`register`), so a built-in is found without
+    reading the installed packages' metadata: a run of built-ins only never scans entry points."""
+    builtin = _BUILTIN_BY_NAME.get(name)
+    return builtin if builtin is not None else mechanisms().get(name)
+
+
 def get(name: str) -> Mechanism:
     """The mechanism called ``name``; :class:`UnknownMechanismError` (one line listing every
     known name) if there is none."""
-    found = mechanisms().get(name)
+    found = find(name)
     if found is None:
         raise UnknownMechanismError(unknown_message(name))
     return found

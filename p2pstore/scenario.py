@@ -463,9 +463,8 @@ def _validate(s: Scenario) -> None:
         raise ScenarioError("weather", f"unknown weather file {_shown(s.weather)} (known: {', '.join(WEATHER_FILES)})")
     if not s.mechanisms:
         raise ScenarioError("mechanisms", "at least one mechanism is needed")
-    known = registry.mechanisms()
     for m in s.mechanisms:
-        if m not in known:
+        if registry.find(m) is None:
             raise ScenarioError("mechanisms", registry.unknown_message(m))
     if len(set(s.mechanisms)) != len(s.mechanisms):
         raise ScenarioError("mechanisms", "a mechanism is listed twice")

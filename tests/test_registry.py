@@ -136,3 +136,15 @@ def test_a_run_lists_at_most_200_characters_of_mechanisms():
     finally:
         for name in names:
             registry.unregister(name)
+
+
+def test_a_builtin_is_found_without_reading_entry_points():
+    registry.refresh()
+    try:
+        assert registry.get("mmr").builtin and registry.find("conventional").builtin
+        Scenario(mechanisms=("conventional", "bill_sharing"))
+        assert registry._entry_point_plugins.cache_info().currsize == 0
+        assert registry.find("no_such_mechanism") is None  # an unknown name reads them
+        assert registry._entry_point_plugins.cache_info().currsize == 1
+    finally:
+        registry.refresh()

@@ -17,6 +17,21 @@ SCENARIO_FLAGS = ("seed", "consumers", "prosumers", "days", "start", "generator"
 SERIES_DEFAULT = {"run": "full", "enqueue": "community", "schedule add": "community"}
 
 
+class LazyHelpOption(click.Option):
+    """An option whose help text is computed when help is shown (``help_text``: a function):
+    ``--mechanism`` lists the installed plugins, which a command that only runs built-ins never
+    needs to look up."""
+
+    def __init__(self, *args, help_text, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._help_text = help_text
+
+    def get_help_record(self, ctx):
+        if self.help is None:
+            self.help = self._help_text()
+        return super().get_help_record(ctx)
+
+
 def scenario_options(fn=None, *, settle: bool = True, series_default: str = "full"):
     """Add ``[SCENARIO.toml] --seed --consumers --prosumers --households --prosumer-share --days
     --start --generator --profiles --tariffs --mechanism --series`` (``--series`` defaulting to
@@ -61,9 +76,9 @@ def scenario_options(fn=None, *, settle: bool = True, series_default: str = "ful
             help="Tariff file (CSV/Parquet: [timestamp,] [household,] buy, sell) replacing the drawn or "
                  "stored tariffs; it is stored with the run.")),
         ("mechanisms", click.option(
-            "--mechanism", "mechanisms", multiple=True, metavar="NAME",
-            help=f"Mechanism to settle (repeatable; default: {', '.join(registry.DEFAULT)}). "
-                 f"Known: {', '.join(registry.names())} (docs/mechanisms.md).")),
+            "--mechanism", "mechanisms", multiple=True, metavar="NAME", cls=LazyHelpOption,
+            help_text=lambda: (f"Mechanism to settle (repeatable; default: {', '.join(registry.DEFAULT)}). "
+                               f"Known: {', '.join(registry.names())} (docs/mechanisms.md)."))),
         ("series", click.option(
             "--series", type=click.Choice(["full", "community", "none"]), default=series_default,
             show_default=True,

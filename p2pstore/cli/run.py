@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from p2pstore.cli import open_store
+from p2pstore.cli import open_store, without_cyclic_gc
 from p2pstore.cli.formatting import echo_json, echo_warnings, render
 from p2pstore.cli.options import SERIES_DEFAULT, scenario_from_options, scenario_options
 
@@ -44,6 +44,11 @@ def run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **f
       p2pstore run --households 20 --prosumer-share 0.4 --batch share     # 12 consumers, 8 prosumers
       p2pstore run --generator standard --days 365 --series community   # a year with seasons
     """
+    with without_cyclic_gc():
+        _run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **flags)
+
+
+def _run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **flags):
     import functools
 
     from p2pstore.cli.progress import note, progress_bar

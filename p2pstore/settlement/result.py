@@ -79,6 +79,25 @@ class Flows:
         return {"self": self._self_kw_sums() * dt_h, "import": self.import_kw.sum(axis=1) * dt_h,
                 "export": self.export_kw.sum(axis=1) * dt_h}
 
+    def shared_kw_sums(self, side: int, share: np.ndarray) -> np.ndarray:
+        """[N] ``kw @ share`` of the import (``side`` 0) or export (1) flows: each household's
+        sum over the slots of its flow times a per-slot share, read-only. Mechanisms with the same
+        shares (the notebook's MMR and bill sharing) share one product; all-zero shares (no P2P)
+        give zeros without one, as the product would for finite flows."""
+        share = np.asarray(share, dtype=np.float64)
+        cache = self.__dict__.setdefault("_shared_kw_sums", {})
+        key = (side, share.shape, share.tobytes())
+        out = cache.get(key)
+        if out is None:
+            kw = self.import_export_kw[side]
+            if not share.any() and np.isfinite(self.household_kwh["import" if side == 0 else "export"]).all():
+                out = np.zeros(kw.shape[0])
+            else:
+                out = kw @ share
+            out.flags.writeable = False
+            cache[key] = out
+        return out
+
     def _self_kw_sums(self) -> np.ndarray:
         """[N] ``self_kw.sum(axis=1)`` bit for bit, without an ``[N, H]`` array when
         :attr:`self_kw` is not there yet: ``min(L, PV)`` a few households at a time in a small
@@ -205,8 +224,8 @@ class MechanismResult:
         """[N] kWh totals over the horizon: self-consumed, grid and P2P import/export."""
         f = self.flows
         dt_h = f.slot_hours
-        p2p_imp = f.import_kw @ self.p2p_import_share * dt_h
-        p2p_exp = f.export_kw @ self.p2p_export_share * dt_h
+        p2p_imp = f.shared_kw_sums(0, self.p2p_import_share) * dt_h
+        p2p_exp = f.shared_kw_sums(1, self.p2p_export_share) * dt_h
         own = f.household_kwh
         return {
             "self_consumed_kwh": own["self"].copy(),

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2.x typed models: the whole schema in one file. Alembic migrations mirror it.
+"""The whole schema in one file, as SQLAlchemy Core tables declared by typed classes. Alembic
+migrations mirror it.
 
 Units: energies kWh, powers kW, prices currency per kWh, money in the scenario's currency.
 Mechanisms and households are readable strings (``"bill_sharing"``, ``"P3"``) in every table.
@@ -9,6 +10,7 @@ and referenced by the scenarios that use them. See docs/schema.md for every colu
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -26,7 +28,9 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+if TYPE_CHECKING:  # the annotations are strings (read by Base, below); the ORM is never imported
+    from sqlalchemy.orm import Mapped
 
 from p2pstore.scenario import MAX_HOUSEHOLD_NAME, MAX_MECHANISMS_TEXT, MAX_NAME_LENGTH, SERIES_MODES
 from p2pstore.status import RUN_STATUSES, RunStatus
@@ -40,8 +44,60 @@ NAMING = {
 }
 
 
-class Base(DeclarativeBase):
+class _Declared:
+    """A column declared in a model's body: the arguments of its :class:`~sqlalchemy.Column`."""
+
+    __slots__ = ("args", "kwargs")
+
+    def __init__(self, args: tuple, kwargs: dict):
+        self.args, self.kwargs = args, kwargs
+
+
+def mapped_column(*args: Any, **kwargs: Any) -> Any:
+    """A column of a :class:`Base` model (the arguments of :class:`~sqlalchemy.Column`, without
+    its name: the attribute's). NOT NULL unless annotated ``Mapped[... | None]`` or given
+    ``nullable``, as in SQLAlchemy's declarative ORM."""
+    return _Declared(args, kwargs)
+
+
+class _ModelType(type):
+    def __clause_element__(cls):
+        """A model class stands for its table in Core statements (``select``, ``insert``, ``join``)."""
+        return cls.__table__
+
+
+class Base(metaclass=_ModelType):
+    """A model: a class whose ``mapped_column`` attributes become the columns of a Core
+    :class:`~sqlalchemy.Table` in :attr:`metadata`, named ``__tablename__``, with
+    ``__table_args__`` (constraints, then optionally a dict of table keywords). The class keeps
+    the table as ``__table__`` and each column as the attribute of its name (``Run.id == 3``).
+
+    Core rather than the ORM's ``DeclarativeBase``: p2pstore maps no objects (every read and
+    write is a Core statement or a bulk load), and the ORM's import and mapper configuration
+    cost about a tenth of a second at every start-up of every command.
+    """
+
     metadata = MetaData(naming_convention=NAMING)
+    __table__: Table
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        annotations = cls.__dict__.get("__annotations__", {})
+        columns = []
+        for name, value in list(cls.__dict__.items()):
+            if isinstance(value, _Declared):
+                options = dict(value.kwargs)
+                options.setdefault("nullable", "None" in str(annotations.get(name, "")))
+                columns.append(Column(name, *value.args, **options))
+        table_args = cls.__dict__.get("__table_args__", ())
+        table_kwargs: dict = {}
+        if isinstance(table_args, dict):
+            table_args, table_kwargs = (), table_args
+        elif table_args and isinstance(table_args[-1], dict):
+            table_args, table_kwargs = table_args[:-1], table_args[-1]
+        cls.__table__ = Table(cls.__tablename__, cls.metadata, *columns, *table_args, **table_kwargs)
+        for column in cls.__table__.columns:
+            setattr(cls, column.name, column)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -85,7 +141,7 @@ class Run(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"), index=True)
+    scenario_id: Mapped[int] = mapped_column(Integer, ForeignKey("scenarios.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=RunStatus.queued.value)
     mechanisms: Mapped[str] = mapped_column(String(MAX_MECHANISMS_TEXT))  # comma-separated, in settlement order
     series: Mapped[str] = mapped_column(String(16), default="full")
@@ -305,7 +361,7 @@ class Schedule(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     cron: Mapped[str] = mapped_column(String(200))  # crontab text, parsed by APScheduler's CronTrigger
     timezone: Mapped[str] = mapped_column(String(64))  # IANA name the cron fields are read in
-    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"))
+    scenario_id: Mapped[int] = mapped_column(Integer, ForeignKey("scenarios.id"))
     mechanisms: Mapped[str] = mapped_column(String(MAX_MECHANISMS_TEXT))  # comma-separated, as runs.mechanisms
     series: Mapped[str] = mapped_column(String(16), default="full")
     priority: Mapped[int] = mapped_column(Integer, default=0)
@@ -422,7 +478,7 @@ class ScenarioProfileSet(Base):
     scenario_id: Mapped[int] = mapped_column(Integer, ForeignKey("scenarios.id", ondelete="CASCADE"),
                                              primary_key=True)
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
-    profile_set_id: Mapped[int] = mapped_column(ForeignKey("profile_sets.id"), index=True)
+    profile_set_id: Mapped[int] = mapped_column(Integer, ForeignKey("profile_sets.id"), index=True)
 
 
 #: Tables holding a profile set's data, in write order (all keyed by profile_set_id).

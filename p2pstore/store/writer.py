@@ -389,11 +389,12 @@ def _sqlite_datetimes(value: np.ndarray) -> list[str]:
     last, text = _last_datetimes
     if last is not None and last.shape == value.shape and np.array_equal(last, value):
         return text
-    iso = np.datetime_as_string(value, unit="us")  # "YYYY-MM-DDTHH:MM:SS.ffffff"
+    iso = np.datetime_as_string(value, unit="us")  # "YYYY-MM-DDTHH:MM:SS.ffffff", in a wider <U
     codes = iso.view(np.uint32).reshape(len(iso), -1)
-    if codes.shape[1] == 26 and (codes[:, 10] == ord("T")).all():
+    if (codes.shape[1] >= 26 and (codes[:, 10] == ord("T")).all() and (codes[:, 25] != 0).all()
+            and (codes.shape[1] == 26 or not codes[:, 26].any())):
         codes[:, 10] = ord(" ")  # in place: np.char.replace is a Python-speed loop
-        text = iso.tolist()
+        text = iso.tolist()  # trailing NULs are not part of the elements
     else:  # years outside 0000..9999
         text = np.char.replace(iso, "T", " ").tolist()
     _last_datetimes[:] = value, text
