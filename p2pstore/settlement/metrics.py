@@ -109,7 +109,11 @@ def mechanism_metrics(result: MechanismResult, base: Baseline) -> dict[str, floa
     pv_kwh = float(f.pv_total_kw.sum() * dt_h)
     import_kwh = float(f.import_total_kw.sum() * dt_h)
     export_kwh = float(f.export_total_kw.sum() * dt_h)
-    self_kwh = load_kwh - import_kwh  # sum of min(L, PV)
+    # sum of min(L, PV) two ways, each exact to rounding relative to its own denominator: from
+    # the load side for self-sufficiency, from the PV side for self-consumption (load - import
+    # loses every digit of a tiny PV beside a large load)
+    self_kwh = load_kwh - import_kwh
+    self_pv_kwh = pv_kwh - export_kwh
     p2p_kwh = float(f.import_total_kw @ result.p2p_import_share * dt_h)
     p2p_sold_kwh = float(f.export_total_kw @ result.p2p_export_share * dt_h)
 
@@ -129,7 +133,7 @@ def mechanism_metrics(result: MechanismResult, base: Baseline) -> dict[str, floa
         "participation_willingness": float(np.mean(result.bills <= conv_bills + tol)),
         "equality": 1.0 - gini(-result.bills),
         "self_sufficiency": _ratio(self_kwh + p2p_kwh, load_kwh),
-        "self_consumption": _ratio(self_kwh + p2p_sold_kwh, pv_kwh),
+        "self_consumption": _ratio(self_pv_kwh + p2p_sold_kwh, pv_kwh),
         "energy_balance": _ratio(pv_kwh, load_kwh),
         "net_grid_import_kwh": (import_kwh - p2p_kwh) - (export_kwh - p2p_sold_kwh),
         "grid_import_kwh": import_kwh - p2p_kwh,

@@ -101,6 +101,15 @@ def test_metric_ranges(p):
     assert m["mmr"]["p2p_traded_kwh"] == m["bill_sharing"]["p2p_traded_kwh"]
 
 
+def test_self_consumption_of_a_tiny_pv_beside_a_large_load():
+    """Hypothesis found PV of 1e-12 kW beside loads of ~1 kW giving self-consumption 1.0000889:
+    the share must come from the PV side, not from load minus imports."""
+    p = make_profiles(load=[[1.3, 0.7], [2.9, 1.1]], pv=[[1e-12, 0.0], [0.0, 3e-12]], buy=[6, 6], sell=[3, 3])
+    for values in settle(p, ALL).metrics.values():
+        assert values["self_consumption"] == 1.0
+        assert 0 <= values["self_sufficiency"] <= 1
+
+
 @COMMON
 @given(communities(), st.floats(0.5, 3.0))
 def test_daily_table_sums_to_bills(p, _):
