@@ -67,7 +67,7 @@ def info(engine: Engine) -> dict[str, Any]:
     newest one), size, runs by status and rows per table (views included, marked)."""
     from p2pstore.status import RUN_STATUSES
     from p2pstore.store.migrate import head_revision, revision_of
-    from p2pstore.store.models import Base, Run
+    from p2pstore.store.models import VIEWS, Base, Run
 
     runs = Run.__table__
     out: dict[str, Any] = {"url": engine_url(engine), "backend": engine.dialect.name}
@@ -82,9 +82,10 @@ def info(engine: Engine) -> dict[str, Any]:
             status[name] = n
         out["runs"] = status
         existing = set(sa.inspect(conn).get_table_names()) | set(sa.inspect(conn).get_view_names())
+        tables = [*Base.metadata.tables.values(), *VIEWS.tables.values()]
         out["rows"] = {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-                       for t in sorted(Base.metadata.tables.values(), key=lambda t: t.name) if t.name in existing}
-        out["views"] = sorted(t.name for t in Base.metadata.sorted_tables if t.info.get("is_view"))
+                       for t in sorted(tables, key=lambda t: t.name) if t.name in existing}
+        out["views"] = sorted(t.name for t in VIEWS.tables.values() if t.name in existing)
     out["size_bytes"] = database_size(engine)
     out["free_bytes"] = free_bytes(engine)
     return out

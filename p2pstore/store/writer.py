@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import sqlite3
 import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -413,10 +414,10 @@ def _sqlite_rows(columns: tuple[str, ...], blocks: Iterable[Block]) -> Iterator[
         yield from zip(*(_sqlite_value_column(block[c], n) for c in columns))
 
 
-#: Rows per multi-row INSERT on SQLite (``VALUES (...), (...)``); at most
-#: :data:`_SQLITE_MAX_PARAMS` host parameters per statement.
+#: Rows per multi-row INSERT on SQLite (``VALUES (...), (...)``), fewer when the connection's
+#: limit of host parameters per statement (``SQLITE_LIMIT_VARIABLE_NUMBER``: 32,766 since SQLite
+#: 3.32, 999 before, or lowered at run time) does not allow that many.
 _SQLITE_ROWS_PER_INSERT = 500
-_SQLITE_MAX_PARAMS = 32_000
 
 
 def _executemany_sqlite(raw, table: str, columns: tuple[str, ...], blocks: Iterable[Block]) -> int:
@@ -445,7 +446,8 @@ def _insert_sqlite_block(cur, table: str, columns: tuple[str, ...], block: Block
         return 1
     scalars = [next(iter(_sqlite_value_column(block[c], 1))) for c in columns if c not in varying]
     k = len(varying)
-    per = max(1, min(_SQLITE_ROWS_PER_INSERT, (_SQLITE_MAX_PARAMS - len(scalars)) // k))
+    limit = cur.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per = max(1, min(_SQLITE_ROWS_PER_INSERT, (limit - len(scalars)) // k))
     numbered = iter(range(1, k + 1))
     select = ", ".join(f"column{next(numbered)}" if c in varying else "?" for c in columns)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from click.testing import CliRunner
 
@@ -81,8 +82,11 @@ def test_db_info_and_vacuum(db_url, backend):
     info = json.loads(r.output)
     assert info["backend"] == backend and info["revision"] == info["head"]
     assert info["runs"]["succeeded"] == 1 and info["rows"]["bills"] == 30 and info["size_bytes"] > 0
+    assert info["views"] == ["household_series"]  # the view's rows are the run's series
+    assert info["rows"]["household_series"] == info["rows"]["household_slots"] * 3 > 0
     text = invoke(db_url, "db", "info").output
-    assert "succeeded 1" in text and "household_series" in text and "revision" in text
+    assert "succeeded 1" in text and "revision" in text
+    assert re.search(r"household_series +[\d,]+ +\(view\)", text), text
 
     assert invoke(db_url, "runs", "delete", str(rid), "--yes").exit_code == 0
     r = invoke(db_url, "db", "vacuum", "--json")

@@ -347,3 +347,30 @@ def test_sqlite_datetimes_text_and_reuse():
     c = np.array(["2024-02-29T23:59:59.123456"], dtype="datetime64[us]")
     assert _sqlite_datetimes(c) == ["2024-02-29 23:59:59.123456"]
     assert _sqlite_datetimes(c[:0]) == []
+
+
+@pytest.mark.parametrize("limit", [999, 40])
+def test_sqlite_multi_row_inserts_respect_the_connections_parameter_limit(tmp_path, settlement, limit):
+    """SQLite before 3.32 allows 999 host parameters per statement (and a connection may lower
+    it): the multi-row INSERTs size themselves from the connection's limit."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from p2pstore.store import Store
+
+    url = f"sqlite:///{tmp_path / 'limited.db'}"
+    store = Store(url)  # migrated at the default limit
+
+    @sa.event.listens_for(store.engine, "connect")
+    def lower_limit(dbapi_conn, _):
+        dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+
+    store.engine.dispose()
+    run_id = store.create_run(SCENARIO)
+    assert store.write_results(run_id, settlement, "full") is True
+    with store.engine.connect() as conn:
+        assert conn.connection.dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) == limit
+    n, h = settlement.profiles.load_kw.shape
+    assert count(store, "household_slots") == n * h
+    assert count(store, "clearing_prices") == len(settlement.results) * h
