@@ -195,17 +195,29 @@ class StoreReaders:
         frames = [f for f in frames if len(f)] or frames[:1]
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
-    def _stored_ids(self, run_ids: int | Iterable[int] | None) -> list[int] | None:
+    def stored_ids(self, run_ids: int | Iterable[int] | None) -> list[int] | None:
         """``run_ids`` as a sorted list (None stays None); :class:`NotFoundError` naming those
         that are not stored runs."""
         ids = _ids(run_ids)
         if not ids:
             return ids
-        found = set(self._read(select(_runs.c.id).where(_in_run_ids(_runs.c.id)), ids=ids)["id"].astype(int))
+        stmt = select(_runs.c.id).where(_in_run_ids(_runs.c.id))
+        with self.engine.connect() as conn:  # without pandas: export and the CLI's checks start faster
+            found = {i for k in range(0, len(ids), ID_CHUNK) for i in conn.execute(stmt, {"run_ids": ids[k:k + ID_CHUNK]}).scalars()}
         missing = [i for i in ids if i not in found]
         if missing:
             shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
             raise NotFoundError(f"no run with id {shown}" if len(missing) == 1 else f"no runs with ids {shown}")
+        return ids
+
+    def batch_run_ids(self, batch: str) -> list[int]:
+        """Ids of every run of ``batch`` (any status), ascending; :class:`NotFoundError` if it
+        has none."""
+        stmt = select(_runs.c.id).where(_runs.c.batch == batch).order_by(_runs.c.id)
+        with self.engine.connect() as conn:
+            ids = list(conn.execute(stmt).scalars())
+        if not ids:
+            raise NotFoundError(f"no batch named {batch!r}")
         return ids
 
     def _require_batch(self, batch: str) -> None:
@@ -289,21 +301,21 @@ class StoreReaders:
     def households(self, run_id: int) -> pd.DataFrame:
         """Households of one run: run_id, position, household, kind, lambda_buy, lambda_sell
         (currency/kWh), load_kwh, pv_kwh (horizon totals)."""
-        run_id = self._stored_ids(run_id)[0]
+        run_id = self.stored_ids(run_id)[0]
         return self._read(select(_hh).where(_hh.c.run_id == run_id).order_by(_hh.c.position))
 
     def bills(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
         """Bills in long format: run_id, mechanism, household, kind, position, bill (currency;
         negative = net income), self_consumed_kwh, grid_import_kwh, grid_export_kwh,
         p2p_import_kwh, p2p_export_kwh."""
-        ids = self._stored_ids(run_ids)
+        ids = self.stored_ids(run_ids)
         df = self._result_rows(_bills, ids, mechanism, _bills_select())
         return self._sorted(df, ["run_id", "mechanism", "position", "household"])
 
     def daily_bills(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
         """The notebook's daily table, long: run_id, mechanism, day (1-based), date, bill
         (community currency/day), avg_load_kwh_per_house, avg_pv_kwh_per_prosumer."""
-        df = self._result_rows(_daily, self._stored_ids(run_ids), mechanism)
+        df = self._result_rows(_daily, self.stored_ids(run_ids), mechanism)
         return self._sorted(df, ["run_id", "mechanism", "day"])
 
     def prices(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
@@ -311,7 +323,7 @@ class StoreReaders:
         export_price, p2p_price (currency/kWh; NaN where the mechanism uses per-household
         tariffs, has no such price, or leaves it undefined, e.g. in P2P-off slots) and
         supply_demand_ratio (SDR pricing's E / I; inf where I = 0; NaN for other mechanisms)."""
-        df = self._result_rows(_prices, self._stored_ids(run_ids), mechanism)
+        df = self._result_rows(_prices, self.stored_ids(run_ids), mechanism)
         if not df.empty:
             df["p2p_allowed"] = df["p2p_allowed"].astype(bool)
             for col in ("import_price", "export_price", "p2p_price", "supply_demand_ratio"):
@@ -332,7 +344,7 @@ class StoreReaders:
 
         from p2pstore.store.streams import household_series_arrays
 
-        run_id = self._stored_ids(run_id)[0]
+        run_id = self.stored_ids(run_id)[0]
         columns = [c.name for c in _hseries.columns]
         with self.engine.connect() as conn:
             stored = conn.execute(select(_runs.c.mechanisms).where(_runs.c.id == run_id)).scalar_one().split(",")
@@ -343,17 +355,17 @@ class StoreReaders:
             return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("run_id", "slot") else
                                               "object" if c in ("mechanism", "household") else "float64")
                                  for c in columns})
-        sizes = [len(values["slot"]) for _, _, values in parts]
+        sizes = [len(part.values["slot"]) for part in parts]
         data = {"run_id": np.full(sum(sizes), run_id, dtype=np.int64),
-                "mechanism": np.repeat(np.array([m for m, _, _ in parts], dtype=object), sizes),
-                "household": np.repeat(np.array([h for _, h, _ in parts], dtype=object), sizes)}
-        data.update({c: np.concatenate([values[c] for _, _, values in parts]) for c in columns[3:]})
+                "mechanism": np.repeat(np.array([part.mechanism for part in parts], dtype=object), sizes),
+                "household": np.repeat(np.array([part.household for part in parts], dtype=object), sizes)}
+        data.update({c: np.concatenate([part.values[c] for part in parts]) for c in columns[3:]})
         return pd.DataFrame(data, columns=columns)
 
     def community_series(self, run_id: int, mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
         """Per-slot community aggregates (``--series full`` or ``community``; empty with ``none``):
         run_id, mechanism, slot, load_kw, pv_kw, grid_import_kwh, grid_export_kwh, p2p_kwh, cost."""
-        df = self._result_rows(_cseries, [self._stored_ids(run_id)[0]], mechanism)
+        df = self._result_rows(_cseries, [self.stored_ids(run_id)[0]], mechanism)
         return self._sorted(df, ["mechanism", "slot"])
 
     def metrics(self, run_ids: int | Iterable[int] | None = None, batch: str | None = None,
@@ -365,7 +377,7 @@ class StoreReaders:
         ``run_ids`` and ``batch`` combine with AND; with neither, every run is read. Unknown run ids or an
         unknown batch raise :class:`~p2pstore.errors.NotFoundError`.
         """
-        ids = self._stored_ids(run_ids)
+        ids = self.stored_ids(run_ids)
         if batch is not None:
             self._require_batch(batch)
         stmt = _where_in(_where_runs(_metrics_select(), ids, batch), _metrics.c.metric, metric)

@@ -14,6 +14,8 @@ import numpy as np
 #: Per-slot factors of ``mechanism_slots``, in table order.
 FACTORS = ("grid_import_h", "grid_export_h", "p2p_import_h", "p2p_export_h",
            "import_tariff_h", "import_price_h", "export_tariff_h", "export_price_h")
+#: The factors of the four flows (``imp * f`` or ``exp * f``); the rest are the cost's.
+FLOW_FACTORS = FACTORS[:4]
 
 
 def derive(load_kw: np.ndarray, pv_kw: np.ndarray, buy: np.ndarray, sell: np.ndarray,

@@ -14,7 +14,10 @@ work on SQLite; the others, and every table on PostgreSQL, go through SQLAlchemy
 timestamps and booleans; a server-side cursor). ``household_series`` (a view, 10 M rows of a
 100-household year) is not joined row by row: each household's derived rows are computed from
 its ``household_slots`` and the mechanism's ``mechanism_slots`` in numpy
-(:func:`household_series_arrays`), explicit rows read from ``household_series_explicit``.
+(:func:`household_series_arrays`), explicit rows read from ``household_series_explicit``; its
+chunks say which of their columns repeat an earlier chunk's (:attr:`Chunk.same`: a household's
+load and PV under every mechanism, the flows of mechanisms that share their per-slot factors),
+so a writer formats those once.
 """
 
 from __future__ import annotations
@@ -45,12 +48,16 @@ class Chunk(NamedTuple):
     ``keys``: the values of the leading columns, the same in every row of the chunk (a
     partition's run, mechanism, household); the other columns are either ``rows`` (tuples) or,
     for ``household_series``, ``arrays`` (``{column: numpy array}``, columnar end to end: no
-    Python value per cell). :meth:`full_rows` gives whole rows either way."""
+    Python value per cell). :meth:`full_rows` gives whole rows either way.
+
+    ``same`` (with ``arrays``): ``{column: key}``; two chunks of one stream whose column has the
+    same key hold the same values in it, bit for bit, so a writer may format it once."""
 
     columns: list[str]
     rows: list[tuple]
     keys: tuple = ()
     arrays: dict | None = None
+    same: dict | None = None
 
     def full_rows(self) -> list[tuple]:
         """Every row with all its columns."""
@@ -88,7 +95,7 @@ def _kind(sql_type) -> str:
 
 
 class StoreStreams:
-    """Streaming table reads; expects ``self.engine`` and the readers' ``_stored_ids``."""
+    """Streaming table reads; expects ``self.engine`` and the readers' ``stored_ids``."""
 
     engine: Any
 
@@ -99,7 +106,7 @@ class StoreStreams:
     def count_rows(self, table: str, run_ids: Iterable[int]) -> int:
         """Rows :meth:`stream_table` yields for ``table`` and these runs (one ``COUNT`` per id chunk;
         ``household_series`` from its tables' counts, not by joining every row of the view)."""
-        ids = self._stored_ids(list(run_ids))
+        ids = self.stored_ids(list(run_ids))
         stmt = (_series_sql()["count"] if table == "household_series"
                 else select(func.count()).select_from(_filtered(table, ordered=False).subquery()))
         total = 0
@@ -111,7 +118,7 @@ class StoreStreams:
     def stream_table(self, table: str, run_ids: Iterable[int], chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
         """Rows of ``table`` for the runs ``run_ids``, in the readers' order, ``chunk_rows`` at most
         per chunk. Unknown run ids raise :class:`NotFoundError`."""
-        ids = self._stored_ids(list(run_ids))
+        ids = self.stored_ids(list(run_ids))
         stmt = _filtered(table, by=_PARTITION.get(table))
         columns = [c.name for c in stmt.selected_columns]
         if table == "household_series":
@@ -142,11 +149,13 @@ class StoreStreams:
         with self.engine.connect() as conn:
             for run_id in ids:
                 mechanisms = conn.execute(select(Run.mechanisms).where(Run.id == run_id)).scalar_one().split(",")
-                for mechanism, household, values in household_series_arrays(conn, run_id, mechanisms):
-                    arrays = {c: values[c] for c in ["slot", *value_columns]}
-                    keys = (run_id, mechanism, household)
+                for part in household_series_arrays(conn, run_id, mechanisms):
+                    arrays = {c: part.values[c] for c in ["slot", *value_columns]}
+                    keys = (run_id, part.mechanism, part.household)
                     for i in range(0, len(arrays["slot"]), chunk_rows):
-                        yield Chunk(columns, [], keys, {c: a[i:i + chunk_rows] for c, a in arrays.items()})
+                        piece = {c: a[i:i + chunk_rows] for c, a in arrays.items()}
+                        n = len(piece["slot"])
+                        yield Chunk(columns, [], keys, piece, {c: (run_id, *key, i, n) for c, key in part.same.items()})
 
     def _partitions(self, conn, table: str, ids: list[int]) -> Iterator[dict]:
         """Bound parameters of each partition of ``table`` over the runs ``ids``, in order."""
@@ -183,9 +192,17 @@ def _series_sql() -> dict:
         "derived": text("SELECT DISTINCT mechanism FROM mechanism_slots WHERE run_id = :r"),
         "factors": text(f"SELECT slot, {', '.join(FACTORS)} FROM mechanism_slots "
                         "WHERE run_id = :r AND mechanism = :m ORDER BY slot"),
+        # what a household's profile needs read besides load and PV: its slots, when they are
+        # not a range (MIN and MAX are two index lookups), and its tariffs, when a slot has one
+        "shape": text("SELECT (SELECT MIN(slot) FROM household_slots WHERE run_id = :r AND position = :p), "
+                      "(SELECT MAX(slot) FROM household_slots WHERE run_id = :r AND position = :p), "
+                      "EXISTS (SELECT 1 FROM household_slots WHERE run_id = :r AND position = :p "
+                      "AND (lambda_buy IS NOT NULL OR lambda_sell IS NOT NULL))"),
+        "profile": text("SELECT load_kw, pv_kw FROM household_slots WHERE run_id = :r AND position = :p ORDER BY slot"),
+        "slot": text("SELECT slot FROM household_slots WHERE run_id = :r AND position = :p ORDER BY slot"),
         # the view's COALESCE(s.lambda_buy, h.lambda_buy), the household's flat tariffs bound
-        "slots": text("SELECT slot, load_kw, pv_kw, COALESCE(lambda_buy, :b), COALESCE(lambda_sell, :s) "
-                      "FROM household_slots WHERE run_id = :r AND position = :p ORDER BY slot"),
+        "tariffs": text("SELECT COALESCE(lambda_buy, :b), COALESCE(lambda_sell, :s) FROM household_slots "
+                        "WHERE run_id = :r AND position = :p ORDER BY slot"),
         # the view's rows: per run, its household slots (counted per household on the primary
         # key: a quarter of the time of a join over every slot) times its derived mechanisms (each has
         # every slot of the run), plus the explicit rows
@@ -200,27 +217,50 @@ def _series_sql() -> dict:
     }
 
 
+class SeriesPart(NamedTuple):
+    """One household's ``household_series`` rows under one mechanism, as arrays.
+
+    ``values``: ``{column: [k] array}``, ``slot`` and the view's value columns. ``same``:
+    ``{column: key}`` for columns whose values are known to repeat those of another part of the
+    same run with the same key, bit for bit: ``slot`` (the same slot range), ``load_kw`` and
+    ``pv_kw`` (the household's, under every derived mechanism), the four flows (under derived
+    mechanisms with bit-identical flow factors: ``imp * f`` of the same operands), and any column
+    that is +0.0 throughout."""
+
+    mechanism: str
+    household: str
+    values: dict
+    same: dict
+
+
 def household_series_arrays(conn, run_id: int, mechanisms: list[str],
-                            households: Iterable[str] | None = None) -> Iterator[tuple[str, str, dict]]:
-    """``(mechanism, household, {column: [k] array})`` of one run's ``household_series`` rows, in
-    the order of ``mechanisms`` and of the households' positions (only ``households`` if given),
-    slots ascending: derived rows computed from the household's ``household_slots`` and the
+                            households: Iterable[str] | None = None) -> Iterator[SeriesPart]:
+    """:class:`SeriesPart` of one run's ``household_series`` rows, in the order of
+    ``mechanisms`` and of the households' positions (only ``households`` if given), slots
+    ascending: derived rows computed from the household's ``household_slots`` and the
     mechanism's ``mechanism_slots`` with :func:`p2pstore.store.series.derive` (the view's values
-    bit for bit), explicit rows read from ``household_series_explicit``. Columns: ``slot`` and
-    the view's value columns."""
-    import numpy as np
-
-    from p2pstore.store.models import HouseholdSeriesExplicit
-    from p2pstore.store.series import derive
-
+    bit for bit), explicit rows read from ``household_series_explicit``."""
     sql = _series_sql()
-    explicit = HouseholdSeriesExplicit.__table__
-    value_columns = [c.name for c in explicit.columns][4:]
     wanted = None if households is None else set(households)
     members = [tuple(m) for m in conn.execute(sql["households"], {"r": run_id}) if wanted is None or m[1] in wanted]
     derived = set(conn.execute(sql["derived"], {"r": run_id}).scalars())
     # each household's profile is read once for all the derived mechanisms while it fits
     slots = _HouseholdSlots(conn, run_id, budget=SLOTS_CACHE_BYTES if len(derived & set(mechanisms)) > 1 else 0)
+    yield from _series_parts(conn, run_id, mechanisms, members, derived, slots)
+
+
+def _series_parts(conn, run_id: int, mechanisms: list[str], members: list[tuple], derived: set[str],
+                  slots: "_HouseholdSlots") -> Iterator[SeriesPart]:
+    """:func:`household_series_arrays`' parts, the run's households and derived mechanisms known."""
+    import numpy as np
+
+    from p2pstore.store.models import HouseholdSeriesExplicit
+    from p2pstore.store.series import FLOW_FACTORS, derive
+
+    sql = _series_sql()
+    explicit = HouseholdSeriesExplicit.__table__
+    value_columns = [c.name for c in explicit.columns][4:]
+    flow_groups: dict[tuple, str] = {}  # a derived mechanism's slots and flow factors -> the first with them
     for mechanism in mechanisms:
         if mechanism not in derived:
             for _, household, _, _ in members:
@@ -231,11 +271,14 @@ def household_series_arrays(conn, run_id: int, mechanisms: list[str],
                 if rows:
                     table = np.array(rows, dtype=np.float64).reshape(len(rows), 1 + len(value_columns))
                     out = {c: table[:, 1 + k] for k, c in enumerate(value_columns)}
-                    yield mechanism, household, {"slot": table[:, 0].astype(np.int64), **out}
+                    slot = table[:, 0].astype(np.int64)
+                    yield SeriesPart(mechanism, household, {"slot": slot, **out}, _plain_same(slot, out))
             continue
         table = np.array(_driver_rows(conn, sql["factors"], {"r": run_id, "m": mechanism}), dtype=np.float64).reshape(-1, 1 + len(sql["factor_names"]))
         factor_slots = table[:, 0].astype(np.int64)
         factors = dict(zip(sql["factor_names"], table[:, 1:].T))
+        flows_of = flow_groups.setdefault((factor_slots.tobytes(), *(factors[k].tobytes() for k in FLOW_FACTORS)),
+                                          mechanism)
         for position, household, flat_buy, flat_sell in members:
             profile = slots.get(position)
             if profile is None:
@@ -247,9 +290,25 @@ def household_series_arrays(conn, run_id: int, mechanisms: list[str],
             if not np.array_equal(slot, factor_slots):  # the writer stores every slot for both
                 at = np.searchsorted(factor_slots, slot)
                 f = {k: v[at] for k, v in factors.items()}
-            values = derive(load, pv, buy, sell, f, scale=False)
-            yield mechanism, household, {"slot": slot, "load_kw": load, "pv_kw": pv,
-                                         **{c: values[c] for c in value_columns[2:]}}
+            derived_values = derive(load, pv, buy, sell, f, scale=False)
+            out = {"load_kw": load, "pv_kw": pv, **{c: derived_values[c] for c in value_columns[2:]}}
+            same = _plain_same(slot, out)
+            for c in ("load_kw", "pv_kw"):
+                same.setdefault(c, ("profile", position, c))
+            for c in value_columns[2:6]:  # the flows
+                same.setdefault(c, ("flows", flows_of, position, c))
+            yield SeriesPart(mechanism, household, {"slot": slot, **out}, same)
+
+
+def _plain_same(slot, values: dict) -> dict:
+    """:attr:`SeriesPart.same` keys that follow from the values alone: ``slot`` when it is a
+    range (each ``slot[k] = slot[0] + k``), columns that are +0.0 throughout."""
+    import numpy as np
+
+    same = {c: ("zeros",) for c, v in values.items() if not v.view(np.int64).any()}
+    if len(slot) and slot[-1] - slot[0] == len(slot) - 1:  # ascending and unique: a range
+        same["slot"] = ("range", int(slot[0]))
+    return same
 
 
 #: Bytes of household profiles (``household_slots`` as arrays) kept while ``household_series``
@@ -259,9 +318,13 @@ SLOTS_CACHE_BYTES = 256 * 2**20
 
 
 class _HouseholdSlots:
-    """One run's household profiles as arrays ``(slot, load, pv, buy, sell)`` (tariffs with the
-    household's flat values where a slot has none: the view's ``COALESCE``, done in the query so
-    that every value is a float), read from ``household_slots`` and kept up to ``budget`` bytes."""
+    """One run's household profiles as ``(slot, load, pv, buy, sell)``, read from
+    ``household_slots`` and kept up to ``budget`` bytes: arrays, except the tariffs of a household
+    without time-varying ones (its flat ``households`` values, which the view's ``COALESCE`` puts
+    in every slot; numpy broadcasts them). Only the columns that carry information are read (the
+    driver's cost grows with each column: ``sqlite3`` makes a Python float of every value): load
+    and PV; the slots only when they are not a range, the tariffs (with the view's ``COALESCE``)
+    only when some slot has one."""
 
     def __init__(self, conn, run_id: int, budget: int):
         self.conn, self.run_id, self.budget = conn, run_id, budget
@@ -272,34 +335,57 @@ class _HouseholdSlots:
         return self.kept.get(position)
 
     def read(self, position: int, flat_buy: float, flat_sell: float) -> tuple | None:
-        import itertools
-
         import numpy as np
 
-        params = {"r": self.run_id, "p": position, "b": float(flat_buy), "s": float(flat_sell)}
-        rows = _driver_rows(self.conn, _series_sql()["slots"], params)
-        if not rows:
+        sql = _series_sql()
+        params = {"r": self.run_id, "p": position}
+        first, last, tariffs = _driver_rows(self.conn, sql["shape"], params)[0]
+        if first is None:
             return None
-        table = np.fromiter(itertools.chain.from_iterable(rows), np.float64, count=5 * len(rows)).reshape(-1, 5)
-        profile = (table[:, 0].astype(np.int64), *(table[:, k].copy() for k in range(1, 5)))
-        size = sum(a.nbytes for a in profile)
+        load, pv = _columns(self.conn, sql["profile"], params, 2)
+        if last - first == len(load) - 1:  # the primary key makes the slots unique: a range
+            slot = np.arange(first, last + 1, dtype=np.int64)
+        else:
+            slot = _columns(self.conn, sql["slot"], params, 1)[0].astype(np.int64)
+        buy, sell = float(flat_buy), float(flat_sell)
+        if tariffs:
+            buy, sell = _columns(self.conn, sql["tariffs"], {**params, "b": buy, "s": sell}, 2)
+        profile = (slot, load, pv, buy, sell)
+        size = sum(a.nbytes for a in profile if isinstance(a, np.ndarray))
         if self.used + size <= self.budget:
             self.kept[position] = profile
             self.used += size
         return profile
 
 
+def _columns(conn, stmt, params: dict, width: int) -> list:
+    """The ``width`` columns of ``stmt``'s rows (numbers) as float64 arrays, from the driver's
+    rows (:func:`_driver_rows`) in one numpy step."""
+    import itertools
+
+    import numpy as np
+
+    rows = _driver_rows(conn, stmt, params)
+    table = np.fromiter(itertools.chain.from_iterable(rows), np.float64, count=width * len(rows)).reshape(-1, width)
+    return [table[:, k].copy() for k in range(width)]
+
+
 def _driver_rows(conn, stmt, params: dict) -> list[tuple]:
     """Every row of ``stmt`` as the driver's tuples (SQLAlchemy's rows cost more than the query
     on 35,040-row reads; numpy converts tuples at once). Values rendered inline, as in :func:`_fetch`."""
-    bound = stmt.bindparams(**params) if params else stmt
-    sql = str(bound.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    sql = _literal_sql(conn, stmt, params)
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         cursor.execute(sql)
         return cursor.fetchall()
     finally:
         cursor.close()
+
+
+def _literal_sql(conn, stmt, params: dict) -> str:
+    """``stmt`` with ``params`` rendered inline by ``conn``'s dialect (numbers and labels)."""
+    bound = stmt.bindparams(**params) if params else stmt
+    return str(bound.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
 
 
 def _partition_values(params: dict) -> dict:
