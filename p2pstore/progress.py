@@ -2,7 +2,8 @@
 
 Long operations (export, report, writing a big run) take ``progress``: a callable
 ``progress(total, label)`` returning a context manager whose ``update(n)`` advances by ``n`` of
-``total`` steps. The CLI passes :func:`p2pstore.cli.progress.progress_bar` (a click progress bar
+``total`` steps; ``total`` may be a function that counts them, called only by a progress that
+is shown (counting can cost a query). The CLI passes :func:`p2pstore.cli.progress.progress_bar` (a click progress bar
 on a terminal, nothing when piped); the default, :func:`no_progress`, does nothing.
 """
 
@@ -17,8 +18,9 @@ class Progress(Protocol):
     def update(self, n: int) -> None: ...
 
 
-#: ``progress(total, label)`` -> a context manager yielding a :class:`Progress`.
-ProgressFactory = Callable[[int, str], ContextManager[Progress]]
+#: ``progress(total, label)`` -> a context manager yielding a :class:`Progress`; ``total`` an
+#: int or a function returning it.
+ProgressFactory = Callable[[int | Callable[[], int], str], ContextManager[Progress]]
 
 
 class _Silent:
@@ -26,6 +28,6 @@ class _Silent:
         pass
 
 
-def no_progress(total: int, label: str) -> ContextManager[Progress]:
+def no_progress(total: int | Callable[[], int], label: str) -> ContextManager[Progress]:
     """A progress that shows nothing."""
     return contextlib.nullcontext(_Silent())

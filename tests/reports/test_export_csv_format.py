@@ -133,3 +133,69 @@ def test_exported_run_equals_the_old_writer(sweep, tmp_path):
                               dtype=float)
             cells = np.array([r[4:] for r in list(csv.reader(io.StringIO(new)))[1:]], dtype=float)
             assert cells.view(np.int64).tolist() == stored.view(np.int64).tolist()
+
+
+@pytest.mark.parametrize("budget", [0, 200_000])
+def test_columns_formatted_once_or_again_write_the_same_file(sweep, tmp_path, monkeypatch, budget):
+    """Repeated columns (load and PV under each mechanism, shared flows) taken from the cache of
+    formatted columns, or formatted again when it holds nothing or little: the same bytes."""
+    from p2pstore.reports import export
+
+    run_id = sweep.single
+    columns = sweep.store.table_columns("household_series")
+    export._write_csv(tmp_path / "cached.csv", columns, sweep.store.stream_table("household_series", [run_id]), Bar())
+    monkeypatch.setattr(export, "TEXT_CACHE_BYTES", budget)
+    export._write_csv(tmp_path / "again.csv", columns,
+                      sweep.store.stream_table("household_series", [run_id], chunk_rows=50), Bar())
+    assert (tmp_path / "again.csv").read_bytes() == (tmp_path / "cached.csv").read_bytes()
+
+
+def test_formatted_columns_are_kept_within_their_budget():
+    """The least recently used go first; sizes are measured once formatted."""
+    from concurrent.futures import Future
+
+    import pyarrow as pa
+
+    from p2pstore.reports.export import _Texts
+
+    def done(n):
+        f = Future()
+        f.set_result(pa.array(["x" * 10] * n))
+        return f
+
+    texts = _Texts(budget=3_000)
+    a, b, c = done(100), done(100), done(100)  # 100 x (10 bytes + a 4-byte offset) = ~1.4 KB each
+    texts.put("a", a, 100)
+    texts.put("b", b, 100)
+    assert texts.get("a") is a  # "b" is now the least recently used
+    texts.put("c", c, 100)
+    assert texts.get("b") is None and texts.get("a") is a and texts.get("c") is c
+    assert texts.used <= 3_000
+    texts.put(None, done(1), 1)  # no key: nothing kept
+    assert len(texts.kept) == 2
+
+
+def test_a_column_that_cannot_be_formatted_fails_the_export(tmp_path):
+    """The error reaches the caller, and the chunks waiting for that column's text do not wait
+    forever (run in a thread: a hang fails the test instead of stalling it)."""
+    import threading
+
+    columns = [Column("run_id", "int"), Column("slot", "int"), Column("x", "float")]
+    names = [c.name for c in columns]
+    bad = np.array(["not a number"] * 3, dtype=object)
+    chunks = [Chunk(names, [], (1,), {"slot": np.arange(3), "x": bad}, {"x": "k"}),
+              Chunk(names, [], (2,), {"slot": np.arange(3), "x": bad}, {"x": "k"})]
+    errors = []
+
+    def write():
+        try:
+            _write_csv(tmp_path / "t.csv", columns, chunks, Bar())
+        except Exception as exc:  # noqa: BLE001 - the test looks at it
+            errors.append(exc)
+
+    worker = threading.Thread(target=write, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the export hung"
+    assert len(errors) == 1 and "Could not convert 'not a number'" in str(errors[0]), errors
+    assert (tmp_path / "t.csv").read_text() == "run_id,slot,x\n"  # not a line of the failed chunks
