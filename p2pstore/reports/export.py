@@ -311,7 +311,7 @@ def _csv_bytes(table, prefix: bytes = b"", *, text: list[str] | None = None):
         text = [f.name for f in table.schema if pa.types.is_string(f.type)]
     quote = any(len(table) and pc.any(pc.match_substring_regex(table[name], _STRUCTURAL)).as_py() for name in text)
     out = pa.BufferOutputStream()
-    pcsv.write_csv(table, out, pcsv.WriteOptions(include_header=False, batch_size=8192,
+    pcsv.write_csv(table, out, pcsv.WriteOptions(include_header=False, batch_size=65536,
                                                  quoting_style="needed" if quote else "none"))
     if not prefix or not len(table):
         return out.getvalue()  # a pyarrow buffer: written without a copy
