@@ -240,18 +240,6 @@ def household_series_arrays(conn, run_id: int, mechanisms: list[str],
     ascending: derived rows computed from the household's ``household_slots`` and the
     mechanism's ``mechanism_slots`` with :func:`p2pstore.store.series.derive` (the view's values
     bit for bit), explicit rows read from ``household_series_explicit``."""
-    sql = _series_sql()
-    wanted = None if households is None else set(households)
-    members = [tuple(m) for m in conn.execute(sql["households"], {"r": run_id}) if wanted is None or m[1] in wanted]
-    derived = set(conn.execute(sql["derived"], {"r": run_id}).scalars())
-    # each household's profile is read once for all the derived mechanisms while it fits
-    slots = _HouseholdSlots(conn, run_id, budget=SLOTS_CACHE_BYTES if len(derived & set(mechanisms)) > 1 else 0)
-    yield from _series_parts(conn, run_id, mechanisms, members, derived, slots)
-
-
-def _series_parts(conn, run_id: int, mechanisms: list[str], members: list[tuple], derived: set[str],
-                  slots: "_HouseholdSlots") -> Iterator[SeriesPart]:
-    """:func:`household_series_arrays`' parts, the run's households and derived mechanisms known."""
     import numpy as np
 
     from p2pstore.store.models import HouseholdSeriesExplicit
@@ -260,7 +248,12 @@ def _series_parts(conn, run_id: int, mechanisms: list[str], members: list[tuple]
     sql = _series_sql()
     explicit = HouseholdSeriesExplicit.__table__
     value_columns = [c.name for c in explicit.columns][4:]
+    wanted = None if households is None else set(households)
+    members = [tuple(m) for m in conn.execute(sql["households"], {"r": run_id}) if wanted is None or m[1] in wanted]
+    derived = set(conn.execute(sql["derived"], {"r": run_id}).scalars())
     flow_groups: dict[tuple, str] = {}  # a derived mechanism's slots and flow factors -> the first with them
+    # each household's profile is read once for all the derived mechanisms while it fits
+    slots = _HouseholdSlots(conn, run_id, budget=SLOTS_CACHE_BYTES if len(derived & set(mechanisms)) > 1 else 0)
     for mechanism in mechanisms:
         if mechanism not in derived:
             for _, household, _, _ in members:
@@ -373,19 +366,14 @@ def _columns(conn, stmt, params: dict, width: int) -> list:
 def _driver_rows(conn, stmt, params: dict) -> list[tuple]:
     """Every row of ``stmt`` as the driver's tuples (SQLAlchemy's rows cost more than the query
     on 35,040-row reads; numpy converts tuples at once). Values rendered inline, as in :func:`_fetch`."""
-    sql = _literal_sql(conn, stmt, params)
+    bound = stmt.bindparams(**params) if params else stmt
+    sql = str(bound.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         cursor.execute(sql)
         return cursor.fetchall()
     finally:
         cursor.close()
-
-
-def _literal_sql(conn, stmt, params: dict) -> str:
-    """``stmt`` with ``params`` rendered inline by ``conn``'s dialect (numbers and labels)."""
-    bound = stmt.bindparams(**params) if params else stmt
-    return str(bound.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
 
 
 def _partition_values(params: dict) -> dict:
