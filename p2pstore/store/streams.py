@@ -240,6 +240,22 @@ def household_series_arrays(conn, run_id: int, mechanisms: list[str],
     ascending: derived rows computed from the household's ``household_slots`` and the
     mechanism's ``mechanism_slots`` with :func:`p2pstore.store.series.derive` (the view's values
     bit for bit), explicit rows read from ``household_series_explicit``."""
+    sql = _series_sql()
+    wanted = None if households is None else set(households)
+    members = [tuple(m) for m in conn.execute(sql["households"], {"r": run_id}) if wanted is None or m[1] in wanted]
+    derived = set(conn.execute(sql["derived"], {"r": run_id}).scalars())
+    # each household's profile is read once for all the derived mechanisms while it fits
+    slots = _HouseholdSlots(conn, run_id, SLOTS_CACHE_BYTES if len(derived & set(mechanisms)) > 1 else 0,
+                            [(m[0], m[2], m[3]) for m in members] if derived & set(mechanisms) else [])
+    try:
+        yield from _parts(conn, run_id, mechanisms, members, derived, slots)
+    finally:
+        slots.close()
+
+
+def _parts(conn, run_id: int, mechanisms: list[str], members: list[tuple], derived: set[str],
+           slots: "_HouseholdSlots") -> Iterator[SeriesPart]:
+    """:func:`household_series_arrays` once its households and derived mechanisms are known."""
     import numpy as np
 
     from p2pstore.store.models import HouseholdSeriesExplicit
@@ -248,12 +264,7 @@ def household_series_arrays(conn, run_id: int, mechanisms: list[str],
     sql = _series_sql()
     explicit = HouseholdSeriesExplicit.__table__
     value_columns = [c.name for c in explicit.columns][4:]
-    wanted = None if households is None else set(households)
-    members = [tuple(m) for m in conn.execute(sql["households"], {"r": run_id}) if wanted is None or m[1] in wanted]
-    derived = set(conn.execute(sql["derived"], {"r": run_id}).scalars())
     flow_groups: dict[tuple, str] = {}  # a derived mechanism's slots and flow factors -> the first with them
-    # each household's profile is read once for all the derived mechanisms while it fits
-    slots = _HouseholdSlots(conn, run_id, budget=SLOTS_CACHE_BYTES if len(derived & set(mechanisms)) > 1 else 0)
     for mechanism in mechanisms:
         if mechanism not in derived:
             for _, household, _, _ in members:
@@ -319,10 +330,20 @@ class _HouseholdSlots:
     and PV; the slots only when they are not a range, the tariffs (with the view's ``COALESCE``)
     only when some slot has one."""
 
-    def __init__(self, conn, run_id: int, budget: int):
+    def __init__(self, conn, run_id: int, budget: int, members: list[tuple]):
+        from p2pstore import profile_reader
+
         self.conn, self.run_id, self.budget = conn, run_id, budget
         self.kept: dict[int, tuple] = {}
         self.used = 0
+        self.helper = None  # a large run in a SQLite file: read by profile_reader's helper process
+        uri = _sqlite_uri(conn)
+        if uri is not None and members and len(members) * _slots_of(conn, run_id, members[0][0]) >= profile_reader.MIN_ROWS:
+            self.helper = profile_reader.ProfileReader(uri, run_id, members)
+
+    def close(self) -> None:
+        if self.helper is not None:
+            self.helper.close()
 
     def get(self, position: int) -> tuple | None:
         return self.kept.get(position)
@@ -330,6 +351,8 @@ class _HouseholdSlots:
     def read(self, position: int, flat_buy: float, flat_sell: float) -> tuple | None:
         import numpy as np
 
+        if self.helper is not None:
+            return self._keep(position, self.helper.get(position, wanted=lambda ahead: ahead not in self.kept))
         sql = _series_sql()
         params = {"r": self.run_id, "p": position}
         first, last, tariffs = _driver_rows(self.conn, sql["shape"], params)[0]
@@ -343,12 +366,34 @@ class _HouseholdSlots:
         buy, sell = float(flat_buy), float(flat_sell)
         if tariffs:
             buy, sell = _columns(self.conn, sql["tariffs"], {**params, "b": buy, "s": sell}, 2)
-        profile = (slot, load, pv, buy, sell)
-        size = sum(a.nbytes for a in profile if isinstance(a, np.ndarray))
-        if self.used + size <= self.budget:
-            self.kept[position] = profile
-            self.used += size
+        return self._keep(position, (slot, load, pv, buy, sell))
+
+    def _keep(self, position: int, profile: tuple | None) -> tuple | None:
+        import numpy as np
+
+        if profile is not None:
+            size = sum(a.nbytes for a in profile if isinstance(a, np.ndarray))
+            if self.used + size <= self.budget:
+                self.kept[position] = profile
+                self.used += size
         return profile
+
+
+def _slots_of(conn, run_id: int, position: int) -> int:
+    """Slots of one household's profile, from its first and last."""
+    first, last, _ = _driver_rows(conn, _series_sql()["shape"], {"r": run_id, "p": position})[0]
+    return 0 if first is None else last - first + 1
+
+
+def _sqlite_uri(conn) -> str | None:
+    """A read-only URI of ``conn``'s SQLite file (None for PostgreSQL or an in-memory database)."""
+    import os
+    from urllib.parse import quote
+
+    from p2pstore.store.engine import sqlite_path
+
+    path = sqlite_path(conn.engine)
+    return None if path is None else f"file:{quote(os.path.abspath(path))}?mode=ro"
 
 
 def _columns(conn, stmt, params: dict, width: int) -> list:

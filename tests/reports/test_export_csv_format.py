@@ -199,3 +199,17 @@ def test_a_column_that_cannot_be_formatted_fails_the_export(tmp_path):
     assert not worker.is_alive(), "the export hung"
     assert len(errors) == 1 and "Could not convert 'not a number'" in str(errors[0]), errors
     assert (tmp_path / "t.csv").read_text() == "run_id,slot,x\n"  # not a line of the failed chunks
+
+
+def test_profiles_read_by_the_helper_process_write_the_same_file(sweep, tmp_path, monkeypatch):
+    """Profiles read by the helper process (any run's, threshold lowered; SQLite) or in this
+    process (PostgreSQL, small runs): the same household_series file."""
+    from p2pstore import profile_reader
+    from p2pstore.reports import export
+
+    run_id = sweep.single
+    columns = sweep.store.table_columns("household_series")
+    export._write_csv(tmp_path / "here.csv", columns, sweep.store.stream_table("household_series", [run_id]), Bar())
+    monkeypatch.setattr(profile_reader, "MIN_ROWS", 0)
+    export._write_csv(tmp_path / "helper.csv", columns, sweep.store.stream_table("household_series", [run_id]), Bar())
+    assert (tmp_path / "helper.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()

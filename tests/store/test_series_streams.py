@@ -1,7 +1,8 @@
 """Reading ``household_series`` in numpy (:func:`p2pstore.store.streams.household_series_arrays`):
 the arrays are the view's rows bit for bit, also for households with slots of their own or
-tariffs in some slots only; the ``same`` keys that let a writer format a column once only ever
-name equal values."""
+tariffs in some slots only, whether the profiles are read in this process or (a large run in a
+SQLite file) by the helper process of :mod:`p2pstore.profile_reader`; the ``same`` keys that let
+a writer format a column once only ever name equal values."""
 
 from __future__ import annotations
 
@@ -11,10 +12,22 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
+from p2pstore import profile_reader
+from p2pstore.errors import StoreError
 from p2pstore.scenario import Scenario
-from p2pstore.store.streams import household_series_arrays
+from p2pstore.store.streams import _HouseholdSlots, household_series_arrays
 
 from test_series_layout import CASES
+
+
+@pytest.fixture(params=["any-size", "large-only"])
+def reader(request, monkeypatch, store):
+    """Which runs' profiles the helper process reads: any run's (its threshold lowered to 0) or
+    only large ones (the tests' runs are small: read in this process). Returns whether the
+    helper is expected: for a SQLite file only, never for PostgreSQL."""
+    if request.param == "any-size":
+        monkeypatch.setattr(profile_reader, "MIN_ROWS", 0)
+    return request.param == "any-size" and store.dialect == "sqlite"
 
 
 def _parts(store, run_id: int) -> list:
@@ -81,11 +94,16 @@ def _assert_parts_are_the_view(store, run_id: int) -> None:
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_parts_are_the_view(store, case):
-    _assert_parts_are_the_view(store, _stored(store, case))
+def test_parts_are_the_view(store, case, reader):
+    run_id = _stored(store, case)
+    with store.engine.connect() as conn:
+        slots = _HouseholdSlots(conn, run_id, 0, [(0, 0.3, 0.1)])
+        slots.close()
+    assert (slots.helper is not None) == reader
+    _assert_parts_are_the_view(store, run_id)
 
 
-def test_a_household_missing_slots_reads_its_own_slots(store):
+def test_a_household_missing_slots_reads_its_own_slots(store, reader):
     """Slots that are not a range (rows removed by hand) are read, not assumed; a household
     without any (all removed) has no rows, in the view as in the arrays."""
     run_id = _stored(store, "all-builtins")
@@ -100,7 +118,7 @@ def test_a_household_missing_slots_reads_its_own_slots(store):
     _assert_parts_are_the_view(store, run_id)
 
 
-def test_tariffs_in_some_slots_read_as_the_view_coalesces_them(store):
+def test_tariffs_in_some_slots_read_as_the_view_coalesces_them(store, reader):
     """A household with a tariff in a few slots (NULL, the flat tariff, in the others)."""
     run_id = _stored(store, "all-builtins")
     with store.engine.begin() as conn:
@@ -109,3 +127,29 @@ def test_tariffs_in_some_slots_read_as_the_view_coalesces_them(store):
         conn.execute(text("UPDATE household_slots SET lambda_sell = 0.05 "
                           "WHERE run_id = :r AND position = 0 AND slot = 70"), {"r": run_id})
     _assert_parts_are_the_view(store, run_id)
+
+
+def test_a_helper_that_cannot_read_raises_a_store_error(tmp_path):
+    """The helper's failure (here: no such file) reaches the caller as one StoreError."""
+    reader = profile_reader.ProfileReader(f"file:{tmp_path / 'missing.db'}?mode=ro", 1, [(0, 0.3, 0.1), (1, 0.3, 0.1)])
+    try:
+        with pytest.raises(StoreError, match="profile reader"):
+            reader.get(0)
+    finally:
+        reader.close()
+    assert reader.proc.returncode is not None  # ended
+
+
+def test_a_helper_closed_early_ends(tmp_path, monkeypatch):
+    """A stream abandoned after its first part (answers still in the pipe) ends its helper."""
+    from p2pstore.store import Store
+
+    monkeypatch.setattr(profile_reader, "MIN_ROWS", 0)
+    store = Store(f"sqlite:///{tmp_path / 'h.db'}")
+    run_id = _stored(store, "all-builtins")
+    with store.engine.connect() as conn:
+        slots = _HouseholdSlots(conn, run_id, 0, [(p, 0.3, 0.1) for p in range(5)])
+        assert slots.helper is not None and slots.read(0, 0.3, 0.1) is not None
+        slots.close()
+    assert slots.helper.proc.returncode is not None
+    store.close()

@@ -1,0 +1,172 @@
+"""Household profiles of a large run in a SQLite file, read by a helper process.
+
+Streaming ``household_series`` (export, ``Store.series``) needs every household's load and PV
+from ``household_slots``: 7 M values for a 100-household year. Python's ``sqlite3`` makes a float
+object of each, seconds of the thread that also feeds the export's formatting threads, holding
+the GIL. :class:`ProfileReader` has them read by a helper process (``python -m
+p2pstore.profile_reader URI``) with ADBC's SQLite driver, which reads columns into Arrow in C, a
+few households ahead of the stream; the arrays come back as raw float64 bytes over a pipe.
+
+The helper is a second *process*: ADBC's driver carries its own copy of SQLite, and two copies of
+SQLite in one process do not see each other's file locks (see "How To Corrupt An SQLite Database
+File", section 2.2.1; an export test run that way saw "database disk image is malformed").
+Between processes SQLite's locks work as for any other reader. The helper opens the file
+read-only and imports only the standard library, numpy and the driver.
+
+Protocol: one request line per household, ``run_id position flat_buy flat_sell`` (floats as
+``float.hex``); per request, in order, a header of five little-endian int64 ``(status, n,
+first, has_slot, has_tariffs)`` then the float64 arrays ``slot`` (if ``has_slot``; else the slots
+are ``first .. first + n - 1``), ``load``, ``pv``, ``buy``, ``sell`` (if ``has_tariffs``) of
+``n`` values; status 1: the household has no slots; status 2: an error, ``n`` bytes of its
+message follow.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+
+#: ``household_slots`` rows a run must have for a helper process to pay off (it takes ~0.2 s to
+#: start, hidden behind the stream's first steps).
+MIN_ROWS = 1_000_000
+
+#: Households asked for ahead of the stream (memory: that many profiles in the pipe and buffers).
+AHEAD = 8
+
+_HEADER = struct.Struct("<5q")
+
+# the helper's statements: the view's rules (docs/schema.md), flat tariffs bound as parameters
+_SHAPE = ("SELECT (SELECT MIN(slot) FROM household_slots WHERE run_id = ?1 AND position = ?2), "
+          "(SELECT MAX(slot) FROM household_slots WHERE run_id = ?1 AND position = ?2), "
+          "EXISTS (SELECT 1 FROM household_slots WHERE run_id = ?1 AND position = ?2 "
+          "AND (lambda_buy IS NOT NULL OR lambda_sell IS NOT NULL))")
+_PROFILE = "SELECT load_kw, pv_kw FROM household_slots WHERE run_id = ?1 AND position = ?2 ORDER BY slot"
+_SLOT = "SELECT slot FROM household_slots WHERE run_id = ?1 AND position = ?2 ORDER BY slot"
+_TARIFFS = ("SELECT COALESCE(lambda_buy, ?3), COALESCE(lambda_sell, ?4) FROM household_slots "
+            "WHERE run_id = ?1 AND position = ?2 ORDER BY slot")
+
+
+class ProfileReader:
+    """A helper process reading the profiles of run ``run_id`` in the SQLite file ``uri`` (a
+    read-only ``file:`` URI). ``members``: ``(position, flat_buy, flat_sell)`` in the order the
+    profiles will be asked for. :meth:`get` returns what
+    :meth:`p2pstore.store.streams._HouseholdSlots.read` returns. Close it: the helper ends."""
+
+    def __init__(self, uri: str, run_id: int, members: list[tuple]):
+        import subprocess
+
+        self.run_id = run_id
+        self.order = [m[0] for m in members]
+        self.flat = {m[0]: (float(m[1]), float(m[2])) for m in members}
+        self.index = {position: k for k, position in enumerate(self.order)}
+        self.asked: list[int] = []  # positions asked for, answers not yet read, in order
+        self.proc = subprocess.Popen([sys.executable, "-m", "p2pstore.profile_reader", uri],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def get(self, position: int, wanted=lambda position: True) -> tuple | None:
+        """The profile of ``position``; the next :data:`AHEAD` households that ``wanted``
+        accepts are asked for too."""
+        from p2pstore.errors import StoreError
+
+        start = self.index[position]
+        ask = [p for p in self.order[start:start + AHEAD] if p not in self.asked and (p == position or wanted(p))]
+        try:
+            if ask:
+                self.proc.stdin.write("".join(f"{self.run_id} {p} {self.flat[p][0].hex()} {self.flat[p][1].hex()}\n"
+                                              for p in ask).encode())
+                self.proc.stdin.flush()
+            self.asked.extend(ask)
+            while True:
+                answered = self.asked.pop(0)
+                profile = self._answer(answered)
+                if answered == position:
+                    return profile
+        except (BrokenPipeError, EOFError):
+            raise StoreError(f"the profile reader stopped: {self._stderr()}") from None
+
+    def _answer(self, position: int) -> tuple | None:
+        import numpy as np
+
+        from p2pstore.errors import StoreError
+
+        status, n, first, has_slot, has_tariffs = _HEADER.unpack(_read(self.proc.stdout, _HEADER.size))
+        if status == 1:
+            return None
+        if status == 2:
+            raise StoreError(f"the profile reader failed: {_read(self.proc.stdout, n).decode('utf-8', 'replace')}")
+        count = 2 + bool(has_slot) + 2 * bool(has_tariffs)
+        arrays = list(np.frombuffer(_read(self.proc.stdout, 8 * n * count), dtype=np.float64).reshape(count, n))
+        slot = arrays.pop(0).astype(np.int64) if has_slot else np.arange(first, first + n, dtype=np.int64)
+        buy, sell = arrays[2:] if has_tariffs else self.flat[position]
+        return slot, arrays[0], arrays[1], buy, sell
+
+    def _stderr(self) -> str:
+        self.close()
+        text = self.proc.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        return text[-1] if text else f"exit status {self.proc.returncode}"
+
+    def close(self) -> None:
+        """End the helper: its input ends (it stops), its output is closed (a helper still
+        writing answers nobody reads stops too)."""
+        import subprocess
+
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except BrokenPipeError:
+                pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _read(stream, size: int) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise EOFError
+    return data
+
+
+def _serve(uri: str) -> None:
+    """The helper: answer requests from stdin on stdout until stdin ends."""
+    import signal
+
+    import adbc_driver_sqlite.dbapi as adbc
+    import numpy as np
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; it closes our stdin
+    out = sys.stdout.buffer
+    with adbc.connect(uri) as conn, conn.cursor() as cursor:
+        def rows(sql: str, params: tuple) -> list:
+            cursor.execute(sql, params)
+            table = cursor.fetch_arrow_table()
+            return [np.asarray(column.to_numpy(), dtype=np.float64) for column in table.columns]
+
+        for line in sys.stdin:
+            run_id, position, buy, sell = line.split()
+            key = (int(run_id), int(position))
+            try:
+                first, last, tariffs = (c[0] for c in rows(_SHAPE, key))
+                if np.isnan(first):
+                    out.write(_HEADER.pack(1, 0, 0, 0, 0))
+                    out.flush()
+                    continue
+                arrays = rows(_PROFILE, key)
+                n = len(arrays[0])
+                has_slot = last - first != n - 1  # not a range: the slots themselves
+                if has_slot:
+                    arrays = rows(_SLOT, key) + arrays
+                if tariffs:
+                    arrays += rows(_TARIFFS, (*key, float.fromhex(buy), float.fromhex(sell)))
+                body = b"".join(np.ascontiguousarray(a, dtype=np.float64).tobytes() for a in arrays)
+                out.write(_HEADER.pack(0, n, int(first), int(has_slot), int(bool(tariffs))) + body)
+            except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
+                message = f"{type(exc).__name__}: {exc}".encode()
+                out.write(_HEADER.pack(2, len(message), 0, 0, 0) + message)
+            out.flush()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1])
