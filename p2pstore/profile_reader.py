@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import struct
 import sys
+from collections.abc import Callable
 
 #: ``household_slots`` rows a run must have for a helper process to pay off (it takes ~0.2 s to
 #: start, hidden behind the stream's first steps).
@@ -35,15 +36,50 @@ AHEAD = 8
 
 _HEADER = struct.Struct("<5q")
 
-# the helper's statements: the view's rules (docs/schema.md), flat tariffs bound as parameters
-_SHAPE = ("SELECT (SELECT MIN(slot) FROM household_slots WHERE run_id = ?1 AND position = ?2), "
-          "(SELECT MAX(slot) FROM household_slots WHERE run_id = ?1 AND position = ?2), "
-          "EXISTS (SELECT 1 FROM household_slots WHERE run_id = ?1 AND position = ?2 "
-          "AND (lambda_buy IS NOT NULL OR lambda_sell IS NOT NULL))")
-_PROFILE = "SELECT load_kw, pv_kw FROM household_slots WHERE run_id = ?1 AND position = ?2 ORDER BY slot"
-_SLOT = "SELECT slot FROM household_slots WHERE run_id = ?1 AND position = ?2 ORDER BY slot"
-_TARIFFS = ("SELECT COALESCE(lambda_buy, ?3), COALESCE(lambda_sell, ?4) FROM household_slots "
-            "WHERE run_id = ?1 AND position = ?2 ORDER BY slot")
+#: A household's reads of ``household_slots`` (``:r`` run id, ``:p`` position), the view's rules
+#: (docs/schema.md), used in this process (:mod:`p2pstore.store.streams`) and by the helper:
+#: ``shape`` its first and last slot (two index lookups; 0 and -1 when it has none) and whether
+#: a slot has a tariff of its own; ``profile`` load and PV; ``slot`` its slots (read when they are
+#: not a range); ``tariffs`` the view's ``COALESCE`` with its flat tariffs ``:b``, ``:s``.
+SQL = {
+    "shape": "SELECT COALESCE((SELECT MIN(slot) FROM household_slots WHERE run_id = :r AND position = :p), 0), "
+             "COALESCE((SELECT MAX(slot) FROM household_slots WHERE run_id = :r AND position = :p), -1), "
+             "EXISTS (SELECT 1 FROM household_slots WHERE run_id = :r AND position = :p "
+             "AND (lambda_buy IS NOT NULL OR lambda_sell IS NOT NULL))",
+    "profile": "SELECT load_kw, pv_kw FROM household_slots WHERE run_id = :r AND position = :p ORDER BY slot",
+    "slot": "SELECT slot FROM household_slots WHERE run_id = :r AND position = :p ORDER BY slot",
+    "tariffs": "SELECT COALESCE(lambda_buy, :b), COALESCE(lambda_sell, :s) FROM household_slots "
+               "WHERE run_id = :r AND position = :p ORDER BY slot",
+}
+#: Columns each statement returns.
+WIDTH = {"shape": 3, "profile": 2, "slot": 1, "tariffs": 2}
+
+#: ``rows(name, params) -> WIDTH[name] float64 columns``: statement ``SQL[name]`` executed.
+Rows = Callable[[str, dict], list]
+
+
+def read_profile(rows: Rows, run_id: int, position: int, flat_buy: float, flat_sell: float) -> tuple | None:
+    """One household's profile ``(slot, load, pv, buy, sell)`` (None when it has no slots):
+    ``slot`` int64, ``load``/``pv`` float64 arrays (kW); ``buy``/``sell`` its per-slot tariffs
+    (the view's ``COALESCE``), or its flat floats when no slot has one of its own (numpy
+    broadcasts them). Only the columns that carry information are read (the driver's cost grows
+    with each one): load and PV; the slots when they are not a range, the tariffs when a slot
+    has one."""
+    import numpy as np
+
+    params = {"r": run_id, "p": position}
+    first, last, tariffs = (int(column[0]) for column in rows("shape", params))
+    if last < first:
+        return None
+    load, pv = rows("profile", params)
+    if last - first == len(load) - 1:  # the primary key makes the slots unique: a range
+        slot = np.arange(first, last + 1, dtype=np.int64)
+    else:
+        slot = rows("slot", params)[0].astype(np.int64)
+    buy, sell = float(flat_buy), float(flat_sell)
+    if tariffs:
+        buy, sell = rows("tariffs", {**params, "b": buy, "s": sell})
+    return slot, load, pv, buy, sell
 
 
 class ProfileReader:
@@ -138,30 +174,28 @@ def _serve(uri: str) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; it closes our stdin
     out = sys.stdout.buffer
+    # the statements with numbered parameters, bound in the order r, p, b, s
+    numbered = {name: sql.replace(":r", "?1").replace(":p", "?2").replace(":b", "?3").replace(":s", "?4")
+                for name, sql in SQL.items()}
     with adbc.connect(uri) as conn, conn.cursor() as cursor:
-        def rows(sql: str, params: tuple) -> list:
-            cursor.execute(sql, params)
+        def rows(name: str, params: dict) -> list:
+            cursor.execute(numbered[name], tuple(params.values()))
             table = cursor.fetch_arrow_table()
             return [np.asarray(column.to_numpy(), dtype=np.float64) for column in table.columns]
 
         for line in sys.stdin:
             run_id, position, buy, sell = line.split()
-            key = (int(run_id), int(position))
             try:
-                first, last, tariffs = (c[0] for c in rows(_SHAPE, key))
-                if np.isnan(first):
+                profile = read_profile(rows, int(run_id), int(position), float.fromhex(buy), float.fromhex(sell))
+                if profile is None:
                     out.write(_HEADER.pack(1, 0, 0, 0, 0))
-                    out.flush()
-                    continue
-                arrays = rows(_PROFILE, key)
-                n = len(arrays[0])
-                has_slot = last - first != n - 1  # not a range: the slots themselves
-                if has_slot:
-                    arrays = rows(_SLOT, key) + arrays
-                if tariffs:
-                    arrays += rows(_TARIFFS, (*key, float.fromhex(buy), float.fromhex(sell)))
-                body = b"".join(np.ascontiguousarray(a, dtype=np.float64).tobytes() for a in arrays)
-                out.write(_HEADER.pack(0, n, int(first), int(has_slot), int(bool(tariffs))) + body)
+                else:
+                    slot, load, pv, buy_, sell_ = profile
+                    has_slot = bool(slot[-1] - slot[0] != len(slot) - 1)  # not a range: the slots themselves
+                    has_tariffs = isinstance(buy_, np.ndarray)
+                    arrays = [slot] * has_slot + [load, pv] + [buy_, sell_] * has_tariffs
+                    body = b"".join(np.ascontiguousarray(a, dtype=np.float64).tobytes() for a in arrays)
+                    out.write(_HEADER.pack(0, len(load), int(slot[0]), int(has_slot), int(has_tariffs)) + body)
             except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
                 message = f"{type(exc).__name__}: {exc}".encode()
                 out.write(_HEADER.pack(2, len(message), 0, 0, 0) + message)

@@ -183,6 +183,7 @@ def _series_sql() -> dict:
     """Statements of the ``household_series`` stream and count (built once, on first use)."""
     from sqlalchemy import text
 
+    from p2pstore import profile_reader
     from p2pstore.store.series import FACTORS
 
     ids = bindparam("run_ids", expanding=True)
@@ -192,17 +193,8 @@ def _series_sql() -> dict:
         "derived": text("SELECT DISTINCT mechanism FROM mechanism_slots WHERE run_id = :r"),
         "factors": text(f"SELECT slot, {', '.join(FACTORS)} FROM mechanism_slots "
                         "WHERE run_id = :r AND mechanism = :m ORDER BY slot"),
-        # what a household's profile needs read besides load and PV: its slots, when they are
-        # not a range (MIN and MAX are two index lookups), and its tariffs, when a slot has one
-        "shape": text("SELECT (SELECT MIN(slot) FROM household_slots WHERE run_id = :r AND position = :p), "
-                      "(SELECT MAX(slot) FROM household_slots WHERE run_id = :r AND position = :p), "
-                      "EXISTS (SELECT 1 FROM household_slots WHERE run_id = :r AND position = :p "
-                      "AND (lambda_buy IS NOT NULL OR lambda_sell IS NOT NULL))"),
-        "profile": text("SELECT load_kw, pv_kw FROM household_slots WHERE run_id = :r AND position = :p ORDER BY slot"),
-        "slot": text("SELECT slot FROM household_slots WHERE run_id = :r AND position = :p ORDER BY slot"),
-        # the view's COALESCE(s.lambda_buy, h.lambda_buy), the household's flat tariffs bound
-        "tariffs": text("SELECT COALESCE(lambda_buy, :b), COALESCE(lambda_sell, :s) FROM household_slots "
-                        "WHERE run_id = :r AND position = :p ORDER BY slot"),
+        # a household's profile: the statements the helper process runs too
+        **{name: text(sql) for name, sql in profile_reader.SQL.items()},
         # the view's rows: per run, its household slots (counted per household on the primary
         # key: a quarter of the time of a join over every slot) times its derived mechanisms (each has
         # every slot of the run), plus the explicit rows
@@ -322,13 +314,10 @@ SLOTS_CACHE_BYTES = 256 * 2**20
 
 
 class _HouseholdSlots:
-    """One run's household profiles as ``(slot, load, pv, buy, sell)``, read from
-    ``household_slots`` and kept up to ``budget`` bytes: arrays, except the tariffs of a household
-    without time-varying ones (its flat ``households`` values, which the view's ``COALESCE`` puts
-    in every slot; numpy broadcasts them). Only the columns that carry information are read (the
-    driver's cost grows with each column: ``sqlite3`` makes a Python float of every value): load
-    and PV; the slots only when they are not a range, the tariffs (with the view's ``COALESCE``)
-    only when some slot has one."""
+    """One run's household profiles (:func:`p2pstore.profile_reader.read_profile`), kept up to
+    ``budget`` bytes: read on ``conn``, or for a large run in a SQLite file by the helper process
+    of :class:`~p2pstore.profile_reader.ProfileReader` a few households ahead. ``members``:
+    ``(position, flat_buy, flat_sell)`` in the order the profiles are asked for. Close it."""
 
     def __init__(self, conn, run_id: int, budget: int, members: list[tuple]):
         from p2pstore import profile_reader
@@ -349,24 +338,15 @@ class _HouseholdSlots:
         return self.kept.get(position)
 
     def read(self, position: int, flat_buy: float, flat_sell: float) -> tuple | None:
-        import numpy as np
+        from p2pstore.profile_reader import WIDTH, read_profile
 
         if self.helper is not None:
-            return self._keep(position, self.helper.get(position, wanted=lambda ahead: ahead not in self.kept))
-        sql = _series_sql()
-        params = {"r": self.run_id, "p": position}
-        first, last, tariffs = _driver_rows(self.conn, sql["shape"], params)[0]
-        if first is None:
-            return None
-        load, pv = _columns(self.conn, sql["profile"], params, 2)
-        if last - first == len(load) - 1:  # the primary key makes the slots unique: a range
-            slot = np.arange(first, last + 1, dtype=np.int64)
+            profile = self.helper.get(position, wanted=lambda ahead: ahead not in self.kept)
         else:
-            slot = _columns(self.conn, sql["slot"], params, 1)[0].astype(np.int64)
-        buy, sell = float(flat_buy), float(flat_sell)
-        if tariffs:
-            buy, sell = _columns(self.conn, sql["tariffs"], {**params, "b": buy, "s": sell}, 2)
-        return self._keep(position, (slot, load, pv, buy, sell))
+            sql = _series_sql()
+            profile = read_profile(lambda name, params: _columns(self.conn, sql[name], params, WIDTH[name]),
+                                   self.run_id, position, flat_buy, flat_sell)
+        return self._keep(position, profile)
 
     def _keep(self, position: int, profile: tuple | None) -> tuple | None:
         import numpy as np
@@ -382,7 +362,7 @@ class _HouseholdSlots:
 def _slots_of(conn, run_id: int, position: int) -> int:
     """Slots of one household's profile, from its first and last."""
     first, last, _ = _driver_rows(conn, _series_sql()["shape"], {"r": run_id, "p": position})[0]
-    return 0 if first is None else last - first + 1
+    return last - first + 1
 
 
 def _sqlite_uri(conn) -> str | None:
