@@ -8,6 +8,8 @@ import warnings
 
 import click
 
+from p2pstore.csv_cells import safe_row
+
 FORMATS = ("table", "csv", "json")
 
 
@@ -60,15 +62,15 @@ def echo_rows(columns: list[str], batches, fmt: str) -> int:
         rows = [r for batch in batches for r in batch]
         click.echo(render(pd.DataFrame.from_records(rows, columns=columns), "table"))
         return len(rows)
-    if fmt == "csv":
+    if fmt == "csv":  # text cells a spreadsheet would evaluate are neutralised (p2pstore.csv_cells)
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(columns)
+        writer.writerow(safe_row(columns))
         click.echo(buf.getvalue(), nl=False)
         for batch in batches:
             buf.seek(0)
             buf.truncate()
-            writer.writerows(batch)
+            writer.writerows(map(safe_row, batch))
             click.echo(buf.getvalue(), nl=False)
             n += len(batch)
         return n

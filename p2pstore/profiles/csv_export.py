@@ -14,13 +14,17 @@ One directory, four files (timestamps are the profiles' own naive local times, I
 Floats are written with Python's shortest round-trip representation, so reading the files back
 (pandas' default CSV parser) gives the same float64 arrays bit for bit, and ``p2pstore profiles
 import NAME --load load.csv --pv pv.csv --tariffs tariffs.csv --p2p-allowed p2p_allowed.csv``
-stores the same data (the same content hash) as the community itself.
+stores the same data (the same content hash) as the community itself. Like every CSV p2pstore
+writes, a text cell a spreadsheet would evaluate (a label starting with ``=``, ``+``, ``-``,
+``@``, tab or carriage return) is written with a leading ``'`` (:mod:`p2pstore.csv_cells`); the
+generators' labels (``C1``, ``P3``) never need it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from p2pstore.csv_cells import safe_frame
 from p2pstore.profiles.base import Profiles
 
 FILES = ("load.csv", "pv.csv", "tariffs.csv", "p2p_allowed.csv")
@@ -62,5 +66,5 @@ def write_profile_csvs(profiles: Profiles, directory: str | Path) -> dict[str, P
     paths = {}
     for name, frame in frames.items():
         paths[name] = directory / name
-        frame.to_csv(paths[name], date_format="%Y-%m-%d %H:%M:%S")
+        safe_frame(frame.reset_index()).to_csv(paths[name], index=False, date_format="%Y-%m-%d %H:%M:%S")
     return paths

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from p2pstore.csv_cells import safe_frame
 from p2pstore.errors import P2PStoreError
 from p2pstore.reports.numbers import format_number, format_value
 
@@ -39,8 +40,8 @@ def render_table(df: pd.DataFrame, fmt: str = "table", *, decimals: Decimals | i
     renames columns for display; ``break_on`` separates runs of equal values of that column
     (a blank line in text, ``\\addlinespace`` in LaTeX).
     """
-    if fmt == "csv":
-        return df.to_csv(index=False).rstrip("\n")
+    if fmt == "csv":  # text cells a spreadsheet would evaluate are neutralised (p2pstore.csv_cells)
+        return safe_frame(df).to_csv(index=False).rstrip("\n")
     if fmt == "json":
         return json.dumps(json_records(df), indent=1)
     if fmt not in TABLE_FORMATS:

@@ -131,13 +131,13 @@ def test_streaming_in_small_chunks_gives_the_same_rows(sweep):
 
 
 def test_failed_export_leaves_no_half_written_file(sweep, tmp_path, monkeypatch):
-    from p2pstore.reports import export as export_module
+    from p2pstore.reports import export_csv as export_module
 
     def broken(path, columns, chunks, bar):
         path.write_text("half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(export_module, "_write_csv", broken)
+    monkeypatch.setattr(export_module, "write_csv", broken)
     with pytest.raises(OSError, match="disk full"):
         export_run(sweep.store, sweep.ids[0], tmp_path / "x", "csv")
     assert list((tmp_path / "x").iterdir()) == []

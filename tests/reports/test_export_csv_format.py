@@ -11,7 +11,8 @@ import struct
 import numpy as np
 import pytest
 
-from p2pstore.reports.export import _write_csv, export_tables
+from p2pstore.reports.export import export_tables
+from p2pstore.reports.export_csv import write_csv as _write_csv
 from p2pstore.store.streams import Chunk, Column
 
 AWKWARD = [0.1, 0.1 + 0.2, 1.0, -0.0, 0.0, 1e16, 1e15 + 0.3, 1e21, 1e22, 123456789012345680.0, 5e-324,
@@ -139,13 +140,13 @@ def test_exported_run_equals_the_old_writer(sweep, tmp_path):
 def test_columns_formatted_once_or_again_write_the_same_file(sweep, tmp_path, monkeypatch, budget):
     """Repeated columns (load and PV under each mechanism, shared flows) taken from the cache of
     formatted columns, or formatted again when it holds nothing or little: the same bytes."""
-    from p2pstore.reports import export
+    from p2pstore.reports import export_csv as export
 
     run_id = sweep.single
     columns = sweep.store.table_columns("household_series")
-    export._write_csv(tmp_path / "cached.csv", columns, sweep.store.stream_table("household_series", [run_id]), Bar())
+    export.write_csv(tmp_path / "cached.csv", columns, sweep.store.stream_table("household_series", [run_id]), Bar())
     monkeypatch.setattr(export, "TEXT_CACHE_BYTES", budget)
-    export._write_csv(tmp_path / "again.csv", columns,
+    export.write_csv(tmp_path / "again.csv", columns,
                       sweep.store.stream_table("household_series", [run_id], chunk_rows=50), Bar())
     assert (tmp_path / "again.csv").read_bytes() == (tmp_path / "cached.csv").read_bytes()
 
@@ -156,7 +157,7 @@ def test_formatted_columns_are_kept_within_their_budget():
 
     import pyarrow as pa
 
-    from p2pstore.reports.export import _Texts
+    from p2pstore.reports.export_csv import TextCache as _Texts
 
     def done(n):
         f = Future()
@@ -205,11 +206,11 @@ def test_profiles_read_by_the_helper_process_write_the_same_file(sweep, tmp_path
     """Profiles read by the helper process (any run's, threshold lowered; SQLite) or in this
     process (PostgreSQL, small runs): the same household_series file."""
     from p2pstore import profile_reader
-    from p2pstore.reports import export
+    from p2pstore.reports import export_csv as export
 
     run_id = sweep.single
     columns = sweep.store.table_columns("household_series")
-    export._write_csv(tmp_path / "here.csv", columns, sweep.store.stream_table("household_series", [run_id]), Bar())
+    export.write_csv(tmp_path / "here.csv", columns, sweep.store.stream_table("household_series", [run_id]), Bar())
     monkeypatch.setattr(profile_reader, "MIN_ROWS", 0)
-    export._write_csv(tmp_path / "helper.csv", columns, sweep.store.stream_table("household_series", [run_id]), Bar())
+    export.write_csv(tmp_path / "helper.csv", columns, sweep.store.stream_table("household_series", [run_id]), Bar())
     assert (tmp_path / "helper.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
