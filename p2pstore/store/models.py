@@ -138,6 +138,8 @@ class Run(Base):
         CheckConstraint(_in("status", RUN_STATUSES), name="status"),
         CheckConstraint(_in("series", SERIES_MODES), name="series"),
         Index("ix_runs_queue", "status", "priority", "id"),
+        # SQLite: an id is never given again once its run is deleted (PostgreSQL: a sequence)
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
