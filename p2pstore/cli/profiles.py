@@ -55,16 +55,22 @@ def profiles():
               help="IANA zone naive timestamps are read in and aware ones converted to (default UTC).")
 @click.option("--slot-minutes", type=click.Choice(["5", "10", "15", "30", "60"]),
               help="Resample to this slot length (mean power: energy is conserved).")
+@click.option("--sep", metavar="CHAR",
+              help="CSV field separator of every file of the import (default ','; ';' for German exports).")
+@click.option("--decimal", metavar="CHAR", help="Decimal mark of CSV numbers (default '.'; ',' for German exports).")
+@click.option("--date-format", "date_format", metavar="FORMAT",
+              help="strftime format of the timestamps, e.g. '%d.%m.%Y %H:%M' (default ISO 8601).")
 @click.option("--replace", is_flag=True, help="Overwrite a set of this name that holds other data (unused by runs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def import_profiles(ctx, name, load, pv, long, tariffs, p2p_allowed, unit, timezone, slot_minutes, replace,
-                    as_json):
+def import_profiles(ctx, name, load, pv, long, tariffs, p2p_allowed, unit, timezone, slot_minutes, sep, decimal,
+                    date_format, replace, as_json):
     """Validate files and store them as profile set NAME (CSV or Parquet, by extension).
 
     Households with PV are prosumers, the others consumers. Nothing is stored when a file is
     malformed (one line names the file, line and problem; exit status 2). Importing identical
-    data again changes nothing.
+    data again changes nothing. Naive local times cross daylight-saving changes with --timezone
+    (the set is then on the zone's standard time); values that look like a unit mistake warn.
 
     \b
     Examples:
@@ -72,12 +78,15 @@ def import_profiles(ctx, name, load, pv, long, tariffs, p2p_allowed, unit, timez
           --tariffs examples/profiles/tariffs.csv --p2p-allowed examples/profiles/p2p_allowed.csv
       p2pstore profiles import solar --load load.parquet --pv pv.parquet --unit kWh \\
           --timezone Australia/Brisbane --slot-minutes 15 --tariffs tariffs.csv
+      p2pstore profiles import berlin --load export.csv --sep ';' --decimal ',' \\
+          --date-format '%d.%m.%Y %H:%M' --timezone Europe/Berlin --tariffs tariffs.csv
     """
     store = open_store(ctx, writes=True)
     with echo_warnings():
         result = store.import_profiles(name, replace=replace, load=load, pv=pv, long=long, tariffs=tariffs,
                                        p2p_allowed=p2p_allowed, unit=unit, timezone=timezone,
-                                       slot_minutes=int(slot_minutes) if slot_minutes else None)
+                                       slot_minutes=int(slot_minutes) if slot_minutes else None,
+                                       sep=sep, decimal=decimal, date_format=date_format)
     if as_json:
         echo_json(result)
         return

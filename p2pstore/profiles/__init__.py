@@ -24,11 +24,11 @@ _LAZY = {
 def generate(scenario) -> Profiles:
     """Generate the profiles of ``scenario`` with the generator it names."""
     if scenario.generator == "notebook":
-        from p2pstore.profiles.notebook import generate_notebook
+        from p2pstore.profiles.notebook import generate_notebook  # each generator loads only its own libraries
 
         return generate_notebook(scenario)
     if scenario.generator == "standard":
-        from p2pstore.profiles.standard import generate_standard
+        from p2pstore.profiles.standard import generate_standard  # pvlib and demandlib: only when used
 
         return generate_standard(scenario)
     raise ValueError(f"unknown generator {scenario.generator!r}")
@@ -41,7 +41,7 @@ def generated_community(scenario) -> Profiles:
     Raises :class:`~p2pstore.errors.InputError` for a scenario on a stored profile set (it has
     no generated community) or a tariff file that does not fit the community.
     """
-    from p2pstore.errors import InputError
+    from p2pstore.errors import InputError  # kept out of `import p2pstore.profiles` (start-up of `run`)
 
     if scenario.imported:
         raise InputError(f"the scenario settles profile set {scenario.profiles!r}: only a generated "
@@ -50,8 +50,9 @@ def generated_community(scenario) -> Profiles:
         raise InputError("the scenario's tariffs are a stored tariff file: give the file itself (--tariffs FILE)")
     profiles = generate(scenario)
     if scenario.tariffs is not None:
+        # the importer needs pandas: only for a scenario with a tariff file
         from p2pstore.profiles.importer import read_tariffs
-        from p2pstore.profiles.sets import with_tariffs
+        from p2pstore.profiles.sets import with_tariffs  # (same reason)
 
         profiles = with_tariffs(profiles, read_tariffs(scenario.tariffs))
     return profiles
@@ -59,7 +60,7 @@ def generated_community(scenario) -> Profiles:
 
 def __getattr__(name):  # the importer needs pandas: load it only when asked for
     if name in _LAZY:
-        import importlib
+        import importlib  # only for a lazy attribute
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(name)

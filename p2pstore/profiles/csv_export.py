@@ -42,8 +42,8 @@ def write_profile_csvs(profiles: Profiles, directory: str | Path) -> dict[str, P
 
     Returns ``{file name: path}``.
     """
-    import numpy as np
-    import pandas as pd
+    import numpy as np  # numpy and pandas only when files are written
+    import pandas as pd  # (same reason)
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -94,9 +94,9 @@ def to_slots(per_day: np.ndarray, slot_minutes: int) -> np.ndarray:
 # -- the two library models ----------------------------------------------------------------------
 def weather_path(weather: str):
     """Path of a TMY3 file shipped in pvlib's data directory."""
-    from pathlib import Path
+    from pathlib import Path  # pvlib only when its data are used
 
-    import pvlib
+    import pvlib  # (same reason)
 
     return Path(pvlib.__file__).parent / "data" / weather
 
@@ -110,14 +110,14 @@ def typical_year_pv(weather: str, tilt: float, azimuth: float) -> tuple[np.ndarr
     Solar positions are taken at mid-hour. ``tilt`` degrees from horizontal, ``azimuth`` degrees
     clockwise from north.
     """
-    import pandas as pd
+    import pandas as pd  # pandas and pvlib load only when the model runs (once per process)
 
     with _library_warnings_silenced():
-        from pvlib.iotools import read_tmy3
-        from pvlib.location import Location
-        from pvlib.modelchain import ModelChain
-        from pvlib.pvsystem import PVSystem
-        from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS
+        from pvlib.iotools import read_tmy3  # (same reason)
+        from pvlib.location import Location  # (same reason)
+        from pvlib.modelchain import ModelChain  # (same reason)
+        from pvlib.pvsystem import PVSystem  # (same reason)
+        from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS  # (same reason)
 
         data, meta = read_tmy3(weather_path(weather), map_variables=True)
         tz = dt.timezone(dt.timedelta(hours=float(meta["TZ"])))
@@ -148,11 +148,11 @@ def h25_per_annual_kwh(start: dt.date, days: int) -> np.ndarray:
 
     Read-only. 15-minute values from ``start`` 00:00 on the horizon's own calendar, no holidays.
     """
-    import pandas as pd
+    import pandas as pd  # pandas and demandlib load only when the model runs (once per process)
 
     index = pd.date_range(dt.datetime.combine(start, dt.time()), periods=days * 96, freq="15min")
     with _library_warnings_silenced():
-        from demandlib.bdew import H25
+        from demandlib.bdew import H25  # (same reason)
 
         profile = H25(index)
     per_kwh = profile.to_numpy(dtype=float).reshape(days, 96) / BDEW_ANNUAL_KWH

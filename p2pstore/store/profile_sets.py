@@ -509,10 +509,11 @@ class ProfileSetMethods:
 
     def import_profiles(self, name: str, *, replace: bool = False, load=None, pv=None, long=None,
                         tariffs=None, p2p_allowed=None, unit: str | None = None, timezone: str | None = None,
-                        slot_minutes: int | None = None) -> dict[str, Any]:
+                        slot_minutes: int | None = None, **read_options) -> dict[str, Any]:
         """Read, validate and store a profile set from files or pandas DataFrames.
 
-        Arguments as :func:`p2pstore.profiles.importer.read_profile_set`; see
+        Arguments as :func:`p2pstore.profiles.importer.read_profile_set` (``read_options``: its
+        ``sep``, ``decimal`` and ``date_format``); see
         :meth:`save_profile_set` for ``replace`` and the result (plus ``"warnings"``: odd but
         legal data noticed). Nothing is stored when any input is malformed.
 
@@ -528,7 +529,7 @@ class ProfileSetMethods:
         if problem:  # before reading what may be large files
             raise InputError(problem)
         data = read_files(load=load, pv=pv, long=long, tariffs=tariffs, p2p_allowed=p2p_allowed, unit=unit,
-                          timezone=timezone, slot_minutes=slot_minutes)
+                          timezone=timezone, slot_minutes=slot_minutes, **read_options)
         return {**self.save_profile_set(name, data, replace=replace), "warnings": list(data.warnings),
                 "households": data.n_households, "slots": data.n_slots}
 
