@@ -71,26 +71,40 @@ def compare(ctx, run_ids, batch, by, metrics, mechanisms, pivot, fmt):
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
 @click.option("--figures-dir", type=click.Path(file_okay=False), help="Also write every figure here, as NN-name.FORMAT.")
 @click.option("--figure-format", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True,
-              help="Format of the files in --figures-dir (svg and pdf are vector graphics).")
+              help="Format of the files in --figures-dir (svg and pdf are vector graphics, text kept as text).")
 @click.option("--dpi", type=click.IntRange(10, 2400), help="Resolution of PNG files in --figures-dir (default 300).")
 @click.option("--png-dir", type=click.Path(file_okay=False), help="Alias of --figures-dir DIR --figure-format png.")
+@click.option("--no-titles", is_flag=True, help="Draw no titles above the figures (a paper's captions say it).")
+@click.option("--figure-width", type=float, metavar="IN", help="Width of every figure in inches (1.5-7.2; "
+              "default: 3.5 for a KPI against a parameter, 7.2 for the others).")
+@click.option("--figure-height", type=float, metavar="IN", help="Height of every figure in inches (default: each its own).")
+@click.option("--mechanism", "mechanisms", multiple=True, metavar="NAME",
+              help="Draw only this mechanism (repeatable; default all).")
+@click.option("--axis-label", "axis_labels", multiple=True, metavar="NAME=TEXT",
+              help="Axis label of a KPI or parameter, e.g. 'prosumer_share=Share of prosumers' (repeatable).")
 @click.pass_context
-def report(ctx, run_id, run_ids, batch, by, out, figures_dir, figure_format, dpi, png_dir):
+def report(ctx, run_id, run_ids, batch, by, out, figures_dir, figure_format, dpi, png_dir, no_titles, figure_width,
+           figure_height, mechanisms, axis_labels):
     """Write a self-contained HTML report (figures embedded; opens offline), and the figures as
-    files for a paper.
+    files for a paper: at most 7.2 in wide, TrueType fonts in PDF, text as text in SVG.
 
     \b
     Examples:
       p2pstore report --run 1 -o run1.html
       p2pstore report --batch share --by prosumer_share -o share.html --figures-dir figs/ --figure-format pdf
+      p2pstore report --batch share -o share.html --figures-dir figs/ --figure-format pdf --no-titles \\
+          --mechanism mmr --mechanism bill_sharing --axis-label "prosumer_share=Share of prosumers"
       p2pstore report --batch pv --png-dir figs/ --dpi 150 -o pv.html
     """
     from p2pstore.cli.progress import progress_bar
+    from p2pstore.reports.figure_style import FigureOptions, parse_labels
     from p2pstore.reports.html import make_report
 
     sel = _selection(run_ids, batch, run_id, single=True)
+    options = FigureOptions(title=not no_titles, width=figure_width, height=figure_height,
+                            mechanisms=tuple(mechanisms) or None, labels=parse_labels(axis_labels))
     paths = make_report(open_store(ctx), out, by=by, figures_dir=figures_dir, figure_format=figure_format, dpi=dpi,
-                        png_dir=png_dir, progress=progress_bar, **sel)
+                        png_dir=png_dir, progress=progress_bar, options=options, **sel)
     where = figures_dir or png_dir
     fmt = "png" if png_dir else figure_format
     click.echo(f"wrote {paths[0]}" + (f" and {len(paths) - 1} {fmt.upper()} files to {where}" if where else ""))

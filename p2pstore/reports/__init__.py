@@ -36,6 +36,7 @@ def __getattr__(name):
     target = _EXPORTS.get(name)
     if target is None:
         raise AttributeError(f"module 'p2pstore.reports' has no attribute {name!r}")
+    # names resolve lazily: importing the package imports neither pandas nor matplotlib
     import importlib
 
     return getattr(importlib.import_module(target[0]), target[1])

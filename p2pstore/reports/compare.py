@@ -140,6 +140,7 @@ def _in_order(names: Iterable[str], order: Sequence[str]) -> list[str]:
 
 def metric_order(names: Iterable[str]) -> list[str]:
     """KPI names in the order the metrics module defines them (unknown names last, sorted)."""
+    # settlement.metrics pulls numpy: imported when called: the CLI imports this module at start-up without pandas or scipy
     from p2pstore.settlement.metrics import METRIC_NAMES
 
     return _in_order(names, METRIC_NAMES)
@@ -207,6 +208,7 @@ def compare_metrics(long: pd.DataFrame, ids: list[int], by: str | None = None, p
                     metrics: Iterable[str] | None = None, mechanisms: Iterable[str] | None = None) -> pd.DataFrame:
     """:func:`compare` on frames already read: ``long`` the runs' ``Store.metrics`` rows,
     ``params`` their ``Store.run_params`` rows (needed with ``by``; gives the currency)."""
+    # imported when called: the CLI imports this module at start-up without pandas or scipy
     from p2pstore.reports.numbers import metric_unit
 
     if long.empty:
@@ -244,8 +246,9 @@ def describe(long: pd.DataFrame, keys: list[str], value: str = "value") -> pd.Da
     The interval is ``mean ± t(0.975, n - 1) * sd / sqrt(n)`` with the Student-t quantile of
     :func:`scipy.stats.t.ppf`; it is NaN for groups of fewer than two values.
     """
+    # imported when called: the CLI imports this module at start-up without pandas or scipy
     import numpy as np
-    from scipy import stats
+    from scipy import stats  # as numpy above: only when statistics are computed
 
     grouped = long.groupby(keys, sort=False, dropna=False)[value]
     table = grouped.agg(n="count", mean="mean", median="median", sd="std", min="min", max="max").reset_index()
@@ -272,6 +275,7 @@ def _order(table: pd.DataFrame, metric_names: Sequence[str], by: str | None) -> 
 def row_decimals(metrics: Iterable[str], values: pd.DataFrame) -> list[int | None]:
     """Decimals of each row: its KPI's natural precision, or by the magnitude of the KPI's
     numbers in ``values`` (same rows) when the KPI has none."""
+    # imported when called: the CLI imports this module at start-up without pandas or scipy
     from p2pstore.reports.numbers import magnitude_decimals, metric_decimals
 
     metrics = list(metrics)
@@ -297,6 +301,7 @@ def render_compare(table: pd.DataFrame, fmt: str = "table") -> str:
     """:func:`compare`'s table as aligned text, Markdown or LaTeX (each KPI at its precision,
     units in the headers when the table holds one unit), or CSV / JSON (every column, full
     precision)."""
+    # imported when called: the CLI imports this module at start-up without pandas or scipy
     from p2pstore.reports.tables import render_table
 
     if fmt not in COMPARE_FORMATS:
@@ -336,6 +341,7 @@ def pivot_compare(table: pd.DataFrame, stat: str = "mean") -> pd.DataFrame:
             parts[f"{mech}_{col}"] = keyed[col].unstack("mechanism")[mech]
     for mech in mechs:
         parts[f"n_{mech}"] = keyed["n"].unstack("mechanism")[mech].fillna(0).astype("int64")
+    # imported when called: the CLI imports this module at start-up without pandas or scipy
     import pandas as pd
 
     out = pd.DataFrame(parts).reset_index().drop(columns="rank")
@@ -348,8 +354,9 @@ def render_pivot(wide: pd.DataFrame, fmt: str = "table") -> str:
     """:func:`pivot_compare`'s table: CSV / JSON as it is (full precision); for people, one cell
     per mechanism (``8.46 ± 0.95`` for ``mean±sd`` / ``mean±ci95``, the ± being the sd or the
     CI half-width), each KPI at its precision, the statistic and unit in the headers."""
+    # imported when called: the CLI imports this module at start-up without pandas or scipy
     from p2pstore.reports.numbers import format_number, format_plus_minus
-    from p2pstore.reports.tables import render_table
+    from p2pstore.reports.tables import render_table  # as above: only when a table is rendered
 
     if fmt not in COMPARE_FORMATS:
         raise P2PStoreError(f"unknown format {fmt!r} (known: {', '.join(COMPARE_FORMATS)})")

@@ -15,6 +15,7 @@ def notebook_daily_frame(day: np.ndarray, avg_load_kwh: np.ndarray, avg_pv_kwh: 
     """``daily_df`` as the notebook prints it: day, avg_load_kWh_per_house,
     avg_pv_kWh_per_prosumer (kWh/day) and one ``bill_<short>_<currency>`` column per mechanism
     (community bill per day), in the order of ``bills``. Arrays are ``[D]``."""
+    # imported when called: the CLI imports this module at start-up without pandas or scipy
     import pandas as pd
 
     frame = pd.DataFrame({

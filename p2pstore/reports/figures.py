@@ -1,75 +1,47 @@
-"""Matplotlib figures of stored results. Each function takes DataFrames and returns a Figure.
+"""Matplotlib figures of one stored run. Each function takes DataFrames and returns a Figure.
 
-Figures are built on :class:`matplotlib.figure.Figure` with the Agg canvas, never through
-``pyplot``: no GUI backend is touched and a notebook's own pyplot state is left alone. This
-module is imported only when a report is made (it imports matplotlib at import time).
+Every figure is sized for a journal page (at most :data:`~figure_style.PAGE_WIDTH` inches wide),
+drawn in the print style of :mod:`p2pstore.reports.figure_style` (TrueType fonts, legend below
+the axes) and takes :class:`~figure_style.FigureOptions` (title on or off, size, mechanisms,
+axis labels). Many-run figures are in :mod:`p2pstore.reports.sweep_figures`; both are re-exported
+here. This module is imported only when a report is made (it imports matplotlib).
 """
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import DateFormatter, DayLocator
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from p2pstore import registry
-from p2pstore.reports.compare import ordered_mechanisms
-from p2pstore.reports.numbers import format_value
+from p2pstore import display, registry
+from p2pstore.reports.figure_style import (COLUMN_WIDTH, DEFAULT_OPTIONS, FIGURE_FORMATS, PAGE_WIDTH, PALETTE,  # noqa: F401
+                                           PRINT_DPI, FigureOptions, color, equal_groups, figure_bytes, group_label,
+                                           legend_below, new_figure, png_bytes, same_values_note, styled, title)
+from p2pstore.reports.sweep_figures import (BASELINE, grouped_boxes, metric_distribution,  # noqa: F401
+                                            metric_vs_parameter)
 
-#: Colours in registry order: the notebook's three keep its default colour cycle (blue, orange,
-#: green), so one mechanism has one colour in every figure.
-PALETTE = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
-           "tab:olive", "tab:cyan", "tab:gray")
-PRICE_COLUMNS = {"import_price": "import", "export_price": "export", "p2p_price": "P2P"}
-#: Formats figures are written in, and their default resolution for raster output (dots per inch).
-FIGURE_FORMATS = ("png", "svg", "pdf")
-PRINT_DPI = 300
-#: Above this many households a run's bills are shown as distributions, not one bar per household.
+PRICE_COLUMNS = {"import_price": "Import price", "export_price": "Export price", "p2p_price": "P2P price"}
+#: Above this many bars (households x mechanisms) a run's bills are shown as distributions.
 MAX_BARS = 30
+MAX_BAR_COUNT = 90
 #: Above this many days daily series are shown as monthly means (the days faint behind them) and
 #: per-slot prices as daily means.
 LONG_HORIZON_DAYS = 92
 SHORT_PRICES_DAYS = 14
-#: The mechanism savings are measured against: not drawn in savings figures (it is 0 by definition).
-BASELINE = "conventional"
 
 
 def label(mechanism: str) -> str:
-    """The mechanism's label in legends and tables (the registry's; its name if unknown)."""
-    known = registry.mechanisms().get(mechanism)
-    return known.label if known is not None else mechanism
+    """The mechanism's label in legends and tables (:func:`p2pstore.display.mechanism`)."""
+    return display.mechanism(mechanism)
 
 
-def color(mechanism: str) -> str:
+def registry_rank(mechanism: str) -> tuple[int, str]:
+    """Sort key of a mechanism in report order."""
     names = registry.names()
-    index = names.index(mechanism) if mechanism in names else sum(map(ord, mechanism))
-    return PALETTE[index % len(PALETTE)]
-
-
-def new_figure(width: float = 7.0, height: float = 4.0) -> Figure:
-    """A figure sized for print (inches; 7 in is a page's text width) on the Agg canvas."""
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def figure_bytes(fig: Figure, fmt: str = "png", dpi: int = 100) -> bytes:
-    """The figure rendered as ``fmt`` (png, svg or pdf; ``dpi`` matters for png only)."""
-    buf = io.BytesIO()
-    metadata = {"Software": None} if fmt == "png" else {"Creator": None, "Date": None} if fmt == "svg" else \
-        {"Creator": None, "Producer": None, "CreationDate": None}
-    fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata)  # no dates: the same figure, the same bytes
-    return buf.getvalue()
-
-
-def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
-    """The figure rendered as PNG."""
-    return figure_bytes(fig, "png", dpi)
+    return (names.index(mechanism) if mechanism in names else len(names), mechanism)
 
 
 def community_size(n_households: int, consumers: int | None = None, prosumers: int | None = None) -> str:
@@ -80,26 +52,20 @@ def community_size(n_households: int, consumers: int | None = None, prosumers: i
     return text
 
 
-def _finish(fig: Figure, ax, *, legend: bool = True, extra_handles=()) -> Figure:
-    """Grid, a legend of the visible lines only (plus ``extra_handles``), tight layout."""
+def _grid(ax) -> None:
     ax.grid(True, linestyle="--", alpha=0.5)
-    if legend:
-        handles, labels = ax.get_legend_handles_labels()
-        keep = [(h, lab) for h, lab in zip(handles, labels) if _visible(h)]
-        keep += [(h, h.get_label()) for h in extra_handles]
-        if keep:
-            ax.legend(*zip(*keep), fontsize="small")
-    fig.tight_layout()
+
+
+def _legend_of_axes(fig: Figure, axes, options: FigureOptions, note: str = "", extra=()) -> Figure:
+    """One figure legend of the labelled artists of ``axes`` (each label once), plus ``extra``."""
+    seen: dict[str, object] = {}
+    for ax in axes:
+        for handle, text in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(text, handle)
+    for handle in extra:
+        seen.setdefault(handle.get_label(), handle)
+    legend_below(fig, list(seen.values()), list(seen), note, grow=options.height is None)
     return fig
-
-
-def _visible(artist) -> bool:
-    """False for a line with no finite point (it draws nothing, so it gets no legend entry)."""
-    get = getattr(artist, "get_ydata", None)
-    if get is None:
-        return True
-    y = np.asarray(get(), dtype=float)
-    return bool(np.isfinite(y).any())
 
 
 def _plot_daily(ax, dates, values, *, color=None, label=None, long: bool = False) -> None:
@@ -110,58 +76,67 @@ def _plot_daily(ax, dates, values, *, color=None, label=None, long: bool = False
         ax.plot(np.asarray(dates), values.to_numpy(), color=color, label=label)
         return
     dates = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
-    ax.plot(dates, values, color=color, alpha=0.25, linewidth=0.6)
+    ax.plot(dates, values, color=color, alpha=0.25, linewidth=0.5)
     monthly = values.groupby(dates.dt.to_period("M")).mean()
     mid = [p.start_time + (p.end_time - p.start_time) / 2 for p in monthly.index]
-    ax.plot(mid, monthly.to_numpy(), "-o", markersize=3, color=color, label=label)
+    ax.plot(mid, monthly.to_numpy(), "-o", markersize=2.5, color=color, label=label)
 
 
-def _day_axis(fig: Figure, ax, long: bool, what: str) -> None:
+def _day_axis(ax, long: bool, what: str, options: FigureOptions) -> None:
     """x axis of a daily series: day numbers, or (``long``) dates under monthly means of ``what``."""
     if long:
-        ax.set_xlabel(f"Date (points: monthly means of the {what})")
-        fig.autofmt_xdate()
+        ax.set_xlabel(options.label("date", f"Date (points: monthly means of the {what})"))
+        ax.xaxis.set_major_formatter(DateFormatter("%b %Y"))
+        for text in ax.get_xticklabels():
+            text.set(rotation=30, ha="right")
     else:
-        ax.set_xlabel("Day")
+        ax.set_xlabel(options.label("day", "Day"))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-# -- single run: the notebook's two figures ------------------------------------------------------
-def daily_load_pv(daily: pd.DataFrame, community: str = "") -> Figure:
+# -- the notebook's two figures ------------------------------------------------------------------
+@styled
+def daily_load_pv(daily: pd.DataFrame, community: str = "", options: FigureOptions = DEFAULT_OPTIONS) -> Figure:
     """The notebook's first figure: daily average load per house and PV per prosumer (kWh/day).
 
-    ``daily``: one run's ``daily_bills`` rows (any one mechanism's energy columns are used:
-    they do not depend on the mechanism). Horizons longer than :data:`LONG_HORIZON_DAYS` show
-    monthly means over the faint days. ``community``: :func:`community_size` text for the title.
+    ``daily``: one run's ``daily_bills`` rows (any one mechanism's energy columns are used: they
+    do not depend on the mechanism). Horizons longer than :data:`LONG_HORIZON_DAYS` show monthly
+    means over the faint days. ``community``: :func:`community_size` text for the title.
     """
     one = daily[daily["mechanism"] == daily["mechanism"].iloc[0]].sort_values("day")
     long = len(one) > LONG_HORIZON_DAYS
-    fig = new_figure()
+    fig = new_figure(*options.size(PAGE_WIDTH, 2.6))
     ax = fig.add_subplot()
     x = one["date"] if long else one["day"]
-    _plot_daily(ax, x, one["avg_load_kwh_per_house"], color="tab:blue", label="Avg load per house (kWh/day)", long=long)
-    _plot_daily(ax, x, one["avg_pv_kwh_per_prosumer"], color="tab:orange", label="Avg PV per prosumer (kWh/day)",
-                long=long)
-    _day_axis(fig, ax, long, "daily values")
-    ax.set_ylabel("Energy (kWh/day)")
-    ax.set_title("Daily average load & PV over community" + (f"\n{community}" if community else ""), fontsize=11)
-    return _finish(fig, ax)
+    _plot_daily(ax, x, one["avg_load_kwh_per_house"], color="tab:blue", label="Average load per house", long=long)
+    _plot_daily(ax, x, one["avg_pv_kwh_per_prosumer"], color="tab:orange", label="Average PV per prosumer", long=long)
+    _day_axis(ax, long, "daily values", options)
+    ax.set_ylabel(options.label("energy", "Energy (kWh/day)"))
+    title(ax, "Daily average load & PV over community", options, community)
+    _grid(ax)
+    return _legend_of_axes(fig, [ax], options)
 
 
-def daily_community_bill(daily: pd.DataFrame, currency: str = "Rs", community: str = "") -> Figure:
-    """The notebook's second figure: daily community bill per mechanism (currency/day)."""
-    fig = new_figure()
+@styled
+def daily_community_bill(daily: pd.DataFrame, currency: str = "Rs", community: str = "",
+                         options: FigureOptions = DEFAULT_OPTIONS) -> Figure:
+    """The notebook's second figure: daily community bill per mechanism (currency/day);
+    mechanisms with equal bills every day are drawn once (:func:`same_values_note`)."""
+    fig = new_figure(*options.size(PAGE_WIDTH, 2.6))
     ax = fig.add_subplot()
     long = daily["day"].nunique() > LONG_HORIZON_DAYS
-    for mech in ordered_mechanisms(daily["mechanism"]):
+    lines = {}
+    for mech in options.keep(daily["mechanism"]):
         one = daily[daily["mechanism"] == mech].sort_values("day")
-        _plot_daily(ax, one["date"] if long else one["day"], one["bill"], color=color(mech), label=label(mech),
-                    long=long)
-    _day_axis(fig, ax, long, "daily bills")
-    ax.set_ylabel(f"Community bill ({currency}/day)")
-    ax.set_title("Daily community bill under different mechanisms" + (f"\n{community}" if community else ""),
-                 fontsize=11)
-    return _finish(fig, ax)
+        lines[mech] = ((one["date"] if long else one["day"]).to_numpy(), one["bill"].to_numpy())
+    groups = equal_groups(lines)
+    for mechs, (x, y) in groups:
+        _plot_daily(ax, x, y, color=color(mechs[0]), label=group_label(mechs), long=long)
+    _day_axis(ax, long, "daily bills", options)
+    ax.set_ylabel(options.label("bill", f"Community bill ({currency}/day)"))
+    title(ax, "Daily community bill under different mechanisms", options, community)
+    _grid(ax)
+    return _legend_of_axes(fig, [ax], options, same_values_note([g for g, _ in groups]))
 
 
 #: Weeks a single-run report shows per-slot load and PV for: the first week from each of these days
@@ -183,258 +158,163 @@ def season_week_starts(first: pd.Timestamp, end: pd.Timestamp) -> list[tuple[str
     return found or [("first week" if end - first >= week else "horizon", first)]
 
 
-def load_pv_weeks(series: pd.DataFrame) -> Figure:
+@styled
+def load_pv_weeks(series: pd.DataFrame, options: FigureOptions = DEFAULT_OPTIONS) -> Figure:
     """Community load and PV (kW) per slot over a June and a December week (:func:`season_week_starts`).
 
-    ``series``: one mechanism's ``community_series`` rows with a ``ts`` column (slot start).
+    ``series``: one mechanism's ``community_series`` rows with a ``ts`` column (each slot's start,
+    in the run's own calendar: the weekdays are those of the data's year).
     """
     ts = series["ts"]
     step = ts.iloc[1] - ts.iloc[0] if len(ts) > 1 else pd.Timedelta(minutes=15)
     weeks = season_week_starts(ts.iloc[0], ts.iloc[-1] + step)
-    fig = new_figure(12, 3.2 * len(weeks) + 0.6)
+    fig = new_figure(*options.size(PAGE_WIDTH, 2.0 * len(weeks) + 0.5))
     axes = fig.subplots(len(weeks), 1, sharey=True, squeeze=False)[:, 0]
     for ax, (name, start) in zip(axes, weeks):
         one = series[(series["ts"] >= start) & (series["ts"] < start + pd.Timedelta(days=7))]
-        ax.plot(one["ts"], one["load_kw"], linewidth=0.9, color="tab:red", label="Load")
-        ax.plot(one["ts"], one["pv_kw"], linewidth=0.9, color="tab:olive", label="PV")
-        ax.set_title(f"Community load and PV, {name}", fontsize=11)
-        ax.set_ylabel("Power (kW)")
-        ax.grid(True, linestyle="--", alpha=0.5)
-        ax.legend(loc="upper right")
+        ax.plot(one["ts"], one["load_kw"], linewidth=0.7, color="tab:red", label="Load")
+        ax.plot(one["ts"], one["pv_kw"], linewidth=0.7, color="tab:olive", label="PV")
+        if options.title:
+            ax.set_title(f"Community load and PV, {name}")
+        ax.set_ylabel(options.label("power", "Power (kW)"))
+        _grid(ax)
         ax.xaxis.set_major_locator(DayLocator())
-        ax.xaxis.set_major_formatter(DateFormatter("%a %d %b"))
-    fig.tight_layout()
-    return fig
+        ax.xaxis.set_major_formatter(DateFormatter("%a %d %b %Y" if len(weeks) == 1 else "%a %d %b"))
+    return _legend_of_axes(fig, axes, options)
 
 
-# -- single run: bills and prices --------------------------------------------------------------
-def household_bills(bills: pd.DataFrame, currency: str = "Rs", community: str = "") -> Figure:
+# -- bills and prices ---------------------------------------------------------------------------
+@styled
+def household_bills(bills: pd.DataFrame, currency: str = "Rs", community: str = "",
+                    options: FigureOptions = DEFAULT_OPTIONS) -> Figure:
     """Each household's bill over the horizon under each mechanism: grouped bars up to
-    :data:`MAX_BARS` households, else the distribution of the bills per mechanism, consumers and
-    prosumers apart (box plots, every household a point)."""
+    :data:`MAX_BARS` households (and :data:`MAX_BAR_COUNT` bars), else the distribution of the
+    bills per mechanism, consumers and prosumers apart (box plots, every household a point)."""
     households = list(dict.fromkeys(bills.sort_values("position", kind="stable")["household"]))
-    if len(households) > MAX_BARS:
-        return _household_bill_distribution(bills, currency, community)
-    mechs = ordered_mechanisms(bills["mechanism"])
+    mechs = options.keep(bills["mechanism"])
+    if len(households) > MAX_BARS or len(households) * len(mechs) > MAX_BAR_COUNT:
+        return _household_bill_distribution(bills, mechs, currency, community, options)
     wide = bills.pivot_table(index="household", columns="mechanism", values="bill", aggfunc="first")
     wide = wide.reindex(index=households, columns=mechs)
-    fig = new_figure(max(7.0, 0.25 * len(households) * len(mechs) + 1.5), 4.0)
+    fig = new_figure(*options.size(PAGE_WIDTH, 2.8))
     ax = fig.add_subplot()
     x = np.arange(len(households))
     width = 0.8 / max(len(mechs), 1)
     for k, mech in enumerate(mechs):
         ax.bar(x + (k - (len(mechs) - 1) / 2) * width, wide[mech].to_numpy(), width, label=label(mech),
                color=color(mech))
-    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axhline(0, color="black", linewidth=0.6)
     ax.set_xticks(x, households, rotation=90 if len(households) > 12 else 0)
-    ax.set_xlabel("Household")
-    ax.set_ylabel(f"Bill over the horizon ({currency}; < 0 = net income)")
-    ax.set_title("Bill per household under different mechanisms" + (f"\n{community}" if community else ""),
-                 fontsize=11)
-    return _finish(fig, ax)
+    ax.set_xlabel(options.label("household", "Household"))
+    ax.set_ylabel(options.label("bill", f"Bill over the horizon ({currency})"))
+    title(ax, "Bill per household under different mechanisms", options, community)
+    _grid(ax)
+    return _legend_of_axes(fig, [ax], options)
 
 
-def _household_bill_distribution(bills: pd.DataFrame, currency: str, community: str) -> Figure:
-    mechs = ordered_mechanisms(bills["mechanism"])
+def _household_bill_distribution(bills: pd.DataFrame, mechs: list[str], currency: str, community: str,
+                                 options: FigureOptions) -> Figure:
     kinds = [k for k in ("consumer", "prosumer") if (bills["kind"] == k).any()] or list(dict.fromkeys(bills["kind"]))
-    fig = new_figure()
+    fig = new_figure(*options.size(PAGE_WIDTH, 2.8))
     ax = fig.add_subplot()
-    handles = _grouped_boxes(ax, mechs, len(kinds), lambda mech: [
+    handles = grouped_boxes(ax, mechs, len(kinds), lambda mech: [
         bills.loc[(bills["mechanism"] == mech) & (bills["kind"] == kind), "bill"].to_numpy() for kind in kinds])
-    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axhline(0, color="black", linewidth=0.6)
     counts = bills.drop_duplicates("household")["kind"].value_counts()
     ax.set_xticks(range(len(kinds)), [f"{kind}s (n = {counts.get(kind, 0):,})" for kind in kinds])
-    ax.set_ylabel(f"Bill over the horizon ({currency}; < 0 = net income)")
-    ax.set_title("Bills per household: distribution under each mechanism" + (f"\n{community}" if community else ""),
-                 fontsize=11)
-    return _finish(fig, ax, extra_handles=handles)
+    ax.set_ylabel(options.label("bill", f"Bill over the horizon ({currency})"))
+    title(ax, "Bills per household: distribution under each mechanism", options, community)
+    _grid(ax)
+    return _legend_of_axes(fig, [ax], options, extra=handles)
 
 
-def _grouped_boxes(ax, mechs: list[str], n_groups: int, data_of) -> list[Patch]:
-    """Box plots side by side: at each of ``n_groups`` x positions one box per mechanism
-    (``data_of(mechanism)``: its arrays, one per group). Returns legend handles of the mechanisms
-    drawn."""
-    width = 0.8 / max(len(mechs), 1)
-    rng = np.random.default_rng(0)  # fixed jitter: the same report twice is the same file
-    handles = []
-    for k, mech in enumerate(mechs):
-        positions = np.arange(n_groups) + (k - (len(mechs) - 1) / 2) * width
-        if _boxes(ax, data_of(mech), positions, width * 0.85, color(mech), rng):
-            handles.append(Patch(facecolor=color(mech), alpha=0.45, label=label(mech)))
-    return handles
-
-
-def _boxes(ax, data, positions, width, face, rng) -> bool:
-    """Box plots of ``data`` at ``positions`` (quartiles, median line, mean triangle) with every
-    value a faint jittered point; empty groups are skipped. False when nothing was drawn."""
-    keep = [(d, p) for d, p in zip(data, positions) if len(d)]
-    if not keep:
-        return False
-    data, positions = zip(*keep)
-    boxes = ax.boxplot(data, positions=positions, widths=width, showmeans=True, patch_artist=True,
-                       manage_ticks=False, showfliers=False, medianprops={"color": "black"},
-                       meanprops={"marker": "^", "markerfacecolor": "white", "markeredgecolor": "black",
-                                  "markersize": 5})
-    for patch in boxes["boxes"]:
-        patch.set_facecolor(face)
-        patch.set_alpha(0.45)
-    for d, p in zip(data, positions):
-        size = 2 if len(d) > 200 else 3
-        ax.plot(p + rng.uniform(-width / 3, width / 3, len(d)), d, "o", alpha=0.35, markersize=size,
-                color="tab:gray", zorder=1)
-    return True
-
-
-def _price_frames(prices: pd.DataFrame):
-    """(mechanism, column, series) for every price column a mechanism actually sets."""
-    for mech in ordered_mechanisms(prices["mechanism"]):
+def _price_lines(prices: pd.DataFrame, options: FigureOptions, reduce) -> dict[str, dict[str, tuple]]:
+    """Per price column a mechanism sets somewhere: ``{mechanism: (x, y)}`` after ``reduce(one, column)``."""
+    out: dict[str, dict[str, tuple]] = {}
+    for mech in options.keep(prices["mechanism"]):
         one = prices[prices["mechanism"] == mech].sort_values("slot")
-        for col, name in PRICE_COLUMNS.items():
+        for col in PRICE_COLUMNS:
             if one[col].notna().any():
-                yield mech, col, name, one
+                out.setdefault(col, {})[mech] = reduce(one, col)
+    return out
 
 
-def prices_over_time(prices: pd.DataFrame, currency: str = "Rs", community: str = "") -> Figure:
-    """Clearing prices of every mechanism that sets them (currency/kWh): per slot for up to
-    :data:`SHORT_PRICES_DAYS` days, else their daily mean over the slots where they are set."""
-    fig = new_figure()
-    ax = fig.add_subplot()
-    styles = {"import_price": "-", "export_price": "--", "p2p_price": ":"}
+def _price_panels(fig: Figure, panels: dict, styles: str, currency: str):
+    """One axes per price column (rows), a line per group of mechanisms with equal prices in that
+    panel (drawn in its first mechanism's colour). Returns the axes, a legend handle per mechanism
+    and the note naming the equal ones per panel."""
+    cols = [c for c in PRICE_COLUMNS if c in panels]
+    axes = fig.subplots(max(len(cols), 1), 1, sharex=True, squeeze=False)[:, 0]
+    handles: dict[str, Line2D] = {}
+    notes = []
+    for ax, col in zip(axes, cols):
+        groups = equal_groups(panels[col])
+        for mechs, (x, y) in groups:
+            ax.plot(x, np.asarray(y, dtype=float), styles, markersize=2.5, linewidth=0.9, color=color(mechs[0]))
+            for mech in mechs:
+                handles.setdefault(mech, Line2D([], [], color=color(mech), label=label(mech)))
+            if len(mechs) > 1:
+                notes.append(f"{PRICE_COLUMNS[col].lower()}: " + " = ".join(map(label, mechs)))
+        ax.set_ylabel(f"{PRICE_COLUMNS[col]}\n({currency}/kWh)")
+        _grid(ax)
+    if not cols:
+        axes[0].text(0.5, 0.5, "no mechanism sets a community-wide price\n(per-household tariffs only)",
+                     ha="center", va="center", transform=axes[0].transAxes)
+    order = [h for m, h in sorted(handles.items(), key=lambda kv: registry_rank(kv[0]))]
+    note = "Drawn once where equal (first one's colour): " + "; ".join(notes) + "." if notes else ""
+    return axes, order, note
+
+
+@styled
+def prices_over_time(prices: pd.DataFrame, currency: str = "Rs", community: str = "",
+                     options: FigureOptions = DEFAULT_OPTIONS) -> Figure:
+    """Clearing prices of every mechanism that sets them (currency/kWh), one panel per kind of
+    price: per slot for up to :data:`SHORT_PRICES_DAYS` days, else their daily mean over the
+    slots where they are set."""
     ts = pd.to_datetime(prices["ts"])
     daily = (ts.max() - ts.min()) > pd.Timedelta(days=SHORT_PRICES_DAYS)
-    drawn = False
-    for mech, col, name, one in _price_frames(prices):
+
+    def reduce(one, col):
         x, y = pd.to_datetime(one["ts"]), one[col]
         if daily:
             means = y.groupby(x.dt.floor("D")).mean()
-            x, y = means.index, means
-        ax.plot(x, y.to_numpy(), styles[col], linewidth=0.9, color=color(mech), label=f"{label(mech)} {name}")
-        drawn = True
-    if not drawn:
-        ax.text(0.5, 0.5, "no mechanism sets a community-wide price\n(per-household tariffs only)",
-                ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("Date (daily means)" if daily else "Time")
-    ax.set_ylabel(f"Price ({currency}/kWh)")
-    ax.set_title("Clearing prices over time" + (f"\n{community}" if community else ""), fontsize=11)
-    fig.autofmt_xdate()
-    return _finish(fig, ax)
+            return means.index.to_numpy(), means.to_numpy()
+        return x.to_numpy(), y.to_numpy()
+
+    panels = _price_lines(prices, options, reduce)
+    fig = new_figure(*options.size(PAGE_WIDTH, 1.4 * max(len(panels), 1) + 0.7))
+    axes, handles, note = _price_panels(fig, panels, "-", currency)
+    axes[-1].set_xlabel(options.label("date", "Date (daily means)" if daily else "Time"))
+    for text in axes[-1].get_xticklabels():
+        text.set(rotation=30, ha="right")
+    if options.title:
+        fig.suptitle("Clearing prices over time" + (f"\n{community}" if community else ""))
+    legend_below(fig, handles, [h.get_label() for h in handles], note, grow=options.height is None)
+    return fig
 
 
-def prices_by_hour(prices: pd.DataFrame, currency: str = "Rs", community: str = "") -> Figure:
-    """Mean clearing price by hour of day (slots where the price is set), per mechanism."""
-    fig = new_figure()
-    ax = fig.add_subplot()
-    styles = {"import_price": "-o", "export_price": "--s", "p2p_price": ":^"}
-    drawn = False
-    for mech, col, name, one in _price_frames(prices):
-        hours = pd.to_datetime(one["ts"]).dt.hour
-        profile = one[col].groupby(hours).mean()
-        ax.plot(profile.index, profile.to_numpy(), styles[col], markersize=3, color=color(mech),
-                label=f"{label(mech)} {name}")
-        drawn = True
-    if not drawn:
-        ax.text(0.5, 0.5, "no mechanism sets a community-wide price", ha="center", va="center",
-                transform=ax.transAxes)
-    ax.set_xticks(range(0, 24, 2))
-    ax.set_xlim(-0.5, 23.5)
-    ax.set_xlabel("Hour of day")
-    ax.set_ylabel(f"Mean price ({currency}/kWh)")
-    ax.set_title("Clearing prices by hour of day" + (f"\n{community}" if community else ""), fontsize=11)
-    return _finish(fig, ax)
+@styled
+def prices_by_hour(prices: pd.DataFrame, currency: str = "Rs", community: str = "",
+                   options: FigureOptions = DEFAULT_OPTIONS) -> Figure:
+    """Mean clearing price by hour of day (slots where the price is set), per mechanism, one panel
+    per kind of price."""
+    def reduce(one, col):
+        profile = one[col].groupby(pd.to_datetime(one["ts"]).dt.hour).mean()
+        return profile.index.to_numpy(), profile.to_numpy()
+
+    panels = _price_lines(prices, options, reduce)
+    fig = new_figure(*options.size(PAGE_WIDTH, 1.4 * max(len(panels), 1) + 0.7))
+    axes, handles, note = _price_panels(fig, panels, "-o", currency)
+    axes[-1].set_xticks(range(0, 24, 2))
+    axes[-1].set_xlim(-0.5, 23.5)
+    axes[-1].set_xlabel(options.label("hour", "Hour of day"))
+    if options.title:
+        fig.suptitle("Clearing prices by hour of day" + (f"\n{community}" if community else ""))
+    legend_below(fig, handles, [h.get_label() for h in handles], note, grow=options.height is None)
+    return fig
 
 
-# -- many runs ---------------------------------------------------------------------------------
-def _positions(values: list) -> tuple[dict, bool]:
-    """x position of each grouping value: the value itself when all are numbers, else its index."""
-    numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in values)
-    return {v: (float(v) if numeric else float(i)) for i, v in enumerate(values)}, numeric
+def legend_texts(fig: Figure) -> list[str]:
+    """The entries of a figure's legends (tests and captions read them)."""
+    return [t.get_text().replace("\n", " ") for legend in fig.legends for t in legend.get_texts()]
 
-
-def _parameter_axis(ax, values: list, numeric: bool, by: str, by_label: str | None) -> None:
-    if not numeric:
-        ax.set_xticks(range(len(values)), [format_value(v) for v in values])
-    elif all(float(v).is_integer() for v in values):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(by_label or by)
-
-
-def metric_distribution(values: pd.DataFrame, metric: str, ylabel: str | None = None, *, by: str | None = None,
-                        by_label: str | None = None) -> Figure:
-    """Box plots (every run a point) of ``metric`` per mechanism across runs; with ``by`` (a
-    column of ``values``), one group of boxes per value of that parameter.
-
-    ``values``: long metrics rows (run_id, mechanism, metric, value[, by]).
-    """
-    rows = values[(values["metric"] == metric) & values["value"].notna()]
-    mechs = ordered_mechanisms(rows["mechanism"])
-    groups = sorted(dict.fromkeys(rows[by]), key=lambda v: (isinstance(v, str), v)) if by else [None]
-    fig = new_figure(max(7.0, 0.45 * len(groups) * len(mechs) + 2), 4.0)
-    ax = fig.add_subplot()
-
-    def data_of(mech):
-        mine = rows[rows["mechanism"] == mech]
-        return [(mine[mine[by] == g] if by else mine)["value"].to_numpy() for g in groups]
-
-    handles = _grouped_boxes(ax, mechs, len(groups), data_of)
-    if by:
-        ax.set_xticks(range(len(groups)), [format_value(g) for g in groups])
-        ax.set_xlabel(by_label or by)
-    else:
-        ax.set_xticks([])
-        ax.set_xlabel("Mechanism")
-    ax.set_ylabel(ylabel or metric)
-    ax.set_title(f"{ylabel or metric}: distribution across {rows['run_id'].nunique()} runs\n"
-                 "(box: quartiles, line: median, triangle: mean, points: runs)", fontsize=10)
-    return _finish(fig, ax, extra_handles=handles)
-
-
-def _same_lines(rows: pd.DataFrame, by: str, positions: dict):
-    """``[(mechanisms, (x, mean, ci95_low, ci95_high))]``: one entry per distinct line, the
-    mechanisms whose means are equal at every point together; mechanisms without a finite mean
-    are left out. Arrays are sorted by x."""
-    lines: list = []
-    for mech in ordered_mechanisms(rows["mechanism"]):
-        one = rows[rows["mechanism"] == mech]
-        x = np.array([positions[v] for v in one[by]], dtype=float)
-        order = np.argsort(x, kind="stable")
-        arrays = (x[order], *(one[c].to_numpy(dtype=float)[order] for c in ("mean", "ci95_low", "ci95_high")))
-        if not np.isfinite(arrays[1]).any():
-            continue
-        for mechs, other in lines:
-            if np.array_equal(other[0], arrays[0]) and np.allclose(other[1], arrays[1], rtol=1e-9, atol=1e-12,
-                                                                   equal_nan=True):
-                mechs.append(mech)
-                break
-        else:
-            lines.append(([mech], arrays))
-    return lines
-
-
-def metric_vs_parameter(table: pd.DataFrame, by: str, metric: str, ylabel: str | None = None, *,
-                        by_label: str | None = None) -> Figure:
-    """Mean of ``metric`` per mechanism against scenario parameter ``by``, with a band for the
-    95 % confidence interval of the mean (Student t; none where a point has a single run).
-
-    ``table``: :func:`p2pstore.reports.compare.compare` output grouped ``by``. Mechanisms without a
-    finite mean get no line and no legend entry; mechanisms with equal means share one line and
-    one entry ("Conventional = Bill-sharing").
-    """
-    rows = table[table["metric"] == metric]
-    fig = new_figure()
-    ax = fig.add_subplot()
-    values = sorted(dict.fromkeys(rows[by]), key=lambda v: (isinstance(v, str), v))
-    positions, numeric = _positions(values)
-    banded = False
-    for mechs, (x, mean, low, high) in _same_lines(rows, by, positions):
-        # mechanisms with the same means share one line (one hidden behind another would still
-        # get a legend entry): "Conventional = Bill-sharing"
-        ax.plot(x, mean, "-o", markersize=4, label=" = ".join(label(m) for m in mechs), color=color(mechs[-1]))
-        if np.isfinite(low).any():
-            ax.fill_between(x, low, high, color=color(mechs[-1]), alpha=0.18, linewidth=0)
-            banded = True
-    _parameter_axis(ax, values, numeric, by, by_label)
-    ax.set_ylabel(ylabel or metric)
-    runs = rows["n"].max() if len(rows) else 0
-    ax.set_title(f"{ylabel or metric} against {by_label or by}\n(mean of up to {runs} runs per point)", fontsize=10)
-    band = [Patch(facecolor="tab:gray", alpha=0.3, label="95% CI of the mean")] if banded else []
-    return _finish(fig, ax, extra_handles=band)

@@ -64,6 +64,7 @@ def render_table(df: pd.DataFrame, fmt: str = "table", *, decimals: Decimals | i
 def json_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """``df`` as JSON-ready records: floats exact (shortest repr), missing values null,
     timestamps ISO 8601, numpy scalars as Python numbers."""
+    # imported when called: the CLI imports this module at start-up without pandas or scipy
     from p2pstore.reports.numbers import is_missing
 
     def plain(v):
@@ -104,12 +105,14 @@ def text_columns(df: pd.DataFrame, decimals: Decimals | int | None = None,
 
 
 def _is_numeric(series) -> bool:
+    # imported when called: the CLI imports this module at start-up without pandas or scipy
     import pandas as pd
 
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
 def _is_float(series) -> bool:
+    # imported when called: the CLI imports this module at start-up without pandas or scipy
     import pandas as pd
 
     return pd.api.types.is_float_dtype(series)

@@ -73,8 +73,7 @@ def test_png_files_at_the_asked_resolution_and_the_alias(sweep, tmp_path):
 
 
 def _legend(fig) -> list[str]:
-    legend = fig.axes[0].get_legend()
-    return [] if legend is None else [t.get_text() for t in legend.get_texts()]
+    return F.legend_texts(fig)
 
 
 def test_savings_against_a_parameter_has_ci_band_and_no_baseline(sweep):
@@ -107,10 +106,11 @@ def test_distribution_is_grouped_by_the_sweep_parameter(sweep):
     rows = rows[rows["mechanism"] != F.BASELINE]
     fig = F.metric_distribution(rows, "savings_vs_conventional_pct", "Savings (%)", by="prosumers",
                                 by_label="prosumers")
-    ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "4"]
-    assert _legend(fig) == ["MMR", "Bill-sharing"]
-    assert ax.get_xlabel() == "prosumers"
+    panels = [ax for ax in fig.axes if ax.get_visible()]  # one panel per mechanism, a box per value
+    assert [ax.get_title() for ax in panels] == ["MMR", "Bill-sharing"]
+    for ax in panels:
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "4"]
+        assert ax.get_xlabel() == "prosumers"
 
 
 def _year_of(n_households: int, n_prosumers: int):
@@ -139,7 +139,7 @@ def test_single_run_figures_stay_readable_for_1000_households_over_a_year():
     width, _ = fig.get_size_inches()
     assert width <= 8  # not one bar per household
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["consumers (n = 400)", "prosumers (n = 600)"]
-    assert "1,000 households (400 consumers, 600 prosumers)" in fig.axes[0].get_title()
+    assert "1,000 households (400 consumers, 600 prosumers)" in fig.axes[0].get_title().replace("\n", " ")
     assert _legend(fig) == ["Conventional", "MMR", "Bill-sharing"]
 
     fig = F.daily_community_bill(daily, "Rs", community)
@@ -148,8 +148,9 @@ def test_single_run_figures_stay_readable_for_1000_households_over_a_year():
     assert "monthly means" in fig.axes[0].get_xlabel() and fig.axes[0].get_ylabel() == "Community bill (Rs/day)"
 
     fig = F.prices_over_time(prices, "Rs", community)
-    assert [len(line.get_xdata()) for line in fig.axes[0].lines] == [365, 365]  # daily means, not 35,040 slots
-    assert _legend(fig) == ["MMR import", "MMR export"]  # the P2P price is never set: no entry
+    assert [len(ax.lines[0].get_xdata()) for ax in fig.axes] == [365, 365]  # daily means, not 35,040 slots
+    assert [ax.get_ylabel() for ax in fig.axes] == ["Import price\n(Rs/kWh)", "Export price\n(Rs/kWh)"]  # no P2P panel
+    assert _legend(fig) == ["MMR"]
 
 
 def test_small_runs_keep_the_notebooks_per_day_and_per_household_figures(sweep):
@@ -169,5 +170,6 @@ def test_equal_lines_share_one_legend_entry():
         "ci95_low": [1.0, 1.0, 0.6, 0.5, 1.0, 1.0], "ci95_high": [1.0, 1.0, 0.8, 0.7, 1.0, 1.0],
     })
     fig = F.metric_vs_parameter(table, "prosumers", "participation_willingness")
-    assert _legend(fig) == ["Conventional = Bill-sharing", "MMR", "95% CI of the mean"]
+    assert _legend(fig) == ["Conventional*", "MMR", "95% CI of the mean"]  # short entries, and a note
+    assert fig.legends[0].get_title().get_text() == "* equal values: Conventional = Bill-sharing"
     assert len(fig.axes[0].lines) == 2

@@ -192,3 +192,28 @@ def test_standard_year_report_shows_a_june_and_a_december_week(db_url, tmp_path)
 
 
 T_LAST = __import__("pandas").Timestamp("2025-12-31 23:45")
+
+
+def test_report_of_a_profile_set_run_names_its_first_day_and_weekdays_of_its_year(db_url, tmp_path):
+    """A run on a stored profile set leaves ``start`` unset in its spec: the header and the week
+    figure take the first day from the stored results (2024 here, a leap year starting on a Monday),
+    not "?" and not 2025's calendar."""
+    from p2pstore import Scenario, Store, run_scenario
+    from p2pstore.reports import figures as F
+    from p2pstore.reports.html import community_series_with_time
+
+    store = Store(db_url)
+    try:
+        store.generate_profiles("y2024", Scenario(start="2024-01-01", days=9, consumers=1, prosumers=2))
+        scenario = Scenario(profiles="y2024")
+        assert scenario.start is None
+        run_id = run_scenario(scenario, store, series="community").run_id
+        report = single_run_report(store, run_id)
+        series = community_series_with_time(store, run_id, store.run_params([run_id]).iloc[0].to_dict())
+    finally:
+        store.close()
+    assert "9 days from 2024-01-01" in report.subtitle and "?" not in report.subtitle
+    fig = F.load_pv_weeks(series)
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert ticks[0] == "Mon 01 Jan 2024" and "Sun 07 Jan 2024" in ticks  # 1 Jan 2025 was a Wednesday
