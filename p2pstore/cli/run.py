@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 from p2pstore.cli import open_store, without_cyclic_gc
 from p2pstore.cli.formatting import echo_json, echo_warnings, render
 from p2pstore.cli.options import SERIES_DEFAULT, scenario_from_options, scenario_options
+from p2pstore.cli.progress import note, progress_bar
+from p2pstore.jobs.execute import RunInterrupted, run_now
+from p2pstore.jobs.interrupts import signals_interrupt
+from p2pstore.reports.numbers import format_number
+from p2pstore.reports.tables import aligned_text
+from p2pstore.simulate import check_memory
 
 
 #: Household-slot values from which ``run`` shows its progress (a year of 30 households).
@@ -30,8 +38,8 @@ def run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **f
     Runs through the same code a worker uses. With no arguments this is the reference
     notebook's scenario (seed 42, 3 consumers, 7 prosumers, 30 days). With --profiles it
     settles a stored profile set (all its households, or --households N drawn with --seed).
-    The run is this command's alone (a lease it renews): workers never take it. Ctrl-C
-    cancels it.
+    The run is this command's alone (a lease it renews): workers never take it. Ctrl-C,
+    SIGTERM and SIGHUP cancel it (one line, exit 130, 143 or 129).
 
     \b
     Examples:
@@ -49,12 +57,7 @@ def run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **f
 
 
 def _run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **flags):
-    import functools
-
-    from p2pstore.cli.progress import note, progress_bar
-    from p2pstore.jobs.execute import RunInterrupted, run_now
-    from p2pstore.simulate import check_memory
-    from p2pstore.store.retry import describe
+    from p2pstore.store.retry import describe  # the store (SQLAlchemy): loaded once a run is stored
 
     scenario = scenario_from_options(scenario_file, **flags)
     check_memory(scenario, series)  # before anything is stored or allocated
@@ -69,13 +72,13 @@ def _run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **
             said.append(True)
 
     try:
-        with echo_warnings():
+        with echo_warnings(), signals_interrupt():  # SIGTERM and SIGHUP cancel the run as Ctrl-C does
             run_id, settlement = run_now(store, scenario, series, batch=batch, lease_s=lease, patience=retry_for,
                                          on_retry=on_retry,
                                          progress=functools.partial(progress_bar, min_total=BIG_RUN_VALUES))
     except RunInterrupted as exc:
         click.echo(str(exc), err=True)
-        ctx.exit(130)
+        ctx.exit(exc.exit_code)
     profiles = settlement.profiles
     labels = [str(x) for x in profiles.labels]
     if as_json:
@@ -98,9 +101,6 @@ def _run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **
 def totals_table(settlement, currency: str) -> str:
     """Community bill and savings vs conventional per mechanism, as an aligned text table (two
     decimals; built without pandas, which the settle-and-store path does not import)."""
-    from p2pstore.reports.numbers import format_number
-    from p2pstore.reports.tables import aligned_text
-
     names = ["mechanism", f"community_bill_{currency}", f"savings_{currency}", "savings_%"]
     rows = []
     for mechanism, total in settlement.totals().items():
@@ -112,7 +112,7 @@ def totals_table(settlement, currency: str) -> str:
 
 def daily_frame(settlement, currency: str):
     """The notebook's ``daily_df`` of a settlement just computed."""
-    from p2pstore.reports.daily import notebook_daily_frame
+    from p2pstore.reports.daily import notebook_daily_frame  # numpy: only for --daily
 
     d = settlement.daily
     return notebook_daily_frame(d["day"], d["avg_load_kwh_per_house"], d["avg_pv_kwh_per_prosumer"],

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from p2pstore.errors import DatabaseUnavailable, P2PStoreError, StoreError
 from p2pstore.jobs.holds import hold
+from p2pstore.jobs.interrupts import interrupt_exit_code, interrupt_name
 
 #: Lease of a ``p2pstore run`` (seconds; renewed every quarter of it while computing and writing).
 RUN_LEASE_S = 60.0
@@ -29,7 +30,13 @@ OnRetry = Callable[[BaseException, float], None]
 
 
 class RunInterrupted(P2PStoreError):
-    """``p2pstore run`` was interrupted (Ctrl-C); its run was cancelled (or could not be)."""
+    """``p2pstore run`` was interrupted (Ctrl-C, or SIGTERM / SIGHUP under
+    :func:`~p2pstore.jobs.interrupts.signals_interrupt`); its run was cancelled (or could not
+    be). ``exit_code``: the shell's code for the signal (130 for Ctrl-C)."""
+
+    def __init__(self, message: str, exit_code: int = 130):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class StoredRun(NamedTuple):
@@ -50,11 +57,11 @@ def community_profiles(store, scenario):
     community; with the stored tariff file's tariffs when it names one."""
     if scenario.imported:
         return store.community(scenario)
-    from p2pstore.profiles import generate
+    from p2pstore.profiles import generate  # numpy generators: loaded when a community is generated
 
     profiles = generate(scenario)
     if scenario.tariffs_hash is not None:
-        from p2pstore.profiles.sets import with_tariffs
+        from p2pstore.profiles.sets import with_tariffs  # numpy: only for a stored tariff file
 
         profiles = with_tariffs(profiles, store.tariff_file(scenario.tariffs_hash))
     return profiles
@@ -70,8 +77,8 @@ def execute_run(store, claim, *, patience: float | None = None, on_retry: OnRetr
     before each wait; other errors propagate (the caller records them). ``progress``: a
     :data:`p2pstore.progress.ProgressFactory` for the writing of the results.
     """
-    from p2pstore.simulate import simulate
-    from p2pstore.store.retry import call_with_retry
+    from p2pstore.simulate import simulate  # numpy settlement: loaded when a run is settled
+    from p2pstore.store.retry import call_with_retry  # the store (SQLAlchemy): loaded when a run is settled
 
     def read():
         scenario = store.scenario_of(claim.run_id)
@@ -88,8 +95,8 @@ def execute_run(store, claim, *, patience: float | None = None, on_retry: OnRetr
 def store_results(store, claim, settlement, series: str, *, patience: float | None = None,
                   on_retry: OnRetry | None = None, progress=None) -> bool:
     """Write ``settlement`` under ``claim``, retrying transient errors; True once committed."""
-    from p2pstore.store import runs
-    from p2pstore.store.retry import call_with_retry
+    from p2pstore.store import runs  # the store (SQLAlchemy): loaded when results are written
+    from p2pstore.store.retry import call_with_retry  # the store (SQLAlchemy): loaded when results are written
 
     tried = False
 
@@ -122,7 +129,7 @@ def run_scenario(scenario, store=None, *, series: str = "full", batch: str | Non
             p2pstore.Scenario(profiles="ausgrid", households=20, seed=3), store)
         settlement.totals()
     """
-    from p2pstore.store import Store
+    from p2pstore.store import Store  # the store (SQLAlchemy): loaded when a run is stored
 
     if store is None or isinstance(store, str):
         with Store(store) as own:
@@ -143,10 +150,10 @@ def run_now(store, scenario, series: str = "full", *, batch: str | None = None, 
     then expires and the reaper marks it failed: a worker never settles a run ``p2pstore run``
     started). ``batch``: the run's batch name; ``progress``: see :func:`execute_run`.
     """
-    from p2pstore.jobs.enqueue import check_batch
-    from p2pstore.jobs.lease import LeaseKeeper
-    from p2pstore.store import RunRequest, runs
-    from p2pstore.store.retry import call_with_retry
+    from p2pstore.jobs.enqueue import check_batch  # jobs.enqueue imports the scenario layer: loaded when a run starts
+    from p2pstore.jobs.lease import LeaseKeeper  # threads: loaded when a run starts
+    from p2pstore.store import RunRequest, runs  # the store (SQLAlchemy): loaded when a run is stored
+    from p2pstore.store.retry import call_with_retry  # the store (SQLAlchemy): loaded when a run is stored
 
     check_batch(batch)
     me = worker_name("cli")
@@ -158,8 +165,9 @@ def run_now(store, scenario, series: str = "full", *, batch: str | None = None, 
         with keeper:
             committed, settlement = execute_run(store, claim, patience=patience, on_retry=on_retry,
                                                 progress=progress)
-    except KeyboardInterrupt:
-        raise RunInterrupted(_cancel_interrupted(store, claim)) from None
+    except KeyboardInterrupt as exc:
+        raise RunInterrupted(_cancel_interrupted(store, claim, interrupt_name(exc)),
+                             interrupt_exit_code(exc)) from None
     except DatabaseUnavailable as exc:
         raise DatabaseUnavailable(f"{exc}; run {claim.run_id} stays 'running' until its lease "
                                   "expires, then it is marked failed") from None
@@ -177,13 +185,14 @@ def run_now(store, scenario, series: str = "full", *, batch: str | None = None, 
     return StoredRun(claim.run_id, settlement)
 
 
-def _cancel_interrupted(store, claim) -> str:
-    """Cancel the run of an interrupted ``p2pstore run``; the one line that says what happened."""
-    from p2pstore.store import runs
-    from p2pstore.store.retry import call_with_retry, describe
+def _cancel_interrupted(store, claim, why: str = "Ctrl-C") -> str:
+    """Cancel the run of an interrupted ``p2pstore run`` (``why``: ``Ctrl-C``, ``SIGTERM``,
+    ``SIGHUP``); the one line that says what happened."""
+    from p2pstore.store import runs  # the store (SQLAlchemy): loaded when a run is cancelled
+    from p2pstore.store.retry import call_with_retry, describe  # the store (SQLAlchemy): loaded when a run is cancelled
 
     try:
-        done = call_with_retry(lambda: runs.cancel_claim(store.engine, claim, "cancelled: interrupted (Ctrl-C)"),
+        done = call_with_retry(lambda: runs.cancel_claim(store.engine, claim, f"cancelled: interrupted ({why})"),
                                patience=5.0)
     except Exception as exc:  # noqa: BLE001 - the database is away: say so
         return (f"run {claim.run_id} interrupted; could not cancel it ({describe(exc)}): it is marked "

@@ -86,6 +86,23 @@ def test_ctrl_c_cancels_the_run_and_no_worker_ever_settles_it(store, procs, work
     assert count(store, "SELECT COUNT(*) FROM bills WHERE run_id=:r", r=rid) == 0  # rolled back
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("point", ["computed", "writing"])
+def test_sigterm_and_sighup_cancel_the_run_like_ctrl_c(store, procs, tmp_path, point, sig):
+    """A process manager's SIGTERM (or a closed terminal's SIGHUP) while the run is held: the run
+    is cancelled at once, one line, exit 128 + signal, nothing of it stored."""
+    gates = Gates(tmp_path / "run-gates")
+    gates.close(point)
+    run = procs("run", *RUN, gates=gates)
+    rid = gates.wait(point)
+    run.signal(sig)
+    assert run.wait(60) == 128 + sig, run.log
+    assert run.log.strip() == f"run {rid} cancelled: interrupted before its results were stored", run.log
+    r = store.get_run(rid)
+    assert (r["status"], r["error"]) == ("cancelled", f"cancelled: interrupted ({sig.name})")
+    assert count(store, "SELECT COUNT(*) FROM bills WHERE run_id=:r", r=rid) == 0
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the NaN on purpose
 def test_a_failing_synchronous_run_is_failed_at_once_keeping_its_error(store):
     """`p2pstore run` does not retry: its failed run is not requeued for the workers."""
