@@ -6,7 +6,7 @@ import click
 
 from p2pstore.cli import open_store
 from p2pstore.cli.formatting import format_option
-from p2pstore.reports.compare import COMPARE_FORMATS, PIVOT_ALIASES, PIVOT_STATS
+from p2pstore.reports.compare import COMPARE_FORMATS, PIVOT_ALIASES, PIVOT_STATS, known_parameters
 
 
 def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None, *, single: bool = False) -> dict:
@@ -25,8 +25,7 @@ def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None
 @click.command()
 @click.option("--runs", "run_ids", metavar="IDS", help="Run ids, e.g. 1,2,5-8.")
 @click.option("--batch", metavar="NAME", help="Every finished run of this batch.")
-@click.option("--by", metavar="PARAM", help="Group by a scenario parameter (any scenario field, e.g. prosumers, "
-              "prosumer_share).")
+@click.option("--by", metavar="PARAM", help="Group by a scenario parameter: " + ", ".join(known_parameters()) + ".")
 @click.option("--metric", "metrics", multiple=True, metavar="NAME", help="Only this KPI (repeatable; default all).")
 @click.option("--mechanism", "mechanisms", multiple=True, metavar="NAME",
               help="Only this mechanism (repeatable; e.g. leave out the conventional baseline).")
@@ -35,15 +34,23 @@ def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None
                    + "|".join(PIVOT_STATS) + " (± the sd or the 95% CI half-width; also written "
                    + " or ".join(PIVOT_ALIASES) + ").")
 @format_option(*COMPARE_FORMATS)
+@click.option("--caption", metavar="TEXT", help="LaTeX: the table's caption (plain text; escaped).")
+@click.option("--label", metavar="KEY", help="LaTeX: the table's label, e.g. tab:savings.")
+@click.option("--layout", type=click.Choice(["auto", "wide", "long"]), default="auto", show_default=True,
+              help="LaTeX: a column per mechanism (wide), a row per mechanism (long), or wide while it fits "
+                   "8 columns (auto).")
 @click.pass_context
-def compare(ctx, run_ids, batch, by, metrics, mechanisms, pivot, fmt):
+def compare(ctx, run_ids, batch, by, metrics, mechanisms, pivot, fmt, caption, label, layout):
     """Compare mechanisms across runs: per group, n, mean, median, sd, min, max and the
     Student-t 95% confidence interval of the mean of each KPI.
 
     KPIs, their units and formulas: docs/metrics.md (the project's KPIs, and the indices of Zhou,
     Wu & Long 2018: value_tapping_index, participation_index, equality_index,
     energy_balance_index, epari, self_sufficiency_index). csv and json carry every statistic at
-    full precision; table, markdown and latex (booktabs) print each KPI at its precision.
+    full precision; table and markdown print each KPI at its precision. latex gives a paper's
+    table: a table environment (--caption, --label) around a booktabs tabular, a column per
+    mechanism with one cell each (--pivot STAT, default mean±ci95) and n once, or a row per
+    mechanism when they are many (--layout).
 
     \b
     Examples:
@@ -51,12 +58,22 @@ def compare(ctx, run_ids, batch, by, metrics, mechanisms, pivot, fmt):
       p2pstore compare --runs 1-20 --format markdown > table.md
       p2pstore compare --runs 1 --pivot mean --metric budget_balance --metric participation_index
       p2pstore compare --batch share --by prosumer_share --metric savings_vs_conventional_pct \\
-          --mechanism mmr --mechanism bill_sharing --pivot "mean±ci95" --format latex > table.tex
+          --mechanism mmr --mechanism bill_sharing --format latex --caption "Savings (%)" --label tab:savings
+      p2pstore compare --batch tou --by tariffs --metric community_bill
     """
     from p2pstore.reports.compare import compare as compare_runs, pivot_compare, render_compare, render_pivot
 
+    from p2pstore.errors import P2PStoreError
+
+    if fmt != "latex" and (caption is not None or label is not None):
+        raise P2PStoreError("--caption and --label go with --format latex")
     table = compare_runs(open_store(ctx), **_selection(run_ids, batch), by=by, metrics=list(metrics) or None,
                          mechanisms=list(mechanisms) or None)
+    if fmt == "latex":
+        from p2pstore.reports.latex_table import latex_compare
+
+        click.echo(latex_compare(table, pivot, caption=caption, label=label, layout=layout))
+        return
     if pivot:
         click.echo(render_pivot(pivot_compare(table, pivot), fmt))
         return

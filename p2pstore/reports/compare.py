@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from p2pstore.errors import NotFoundError, P2PStoreError
-from p2pstore import registry
+from p2pstore import display, registry
 from p2pstore.scenario import FIELDS
 from p2pstore.status import RunStatus
 
@@ -163,19 +163,30 @@ def with_derived_params(params: pd.DataFrame) -> pd.DataFrame:
     return params.assign(**derived)
 
 
+def known_parameters() -> list[str]:
+    """Every name ``--by`` accepts: the scenario's fields, the derived ones and ``batch``."""
+    return sorted({*FIELDS, *DERIVED_PARAMS, "batch"})
+
+
 def scenario_parameter(params: pd.DataFrame, by: str) -> pd.DataFrame:
     """``run_id`` and the value of scenario parameter ``by`` for each run of ``params``
-    (``Store.run_params`` rows).
+    (``Store.run_params`` rows), as people read it (:func:`p2pstore.display.parameter_value`:
+    hashes shortened, a file by its name, an unset value ``(none)``).
 
     Any field of :class:`p2pstore.scenario.Scenario` works (range fields also as
     ``<name>_low`` / ``<name>_high``), plus ``batch``; ``households`` (consumers + prosumers) and
     ``prosumer_share`` (prosumers / households) are derived for runs whose spec does not set them.
+    A field no selected run sets (``tariffs`` without tariff files) groups every run under ``(none)``.
     """
     params = with_derived_params(params)
     if by not in params.columns:
-        known = sorted({*FIELDS, *DERIVED_PARAMS, "batch"})
-        raise UnknownParameterError(f"unknown scenario parameter {by!r} (known: {', '.join(known)})")
-    return params[["run_id", by]]
+        if by not in FIELDS:
+            raise UnknownParameterError(f"unknown scenario parameter {by!r} (known: {', '.join(known_parameters())})")
+        params = params.assign(**{by: None})
+    values = params[by].map(lambda v: display.parameter_value(by, v))
+    if values.map(lambda v: isinstance(v, (list, dict))).any():
+        values = values.map(str)
+    return params[["run_id"]].assign(**{by: values.to_numpy()})
 
 
 def compare(store, run_ids: Iterable[int] | None = None, batch: str | None = None, by: str | None = None,

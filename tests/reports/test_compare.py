@@ -202,14 +202,65 @@ def test_single_run_groups_have_no_interval_and_mechanism_filter(sweep):
         compare(sweep.store, batch="sweep", mechanisms=["auction"])
 
 
-def test_latex_format_is_a_booktabs_tabular(sweep):
+def _tabular_columns(tex: str) -> int:
+    import re
+
+    return len(re.search(r"\\begin\{tabular\}\{([lrc]+)\}", tex).group(1))
+
+
+def test_latex_format_is_a_papers_table(sweep):
     out = invoke(sweep.url, "compare", "--batch", "sweep", "--by", "prosumers", "--metric",
-                 "savings_vs_conventional_pct", "--format", "latex").output.splitlines()
-    assert out[0].startswith(r"\begin{tabular}{") and out[1] == r"\toprule" and out[-1] == r"\end{tabular}"
-    assert out[2] == (r"prosumers & mechanism & metric & n & mean (\%) & median (\%) & sd (\%) & min (\%) & "
-                      r"max (\%) & ci95\_low (\%) & ci95\_high (\%) \\")
-    assert sum(line.endswith(r"\\") for line in out) == 1 + 2 * 3
+                 "savings_vs_conventional_pct", "--format", "latex", "--caption", "Savings (%) per share_x",
+                 "--label", "tab:savings").output
+    lines = out.splitlines()
+    assert lines[:4] == [r"\begin{table}[htbp]", r"\centering", r"\caption{Savings (\%) per share\_x}",
+                         r"\label{tab:savings}"]
+    assert lines[-1] == r"\end{table}" and r"\toprule" in lines and r"\bottomrule" in lines
+    assert _tabular_columns(out) == 5 <= 8  # prosumers, three mechanisms, n once
+    assert r"Prosumers & Conventional & MMR & Bill-sharing & $n$ \\" in lines  # display names, no identifiers
+    assert r"\multicolumn{3}{c}{mean $\pm$ 95\,\% CI}" in out
+    assert sum(line.startswith(("2 &", "4 &")) for line in lines) == 2 and "bill\\_sharing" not in out
     pivot = invoke(sweep.url, "compare", "--batch", "sweep", "--pivot", "mean±sd", "--format", "latex").output
-    assert r"$\pm$" in pivot and r"\addlinespace" in pivot
+    assert r"$\pm$" in pivot and r"\addlinespace" in pivot and r"\caption" not in pivot
     ascii_spelling = invoke(sweep.url, "compare", "--batch", "sweep", "--pivot", "mean+-sd", "--format", "latex").output
     assert ascii_spelling == pivot
+    long = invoke(sweep.url, "compare", "--batch", "sweep", "--by", "prosumers", "--metric", "community_bill",
+                  "--format", "latex", "--layout", "long").output
+    assert _tabular_columns(long) == 4 and r"Prosumers & Mechanism & mean $\pm$ 95\,\% CI & $n$ \\" in long
+    bad = CliRunner().invoke(cli, ["--db", sweep.url, "compare", "--batch", "sweep", "--caption", "x"])
+    assert bad.exit_code != 0 and "--caption and --label go with --format latex" in bad.output
+
+
+def test_many_mechanisms_switch_to_the_long_layout_and_escape_names():
+    import pandas as pd
+
+    from p2pstore import registry
+    from p2pstore.reports.latex_table import latex_compare
+
+    registry.register("odd_name_x", lambda community: None, label="A & B's 100% #1")
+    try:
+        mechs = ["conventional", "mmr", "bill_sharing", "sdr", "mmr_lit", "bs_lit", "bs_lit_slot", "odd_name_x"]
+        table = pd.DataFrame({"prosumer_share": 0.5, "mechanism": mechs, "metric": "community_bill", "unit": "Rs",
+                              "n": 5, "mean": 1.0, "median": 1.0, "sd": 0.1, "min": 0.9, "max": 1.1,
+                              "ci95_low": 0.9, "ci95_high": 1.1})
+        tex = latex_compare(table, caption="t", label="tab:t")
+        assert _tabular_columns(tex) == 4 and r"A \& B's 100\% \#1" in tex
+        assert _tabular_columns(latex_compare(table.iloc[:6])) == 8  # six mechanisms still fit
+    finally:
+        registry.unregister("odd_name_x")
+
+
+def test_by_accepts_every_parameter_help_lists_and_groups_under_readable_labels(sweep):
+    from p2pstore.reports.compare import known_parameters
+
+    help_text = invoke(sweep.url, "compare", "--help").output.replace("\n", " ")
+    for name in ("tariffs", "tariffs_hash", "profiles", "prosumer_share", "households", "batch"):
+        assert name in known_parameters() and name in " ".join(help_text.split())
+    for name in known_parameters():
+        out = CliRunner().invoke(cli, ["--db", sweep.url, "compare", "--batch", "sweep", "--by", name,
+                                       "--metric", "community_bill", "--format", "json"])
+        assert out.exit_code == 0, (name, out.output)
+    table = compare(sweep.store, batch="sweep", by="tariffs")
+    assert set(table["tariffs"]) == {"(none)"}  # no run used a tariff file: one group, readably named
+    hashes = compare(sweep.store, batch="sweep", by="tariffs_hash")
+    assert all(len(str(v)) <= 12 for v in hashes["tariffs_hash"])
