@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from p2pstore.cli import open_store
-from p2pstore.cli.formatting import format_option
+from p2pstore.cli.formatting import echo_warnings, format_option
 from p2pstore.reports.compare import COMPARE_FORMATS, PIVOT_ALIASES, PIVOT_STATS, known_parameters
 
 
@@ -133,26 +133,34 @@ def report(ctx, run_id, run_ids, batch, by, out, figures_dir, figure_format, dpi
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
               help="File format (parquet needs the 'parquet' extra: pyarrow).")
 @click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False), help="Directory to write.")
+@click.option("--partial", is_flag=True,
+              help="Export a batch whose runs are not all finished (queued or running ones are left out, "
+                   "with a warning); without it such a batch is refused.")
 @click.pass_context
-def export(ctx, run_id, batch, fmt, out):
+def export(ctx, run_id, batch, fmt, out, partial):
     """Export a run's tables, or a batch's, one file per table (streamed: memory stays bounded).
 
-    A run also gets scenario.json (its spec). A progress bar is drawn on a terminal.
+    A run also gets scenario.json (its spec); every export gets manifest.json (which runs the
+    files hold, their statuses). A batch with runs still queued or running is refused unless
+    --partial. A progress bar is drawn on a terminal.
 
     \b
     Examples:
       p2pstore export 1 --format parquet -o run1/
       p2pstore export --batch share --format csv -o share/
+      p2pstore runs wait --batch share && p2pstore export --batch share -o share/
+      p2pstore export --batch share --partial -o share-so-far/
     """
-    from p2pstore.cli.progress import progress_bar
-    from p2pstore.errors import P2PStoreError
-    from p2pstore.reports.export import export_batch, export_run
+    from p2pstore.cli.progress import progress_bar  # loaded when the command runs, as the export
+    from p2pstore.errors import P2PStoreError  # loaded when the command runs, as the export
+    from p2pstore.reports.export import export_batch, export_run  # pyarrow and the store: when it runs
 
     if (run_id is None) == (batch is None):
         raise P2PStoreError("give a RUN_ID or --batch NAME" + (", not both" if batch is not None else ""))
     store = open_store(ctx)
     if batch is not None:
-        paths = export_batch(store, batch, out, fmt, progress=progress_bar)
+        with echo_warnings():  # --partial: how many runs are left out
+            paths = export_batch(store, batch, out, fmt, partial=partial, progress=progress_bar)
     else:
         paths = export_run(store, run_id, out, fmt, progress=progress_bar)
     click.echo(f"wrote {len(paths)} files to {out}")

@@ -22,11 +22,14 @@ from __future__ import annotations
 import json
 import os
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
-from p2pstore.errors import P2PStoreError
+from p2pstore.errors import DataWarning, P2PStoreError
 from p2pstore.progress import ProgressFactory, no_progress
+from p2pstore.reports.export_manifest import (UnfinishedBatchError, run_statuses, unfinished, write_manifest)
+from p2pstore.reports.export_manifest import count_text as _count
 from p2pstore.reports.output import check_output_dir
 
 EXPORT_FORMATS = ("csv", "parquet")
@@ -57,46 +60,73 @@ def export_tables() -> tuple[str, ...]:
 def export_run(store, run_id: int, out_dir: str | Path, fmt: str = "csv", *,
                progress: ProgressFactory = no_progress) -> list[Path]:
     """Write run ``run_id``'s tables to ``out_dir`` as ``<table>.csv`` or ``<table>.parquet``,
-    plus ``scenario.json`` (the spec). Returns the written paths."""
+    plus ``scenario.json`` (the spec) and ``manifest.json`` (:func:`write_manifest`). Returns the
+    written paths."""
     _check_format(fmt)
     out = check_output_dir(out_dir, "export directory")  # before any work; made once there is work
     store.stored_ids([int(run_id)])  # NotFoundError: "no run with id N"
+    statuses = run_statuses(store, run_ids=[int(run_id)])
     written = write_tables(store, [int(run_id)], _made(out), fmt, progress=progress)
     spec = store.scenario_of(int(run_id)).canonical_json()
     path = out / "scenario.json"
     path.write_text(json.dumps(json.loads(spec), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return [*written, path]
+    return [*written, path, write_manifest(out, statuses, written, fmt)]
 
 
-def export_batch(store, batch: str, out_dir: str | Path, fmt: str = "csv", *,
+def export_batch(store, batch: str, out_dir: str | Path, fmt: str = "csv", *, partial: bool = False,
                  progress: ProgressFactory = no_progress) -> list[Path]:
     """Write every run of ``batch`` to ``out_dir``: each table once, the rows of all the runs
-    (``runs`` lists every run of the batch whatever its status; result tables hold the rows of
-    the runs that have results). Returns the written paths."""
+    (``runs`` and ``scenarios`` list every run of the batch whatever its status; result tables
+    hold the rows of the runs finished when the export started), and ``manifest.json``
+    (:func:`write_manifest`: which runs the files hold). Returns the written paths.
+
+    A batch with runs still queued or running is refused (:class:`UnfinishedBatchError`, naming
+    how many) unless ``partial``; then a :class:`~p2pstore.errors.DataWarning` says how many
+    runs the export leaves out, and their results stay out even if they finish meanwhile."""
     _check_format(fmt)
     out = check_output_dir(out_dir, "export directory")  # before any work; made once there is work
-    return write_tables(store, store.batch_run_ids(batch), _made(out), fmt, progress=progress)
+    statuses = run_statuses(store, batch=batch)
+    waiting = unfinished(statuses)
+    if waiting and not partial:
+        raise UnfinishedBatchError(f"batch {batch!r} has {_count(waiting)} not finished: export it when they are "
+                                   f"(p2pstore runs wait --batch {batch}), or what is finished now with --partial")
+    if waiting:
+        warnings.warn(f"batch {batch!r}: {_count(waiting)} not finished; the export holds the results of the "
+                      f"{len(statuses) - len(waiting)} finished run(s) (manifest.json lists them)", DataWarning,
+                      stacklevel=2)
+    finished = [run_id for run_id in statuses if run_id not in waiting]
+    written = write_tables(store, finished, _made(out), fmt, listed=list(statuses), progress=progress)
+    return [*written, write_manifest(out, statuses, written, fmt, batch=batch)]
 
+
+#: Tables that list every run exported, finished or not (the others hold results).
+LISTING_TABLES = ("runs", "scenarios")
 
 #: The table written while the others are written beside it (the largest by far).
 _LARGEST = "household_series"
 
 
-def write_tables(store, run_ids: list[int], out: Path, fmt: str, *,
+def write_tables(store, run_ids: list[int], out: Path, fmt: str, *, listed: list[int] | None = None,
                  progress: ProgressFactory = no_progress) -> list[Path]:
-    """Stream every export table of the runs ``run_ids`` into ``out`` (which exists). The other
-    tables are written in a second thread (on a connection of their own) while
-    ``household_series`` is: its writer keeps the CPUs busy only part of the time."""
+    """Stream every export table of the runs ``run_ids`` into ``out`` (which exists); the
+    :data:`LISTING_TABLES` of the runs ``listed`` (default: ``run_ids``). The other tables are
+    written in a second thread (on a connection of their own) while ``household_series`` is:
+    its writer keeps the CPUs busy only part of the time."""
     from p2pstore.reports import export_arrow, export_csv  # pyarrow: once an export starts
 
     tables = export_tables()
-    with progress(lambda: sum(store.count_rows(name, run_ids) for name in tables),
-                  f"exporting {len(run_ids)} run(s)") as bar:
+    listed = run_ids if listed is None else listed
+
+    def ids(name: str) -> list[int]:
+        return listed if name in LISTING_TABLES else run_ids
+
+    with progress(lambda: sum(store.count_rows(name, ids(name)) for name in tables),
+                  f"exporting {len(listed)} run(s)") as bar:
         bar = _Shared(bar)
 
         def write(name: str) -> Path:
             path = out / f"{name}.{fmt}"
-            chunks = store.stream_table(name, run_ids)
+            chunks = store.stream_table(name, ids(name))
             columns = store.table_columns(name)
             writer = export_csv.write_csv if fmt == "csv" else export_arrow.write_parquet
             _atomic(path, lambda tmp: writer(tmp, columns, chunks, bar))

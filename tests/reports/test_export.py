@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from p2pstore.cli import cli
+from p2pstore.errors import DataWarning
 from p2pstore.reports.export import export_run
 
 TABLES = ["runs", "scenarios", "households", "bills", "daily_bills", "clearing_prices",
@@ -21,7 +22,10 @@ def test_export_csv(sweep, tmp_path):
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert files == sorted([f"{t}.csv" for t in TABLES] + ["scenario.json"])
+    assert files == sorted([f"{t}.csv" for t in TABLES] + ["scenario.json", "manifest.json"])
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert (manifest["runs"], manifest["results_of"], manifest["complete"]) == (
+        {str(sweep.ids[0]): "succeeded"}, [sweep.ids[0]], True)
     bills = pd.read_csv(tmp_path / "out" / "bills.csv")
     api = sweep.store.bills([sweep.ids[0]])
     assert list(bills["household"]) == list(api["household"])
@@ -101,8 +105,10 @@ def test_batch_export_covers_every_run_once_per_table(sweep, tmp_path, fmt):
         steps.append(("total", total()))
         return contextlib.nullcontext(Bar())
 
-    paths = export_batch(sweep.store, "sweep", tmp_path / "b", fmt, progress=progress)
-    assert sorted(p.name for p in paths) == sorted(f"{t}.{fmt}" for t in TABLES)
+    with pytest.warns(DataWarning, match=r"batch 'sweep': 1 run\(s\) \(queued 1\) not finished"):
+        paths = export_batch(sweep.store, "sweep", tmp_path / "b", fmt, partial=True, progress=progress)
+    assert sorted(p.name for p in paths) == sorted([*(f"{t}.{fmt}" for t in TABLES), "manifest.json"])
+    paths = [p for p in paths if p.name != "manifest.json"]
     read = pd.read_csv if fmt == "csv" else pd.read_parquet
     runs = read(tmp_path / "b" / f"runs.{fmt}")
     assert sorted(runs["run_id"]) == sorted([*sweep.ids, sweep.queued])  # every run of the batch, any status
@@ -150,3 +156,25 @@ def test_export_needs_a_run_or_a_batch(sweep, tmp_path):
     result = CliRunner().invoke(cli, ["--db", sweep.url, "export", "--batch", "nope", "-o", str(tmp_path / "y")])
     assert result.exit_code == 2 and "no batch named 'nope'" in result.output
     assert not (tmp_path / "y").exists()
+
+
+def test_a_partial_batch_is_refused_or_exported_with_a_warning_and_a_manifest(sweep, tmp_path):
+    """A batch with a queued run: refused in one line naming how many runs are not finished
+    (nothing written); with --partial, exported with a warning, and manifest.json says which
+    runs the files hold."""
+    args = ["--db", sweep.url, "export", "--batch", "sweep", "-o"]
+    refused = CliRunner().invoke(cli, [*args, str(tmp_path / "no")])
+    assert refused.exit_code == 2
+    assert refused.output.strip() == ("Error: batch 'sweep' has 1 run(s) (queued 1) not finished: export it when they "
+                                      "are (p2pstore runs wait --batch sweep), or what is finished now with --partial")
+    assert not (tmp_path / "no").exists()
+    done = CliRunner().invoke(cli, [*args, str(tmp_path / "yes"), "--partial"], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    assert done.stderr.strip() == (f"Warning: batch 'sweep': 1 run(s) (queued 1) not finished; the export holds the "
+                                   f"results of the {len(sweep.ids)} finished run(s) (manifest.json lists them)")
+    manifest = json.loads((tmp_path / "yes" / "manifest.json").read_text())
+    assert manifest["batch"] == "sweep" and manifest["complete"] is False
+    assert manifest["runs"] == {**{str(i): "succeeded" for i in sweep.ids}, str(sweep.queued): "queued"}
+    assert manifest["results_of"] == sweep.ids and manifest["not_finished"] == [sweep.queued]
+    assert sorted(manifest["files"]) == sorted(f"{t}.csv" for t in TABLES)
+    assert sorted(set(pd.read_csv(tmp_path / "yes" / "bills.csv")["run_id"])) == sweep.ids
