@@ -2,6 +2,9 @@
 
 One statement that returns rows is run, streamed in batches, under a time limit:
 
+The time limit bounds the whole query, its streaming included: no batch is fetched past it, and
+a fetch still running at it is ended.
+
 * **PostgreSQL**: in a ``READ ONLY`` transaction with ``statement_timeout`` and ``lock_timeout``,
   inside the ``p2pstore_reader`` role's security-definer gate function (see
   :mod:`p2pstore.store.query_role`): the statement cannot read or list server files, run
@@ -20,8 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from p2pstore.errors import StoreError
@@ -105,19 +111,26 @@ def run_readonly_query(engine: Engine, sql: str, *, dataframe: bool = False,
     with open_readonly_query(engine, sql, timeout=timeout, limit=limit) as result:
         rows = result.rows()
     if dataframe:
-        import pandas as pd
+        import pandas as pd  # pandas: only for a DataFrame result
 
         return pd.DataFrame.from_records(rows, columns=result.columns)
     return result.columns, rows
 
 
 def _fetch_batches(cursor, limit: int | None, driver_error: type[Exception],
-                   errors: Callable[[Exception], StoreError]) -> Iterator[Rows]:
+                   errors: Callable[[Exception], StoreError], deadline: float | None = None,
+                   timeout: float | None = None) -> Iterator[Rows]:
     """Batches of ``cursor``'s rows (one more than ``limit`` at most, to tell a truncation), driver
-    errors raised as ``errors(exc)``."""
+    errors raised as ``errors(exc)``. Past ``deadline`` (``time.monotonic()``) no batch is
+    fetched: the query timed out (``timeout`` seconds), however fast each fetch was."""
     size = BATCH_ROWS if limit is None else min(BATCH_ROWS, limit + 1)
     try:
-        while rows := cursor.fetchmany(size):
+        while True:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise _timed_out(timeout)
+            rows = cursor.fetchmany(size)
+            if not rows:
+                return
             yield rows
     except driver_error as exc:
         raise errors(exc) from None
@@ -145,7 +158,6 @@ _SQLITE_READ_PRAGMAS = frozenset({
 
 def _sqlite_authorizer(denied: list[str]) -> Callable[..., int]:
     """An authorizer allowing reads only; it appends what it refuses to ``denied``."""
-    import sqlite3
 
     refused_actions = {
         sqlite3.SQLITE_ATTACH: "ATTACH (also used by VACUUM INTO)",
@@ -180,8 +192,6 @@ def _sqlite_authorizer(denied: list[str]) -> Callable[..., int]:
 
 @contextlib.contextmanager
 def _open_sqlite(engine: Engine, sql: str, timeout: float | None, limit: int | None):
-    import sqlite3
-    from pathlib import Path
 
     database = sqlite_path(engine)
     if database is None:
@@ -220,7 +230,7 @@ def _open_sqlite(engine: Engine, sql: str, timeout: float | None, limit: int | N
             raise errors(exc) from None
         if cur.description is None:
             raise StoreError(f"{_REFUSED}only a statement that returns rows is run (SELECT, VALUES, WITH ...)")
-        yield [d[0] for d in cur.description], _fetch_batches(cur, limit, sqlite3.Error, errors)
+        yield [d[0] for d in cur.description], _fetch_batches(cur, limit, sqlite3.Error, errors, deadline, timeout)
     finally:
         conn.rollback()
         conn.close()
@@ -229,12 +239,17 @@ def _open_sqlite(engine: Engine, sql: str, timeout: float | None, limit: int | N
 # -- PostgreSQL --------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _open_pg(engine: Engine, sql: str, timeout: float | None, limit: int | None):
-    import psycopg
+    import psycopg  # the PostgreSQL driver: only for a PostgreSQL store
 
-    from p2pstore.store.query_role import CHECK_SQL, DANGEROUS_ROLES, QUERY_FUNCTION, READER_ROLE, refusal
+    from p2pstore.store.query_role import CHECK_SQL, DANGEROUS_ROLES, QUERY_FUNCTION, READER_ROLE, refusal  # PostgreSQL only
 
+    deadline = None if timeout is None else time.monotonic() + timeout
     sa_conn = connect(engine)
     raw = sa_conn.connection.driver_connection
+    # statement_timeout bounds each statement, and streaming is one FETCH per batch: the whole
+    # query is bounded by this deadline, checked before each fetch and enforced during one by
+    # cancelling it from a timer (the server ends it: QueryCanceled, reported as timed out)
+    timer = None if deadline is None else threading.Timer(timeout, raw.cancel_safe)
 
     def errors(exc: psycopg.Error) -> StoreError:
         msg = one_line(exc)
@@ -253,6 +268,9 @@ def _open_pg(engine: Engine, sql: str, timeout: float | None, limit: int | None)
         return StoreError(f"SQL error: {msg}")
 
     try:
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
         try:
             with raw.cursor() as cur:
                 cur.execute("SET TRANSACTION READ ONLY")
@@ -270,8 +288,10 @@ def _open_pg(engine: Engine, sql: str, timeout: float | None, limit: int | None)
                            (wrapped, None if limit is None else limit + 1))
         except psycopg.Error as exc:
             raise errors(exc) from None
-        yield columns, _fetch_batches(server, limit, psycopg.Error, errors)
+        yield columns, _fetch_batches(server, limit, psycopg.Error, errors, deadline, timeout)
     finally:
+        if timer is not None:
+            timer.cancel()
         # closed, not pooled: nothing the statement did to the session may outlive the query
         sa_conn.invalidate()
         sa_conn.close()
@@ -284,8 +304,8 @@ def _describe(raw, sql: str) -> tuple[list[str], str, str]:
     Columns of a pseudo-type (``void``, ``record``) cannot be declared: the statement is then
     wrapped so those columns are returned as text.
     """
-    import psycopg
-    from psycopg import pq
+    import psycopg  # the PostgreSQL driver: only for a PostgreSQL store
+    from psycopg import pq  # the PostgreSQL driver: only for a PostgreSQL store
 
     encoding = raw.info.encoding
 

@@ -73,3 +73,36 @@ def test_refusals_are_one_line(q, backend, tmp_path):
     result = q(sql.format(target))
     assert result.exit_code == 2 and result.output.startswith("Error: read-only: ")
     assert result.output.count("\n") == 1 and not target.exists()
+
+
+def test_timeout_bounds_the_streaming_too(q, db_url):
+    """Each fetch of a stream is fast, but the query as a whole may not outlive --timeout: once
+    the time is up no further batch is fetched (the consumer here waits past the deadline
+    between two batches, deterministically)."""
+    from p2pstore.store import Store
+    from p2pstore.store.query import BATCH_ROWS, open_readonly_query
+
+    with Store(db_url) as store:
+        started = time.monotonic()
+        with pytest.raises(Exception, match=r"^query timed out after 1 s \(--timeout SECONDS; 0 for no limit\)$"):
+            with open_readonly_query(store.engine, f"SELECT n FROM ({SERIES.replace(str(ROWS), str(10 * BATCH_ROWS))})"
+                                                   " AS s", timeout=1) as result:
+                batches = result.batches()
+                assert len(next(batches)) == BATCH_ROWS
+                while time.monotonic() < started + 1.05:  # past the deadline: a clock, not a sized scenario
+                    time.sleep(0.05)
+                next(batches)
+
+
+def test_a_long_stream_ends_at_the_timeout(q, backend, db_url):
+    """30 million rows streamed: `--timeout 3` ends the whole query within 3 + 2 s,
+    in one line, whatever the size of each fetch (on PostgreSQL each fetch is a statement of
+    its own, which statement_timeout alone would bound one by one)."""
+    sql = ("SELECT g, g * 0.5 AS half FROM generate_series(1, 30000000) AS g" if backend == "postgresql" else
+           SERIES.replace(str(ROWS), "30000000"))
+    started = time.monotonic()
+    result = q(sql, "--format", "csv", "--timeout", "3")
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr == "Error: query timed out after 3 s (--timeout SECONDS; 0 for no limit)\n"
+    assert elapsed <= 3 + 2, elapsed
