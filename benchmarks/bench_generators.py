@@ -3,6 +3,7 @@
 
 Usage: python benchmarks/bench_generators.py [--households 1000] [--days 365] [--repeats 7]
        [--notebook]   (also time the notebook generator on the same community)
+       [--individual] (also time load_model = "individual" against the H25 path, alternately)
 
 Reference, written here with direct library calls: pvlib reads the TMY3 file and runs one
 PVWatts ``ModelChain`` (1 kWp), demandlib builds one H25 profile for the horizon, and numpy
@@ -11,7 +12,9 @@ scales them to every household (``[N, H]`` load and PV, one outer product each).
 mapping, seeded noise, tariffs and events. Both are timed alternately in one process; the script
 prints the median and spread (min-max) of the per-repeat ratio generator / reference, and the
 peak memory (tracemalloc) of each against the size of the two output arrays.
-Target: ratio <= 2 at 1,000 households x 365 days.
+Target: ratio <= 2 at 1,000 households x 365 days. With ``--individual``, the generator with the
+occupancy-driven individual load model is timed against the same generator with H25 loads (both
+cold, alternately): wall and CPU time, median and spread; target <= 2.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ def reference(s: Scenario, annual_kwh: np.ndarray, kwp: np.ndarray) -> tuple[np.
     pv_kw_per_kwp = np.repeat(np.resize(hourly, s.days * 24), 4)          # the horizon, 15-minute slots
     index = pd.date_range(s.start, periods=s.slots, freq="15min")
     load_per_kwh = H25(index).to_numpy() / 1e6
-    n, nc = s.households, s.consumers
+    n, nc = s.n_households, s.consumers
     load = np.multiply(annual_kwh[:, None], load_per_kwh[None, :])
     pv = np.zeros((n, s.slots))
     np.multiply(kwp[:, None], pv_kw_per_kwp[None, :], out=pv[nc:])
@@ -64,6 +67,30 @@ def generator(s: Scenario):
     standard.typical_year_pv.cache_clear()
     standard.h25_per_annual_kwh.cache_clear()
     return standard.generate_standard(s)
+
+
+def timed_cpu(fn, *args) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``fn(*args)``: CPU time is steadier on a shared machine."""
+    gc.collect()
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn(*args)
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    del out
+    return wall, cpu
+
+
+def compare_individual(s: Scenario, repeats: int) -> None:
+    individual = s.replace(load_model="individual")
+    generator(individual)
+    pairs = [(timed_cpu(generator, s), timed_cpu(generator, individual)) for _ in range(repeats)]
+    med = statistics.median
+    for k, what in ((0, "wall"), (1, "CPU")):
+        h25 = [p[0][k] for p in pairs]
+        ind = [p[1][k] for p in pairs]
+        ratios = [b / a for a, b in zip(h25, ind)]
+        print(f"{what:>4}: H25 path median {med(h25):.3f} s [{min(h25):.3f}-{max(h25):.3f}], individual "
+              f"median {med(ind):.3f} s [{min(ind):.3f}-{max(ind):.3f}]; ratio individual / H25 median "
+              f"{med(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]  (target <= 2)")
 
 
 def timed(fn, *args) -> float:
@@ -91,18 +118,22 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--notebook", action="store_true", help="also time the notebook generator")
+    ap.add_argument("--individual", action="store_true", help="time the individual load model against H25")
     args = ap.parse_args()
     warnings.simplefilter("ignore", DeprecationWarning)
 
     nc = round(args.households * 0.3)
     s = Scenario(generator="standard", consumers=nc, prosumers=args.households - nc, days=args.days)
     rng = np.random.default_rng(0)
-    annual_kwh = rng.uniform(*s.annual_load_kwh, s.households)
+    annual_kwh = rng.uniform(*s.annual_load_kwh, s.n_households)
     kwp = rng.uniform(*s.pv_kwp, s.prosumers)
-    out_mb = 2 * s.households * s.slots * 8 / 1e6
+    out_mb = 2 * s.n_households * s.slots * 8 / 1e6
     print(f"community: {s.consumers} consumers + {s.prosumers} prosumers, {s.days} days = {s.slots} slots; "
           f"load + PV arrays {out_mb:.0f} MB; weather {s.weather}")
 
+    if args.individual:
+        compare_individual(s, args.repeats)
+        return
     # warm-up: imports, page faults of the first large allocations
     reference(s, annual_kwh, kwp)
     generator(s)

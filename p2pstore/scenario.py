@@ -39,6 +39,7 @@ from typing import Any
 
 from p2pstore import registry
 from p2pstore.errors import ScenarioError
+from p2pstore.scenario_standard import fill_location_defaults, validate_standard_keys
 
 #: Longest comma-separated list of mechanism names a run stores (``runs.mechanisms``).
 MAX_MECHANISMS_TEXT = 200
@@ -69,7 +70,8 @@ STANDARD_DEFAULTS: dict[str, Any] = {
 }
 
 #: Type of each text field whose default is None (unset); numeric ones are typed by :data:`NUMBERS`.
-OPTIONAL_TEXT: tuple[str, ...] = ("start", "profiles", "tariffs", "profiles_hash", "tariffs_hash", "weather")
+OPTIONAL_TEXT: tuple[str, ...] = ("start", "profiles", "tariffs", "profiles_hash", "tariffs_hash", "weather",
+                                  "load_model")
 
 #: Fields derived from ``households`` and ``prosumer_share`` when a generated community is sized
 #: by its share of prosumers.
@@ -144,6 +146,12 @@ class Scenario:
     pv_tilt: float | None = None       # degrees from horizontal (30)
     pv_azimuth: float | None = None    # degrees clockwise from north (180 = south)
     weather: str | None = None         # a TMY3 file of WEATHER_FILES
+    # standard generator: load model and location (p2pstore.scenario_standard; unset = H25, weather)
+    load_model: str | None = None      # "h25" (unset) or "individual"
+    latitude: float | None = None      # degrees north (south < 0)
+    longitude: float | None = None     # degrees east (west < 0)
+    altitude: float | None = None      # metres above sea level (unset: pvlib's map)
+    utc_offset: float | None = None    # hours of local standard time (unset: round(longitude / 15))
     # events
     inverter_outages: int = 2
     maintenance_windows: int = 3
@@ -155,6 +163,9 @@ class Scenario:
         defaults = dict(GENERATED_DEFAULTS) if self.profiles is None else {}
         if self.generator == "standard":
             defaults.update(STANDARD_DEFAULTS)
+            if self.latitude is not None and self.longitude is not None:
+                fill_location_defaults(self)
+                defaults.pop("weather")
         for name, default in defaults.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, default)
@@ -286,6 +297,10 @@ NUMBERS: dict[str, Number] = {
     "pv_kwp": Number(float, 0, 100_000, pair=True),               # kWp
     "pv_tilt": Number(float, 0, 90),                       # degrees from horizontal
     "pv_azimuth": Number(float, 0, 360, hi_open=True),     # degrees clockwise from north
+    "latitude": Number(float, -90, 90),                    # degrees
+    "longitude": Number(float, -180, 180),
+    "altitude": Number(float, -500, 9000),                 # metres
+    "utc_offset": Number(float, -12, 14),                  # hours
     "inverter_outages": Number(int, 0),                    # and at most prosumer-days
     "maintenance_windows": Number(int, 0),                 # and at most one per slot
     "maintenance_slots": Number(int, 1),                   # and shorter than the horizon
@@ -459,6 +474,7 @@ def _validate(s: Scenario) -> None:
     _validate_sources(s)
     if s.generator not in GENERATORS:
         raise ScenarioError("generator", f"unknown generator {s.generator!r} (known: {', '.join(GENERATORS)})")
+    validate_standard_keys(s)
     if s.weather is not None and s.weather not in WEATHER_FILES:
         raise ScenarioError("weather", f"unknown weather file {_shown(s.weather)} (known: {', '.join(WEATHER_FILES)})")
     if not s.mechanisms:

@@ -10,6 +10,8 @@ from p2pstore import registry
 
 SCENARIO_FLAGS = ("seed", "consumers", "prosumers", "days", "start", "generator", "mechanisms", "profiles",
                   "households", "prosumer_share", "tariffs")
+#: Flags of the standard generator's load model and location, and the currency (scenario keys).
+REALISTIC_FLAGS = ("load_model", "latitude", "longitude", "altitude", "currency")
 
 
 #: ``--series`` default per command: a single ``run`` keeps every series; queued runs (sweeps,
@@ -33,16 +35,12 @@ class LazyHelpOption(click.Option):
 
 
 def scenario_options(fn=None, *, settle: bool = True, series_default: str = "full"):
-    """Add ``[SCENARIO.toml] --seed --consumers --prosumers --households --prosumer-share --days
-    --start --generator --profiles --tariffs --mechanism --series`` (``--series`` defaulting to
-    ``series_default``; see :data:`SERIES_DEFAULT`).
-
-    ``settle=False`` (``@scenario_options(settle=False)``): the options of a generated community
-    only, without ``--profiles``, ``--mechanism`` and ``--series`` (``profiles generate``).
-    """
+    """Add ``[SCENARIO.toml]`` and the scenario flags (:data:`SCENARIO_FLAGS`,
+    :data:`REALISTIC_FLAGS`), ``--mechanism`` and ``--series`` (default ``series_default``).
+    ``settle=False``: without ``--profiles``, ``--mechanism`` and ``--series`` (``profiles generate``)."""
     if fn is None:
         return functools.partial(scenario_options, settle=settle, series_default=series_default)
-    from p2pstore.scenario import GENERATORS
+    from p2pstore.scenario import GENERATORS  # the scenario module loads when a command is built, not at CLI start-up
 
     settling = {"profiles", "mechanisms", "series"}  # what only a settlement needs
     options = [
@@ -75,6 +73,7 @@ def scenario_options(fn=None, *, settle: bool = True, series_default: str = "ful
             "--tariffs", type=click.Path(dir_okay=False), metavar="FILE",
             help="Tariff file (CSV/Parquet: [timestamp,] [household,] buy, sell) replacing the drawn or "
                  "stored tariffs; it is stored with the run.")),
+        *realistic_options(),
         ("mechanisms", click.option(
             "--mechanism", "mechanisms", multiple=True, metavar="NAME", cls=LazyHelpOption,
             help_text=lambda: (f"Mechanism to settle (repeatable; default: {', '.join(registry.DEFAULT)}). "
@@ -97,9 +96,31 @@ def scenario_options(fn=None, *, settle: bool = True, series_default: str = "ful
     return wrapper
 
 
+def realistic_options() -> list[tuple[str, click.Option]]:
+    """``--load-model --latitude --longitude --altitude --currency`` (scenario keys; see
+    docs/profiles.md)."""
+    from p2pstore.scenario_standard import LOAD_MODELS  # as GENERATORS above: when options are built
+
+    return [
+        ("load_model", click.option(
+            "--load-model", "load_model", metavar=f"[{'|'.join(LOAD_MODELS)}]",
+            help="Standard generator's loads: h25 (default; the BDEW shape scaled per household) or "
+                 "individual (each household its own occupancy-driven profile).")),
+        ("latitude", click.option("--latitude", type=float, metavar="DEG",
+                                  help="Standard generator: PV for this place (north > 0) instead of a "
+                                       "TMY3 station; with --longitude.")),
+        ("longitude", click.option("--longitude", type=float, metavar="DEG", help="East > 0 (with --latitude).")),
+        ("altitude", click.option("--altitude", type=float, metavar="M",
+                                  help="Metres above sea level of the place (default: pvlib's map).")),
+        ("currency", click.option("--currency", metavar="NAME",
+                                  help="Currency of tariffs and bills, shown in tables and reports (default Rs, "
+                                       "the notebook's).")),
+    ]
+
+
 def scenario_from_options(scenario_file: str | None, **flags):
     """The validated Scenario of a file plus flags (flags win); raises ScenarioError."""
-    from p2pstore import scenario
+    from p2pstore import scenario  # (the same: only when a command runs)
 
     return scenario.from_mapping(scenario_values_from_options(scenario_file, **flags),
                                  source=scenario_file or "scenario")
@@ -107,9 +128,9 @@ def scenario_from_options(scenario_file: str | None, **flags):
 
 def scenario_values_from_options(scenario_file: str | None, **flags) -> dict:
     """The values of a file plus flags, not yet validated (a sweep completes them)."""
-    from p2pstore import scenario
+    from p2pstore import scenario  # (the same: only when a command runs)
 
-    overrides = {k: flags.get(k) for k in SCENARIO_FLAGS}
+    overrides = {k: flags.get(k) for k in SCENARIO_FLAGS + REALISTIC_FLAGS}
     if not overrides["mechanisms"]:
         overrides["mechanisms"] = None
     return scenario.load_values(scenario_file, overrides)

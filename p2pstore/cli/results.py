@@ -14,7 +14,8 @@ from p2pstore.limits import DEFAULT_QUERY_TIMEOUT_S
 @format_option("table", "csv", "json")
 @click.pass_context
 def bills(ctx, run_id, fmt):
-    """Bills of one run: a row per household, a column per mechanism (currency).
+    """Bills of one run: a row per household, a column per mechanism (in the run's currency,
+    named under the table).
 
     \b
     Example:
@@ -28,6 +29,10 @@ def bills(ctx, run_id, fmt):
     wide = wide.loc[order, list(dict.fromkeys(long["mechanism"]))].reset_index()
     wide.columns.name = None
     click.echo(render(wide, fmt, float_digits=2 if fmt == "table" else None))
+    if fmt == "table":
+        from p2pstore.reports.compare import currency_of  # pandas is loaded already: only for the caption
+
+        click.echo(f"(bills over the horizon, {currency_of(store.run_params([run_id]))}; < 0 = net income)")
 
 
 @click.command()

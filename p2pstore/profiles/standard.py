@@ -31,36 +31,20 @@ Tariffs, inverter outages and P2P maintenance windows are drawn as in the notebo
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import math
-import warnings
 
 import numpy as np
 
 from p2pstore.profiles.base import Profiles, generated_profiles
+from p2pstore.profiles.pvwatts import TYPICAL_YEAR, library_warnings_silenced, pvwatts_year
 
 #: BDEW standard load profiles are normalised to this annual energy (kWh/year).
 BDEW_ANNUAL_KWH = 1_000_000.0
-#: PVWatts module temperature coefficient of power (1/degC): NREL PVWatts v5, "standard" module.
-GAMMA_PDC = -0.0047
-#: DC/AC ratio of the PVWatts inverter (PVWatts' default).
-DC_AC_RATIO = 1.2
-#: Any non-leap year: the calendar the typical year's solar positions are computed in.
-TYPICAL_YEAR = 2019
 #: Households whose noise is drawn and applied together: a block of rows stays in the CPU cache
 #: through the four array operations instead of streaming [N, H] arrays through memory four times.
 _BLOCK_ROWS = 16
-
-
-@contextlib.contextmanager
-def _library_warnings_silenced():
-    """demandlib 0.2.2 and pvlib 0.16 still use pandas APIs that pandas 3.1 deprecates."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", FutureWarning)
-        yield
 
 
 # -- calendar mapping ----------------------------------------------------------------------------
@@ -112,12 +96,9 @@ def typical_year_pv(weather: str, tilt: float, azimuth: float) -> tuple[np.ndarr
     """
     import pandas as pd  # pandas and pvlib load only when the model runs (once per process)
 
-    with _library_warnings_silenced():
+    with library_warnings_silenced():
         from pvlib.iotools import read_tmy3  # (same reason)
         from pvlib.location import Location  # (same reason)
-        from pvlib.modelchain import ModelChain  # (same reason)
-        from pvlib.pvsystem import PVSystem  # (same reason)
-        from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS  # (same reason)
 
         data, meta = read_tmy3(weather_path(weather), map_variables=True)
         tz = dt.timezone(dt.timedelta(hours=float(meta["TZ"])))
@@ -127,18 +108,7 @@ def typical_year_pv(weather: str, tilt: float, azimuth: float) -> tuple[np.ndarr
         columns = ["ghi", "dni", "dhi", "temp_air", "wind_speed", "albedo"]
         frame = pd.DataFrame({c: data[c].to_numpy(dtype=float) for c in columns if c in data}, index=times)
         location = Location(meta["latitude"], meta["longitude"], tz=float(meta["TZ"]), altitude=meta["altitude"])
-        system = PVSystem(
-            surface_tilt=tilt, surface_azimuth=azimuth,
-            module_parameters={"pdc0": 1000.0, "gamma_pdc": GAMMA_PDC},
-            inverter_parameters={"pdc0": 1000.0 / DC_AC_RATIO},
-            temperature_model_parameters=TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_polymer"],
-        )
-        chain = ModelChain.with_pvwatts(system, location)
-        chain.run_model(frame)
-    ac_kw = np.nan_to_num(chain.results.ac.to_numpy(dtype=float) / 1000.0)
-    np.clip(ac_kw, 0.0, None, out=ac_kw)
-    ac_kw = ac_kw.reshape(365, 24)
-    ac_kw.flags.writeable = False
+    ac_kw = pvwatts_year(frame, location, tilt, azimuth)
     return ac_kw, dict(meta)
 
 
@@ -151,7 +121,7 @@ def h25_per_annual_kwh(start: dt.date, days: int) -> np.ndarray:
     import pandas as pd  # pandas and demandlib load only when the model runs (once per process)
 
     index = pd.date_range(dt.datetime.combine(start, dt.time()), periods=days * 96, freq="15min")
-    with _library_warnings_silenced():
+    with library_warnings_silenced():
         from demandlib.bdew import H25  # (same reason)
 
         profile = H25(index)
@@ -188,9 +158,17 @@ def scaled_with_slot_noise(base: np.ndarray, scale: np.ndarray, slot_sd: float,
 
 
 def horizon_pv_per_kwp(scenario) -> np.ndarray:
-    """[days, periods_per_day] PV of a 1 kWp system over the scenario's horizon, kW per kWp."""
+    """[days, periods_per_day] PV of a 1 kWp system over the scenario's horizon, kW per kWp:
+    from the TMY3 station ``weather``, or the place ``latitude``, ``longitude`` (synthetic
+    typical year, :mod:`p2pstore.profiles.location`)."""
     s = scenario
-    hourly, _ = typical_year_pv(s.weather, float(s.pv_tilt), float(s.pv_azimuth))
+    if s.latitude is not None:
+        from p2pstore.profiles.location import location_year_pv  # pvlib's maps only for a place
+
+        hourly = location_year_pv(float(s.latitude), float(s.longitude), s.altitude, float(s.utc_offset),
+                                  float(s.pv_tilt), float(s.pv_azimuth))
+    else:
+        hourly, _ = typical_year_pv(s.weather, float(s.pv_tilt), float(s.pv_azimuth))
     return to_slots(hourly[weather_day_index(s.start_date, s.days)], s.slot_minutes)
 
 
@@ -221,10 +199,15 @@ def generate_standard(scenario) -> Profiles:
     annual_kwh = size_rng.uniform(*s.annual_load_kwh, size=n)
     kwp = size_rng.uniform(*s.pv_kwp, size=npro)
 
-    day_factor = np.maximum(load_rng.normal(1.0, s.load_day_noise, size=(n, days)), 0.0)
     load = np.empty((n, h))
-    scaled_with_slot_noise(horizon_load_per_annual_kwh(s), annual_kwh[:, None] * day_factor,
-                           s.load_slot_noise, load_rng, load)
+    if s.load_model == "individual":
+        from p2pstore.profiles.occupancy import generate_individual_loads  # only for this model
+
+        generate_individual_loads(s.start_date, days, s.slot_minutes, n, load_rng, latitude=s.latitude, out=load)
+    else:
+        day_factor = np.maximum(load_rng.normal(1.0, s.load_day_noise, size=(n, days)), 0.0)
+        scaled_with_slot_noise(horizon_load_per_annual_kwh(s), annual_kwh[:, None] * day_factor,
+                               s.load_slot_noise, load_rng, load)
 
     pv = np.zeros((n, h))
     scaled_with_slot_noise(horizon_pv_per_kwp(s), kwp[:, None], s.pv_slot_noise, pv_rng, pv[nc:])
