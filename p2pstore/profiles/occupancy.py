@@ -30,7 +30,9 @@ minute-by-minute Markov chains, with these simplifications:
   2.1e-3 t + 1.24`` for day of year ``t``);
 * annual consumption per household: lognormal around a median by household size
   (:data:`MEDIAN_ANNUAL_KWH`, co2online / BDEW Stromspiegel für Deutschland 2023, homes without
-  electric hot water) with ``sigma`` :data:`ANNUAL_SIGMA`; each household's load is scaled so
+  electric hot water) with ``sigma`` :data:`ANNUAL_SIGMA`, kept inside the plausible range of
+  an imported home (:data:`~p2pstore.profiles.plausibility.PLAUSIBLE_ANNUAL_KWH`, 1,000-30,000
+  kWh/year: about 9 % of one-person households sit at its floor); each household's load is scaled so
   that the horizon holds its share of that year (the dynamisation weights of its days).
 
 The result is deterministic for a seeded :class:`numpy.random.Generator` and independent of how
@@ -45,6 +47,8 @@ import datetime as dt
 import math
 
 import numpy as np
+
+from p2pstore.profiles.plausibility import PLAUSIBLE_ANNUAL_KWH
 
 #: Shares of households of 1, 2, 3, 4 and 5 (or more) persons (Destatis, Mikrozensus 2023).
 HOUSEHOLD_SIZE_SHARES = (0.41, 0.34, 0.12, 0.09, 0.04)
@@ -151,7 +155,8 @@ def household_sizes_and_annual_kwh(n: int, rng: np.random.Generator) -> tuple[np
     """``([n] persons 1..5, [n] kWh/year)`` drawn as the module docstring says."""
     sizes = rng.choice(5, size=n, p=HOUSEHOLD_SIZE_SHARES) + 1
     medians = np.asarray(MEDIAN_ANNUAL_KWH)[sizes - 1]
-    return sizes, medians * np.exp(rng.normal(0.0, ANNUAL_SIGMA, size=n))
+    annual = medians * np.exp(rng.normal(0.0, ANNUAL_SIGMA, size=n))
+    return sizes, np.clip(annual, *PLAUSIBLE_ANNUAL_KWH)
 
 
 def generate_individual_loads(start: dt.date, days: int, slot_minutes: int, n: int, rng: np.random.Generator,
