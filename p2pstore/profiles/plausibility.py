@@ -10,7 +10,9 @@ the warning says which:
 
 * **kWh per slot imported as kW** (the default ``--unit kW``): consumption about
   ``60 / slot_minutes`` times too low (4x with 15-minute slots) and plausible once multiplied:
-  ``--unit kWh``;
+  ``--unit kWh``; a household below the range, or every household below
+  :data:`KWH_AS_KW_MEDIAN` when the community's median is (homes of 1,000-1,500 kWh/year exist,
+  whole communities of them rarely);
 * **kW imported with** ``--unit kWh``: as many times too high: drop ``--unit kWh``;
 * **W as kW**: about 1,000 times too high: divide the values by 1,000 (``--unit`` takes kW or
   kWh).
@@ -28,6 +30,9 @@ PLAUSIBLE_ANNUAL_KWH = (1_000.0, 30_000.0)
 #: Plausible peak of one home's mean power over a slot, kW.
 PLAUSIBLE_PEAK_KW = 50.0
 HOURS_PER_YEAR = 8760.0
+#: A community whose median home uses less than this (kWh/year, read as kW) is warned about as a
+#: whole when ``60 / slot_minutes`` times it is plausible (German one-person homes use about 1,500).
+KWH_AS_KW_MEDIAN = 1_500.0
 
 
 def _first(names, mask: np.ndarray) -> str:
@@ -49,12 +54,17 @@ def unit_warnings(names, load_kw: np.ndarray, slot_minutes: int, unit: str | Non
     active = annual > 0
     too_low = active & (annual < low)
     too_high = annual > high
+    median = float(np.median(annual[active])) if active.any() else 0.0
+    if unit != "kWh" and factor > 1 and median < KWH_AS_KW_MEDIAN and low <= median * factor <= high:
+        # most of the community is small: energies per slot read as power, more likely than tiny homes
+        too_low = active & (annual < KWH_AS_KW_MEDIAN)
     if too_low.any():
         k = int(np.flatnonzero(too_low)[0])
         if unit != "kWh" and factor > 1 and low <= annual[k] * factor <= high:
-            out.append(f"{_first(names, too_low)}: {annual[k]:,.0f} kWh/year read as kW is below the plausible "
-                       f"{low:,.0f}-{high:,.0f} kWh/year of a home; {annual[k] * factor:,.0f} kWh/year if the values "
-                       f"are kWh per {slot_minutes}-minute slot: import with --unit kWh")
+            out.append(f"{_first(names, too_low)}: {annual[k]:,.0f} kWh/year read as kW is implausibly low for "
+                       f"a home (plausible {low:,.0f}-{high:,.0f}; community median {median:,.0f}); "
+                       f"{annual[k] * factor:,.0f} kWh/year if the values are kWh per {slot_minutes}-minute slot: "
+                       "import with --unit kWh")
         else:
             out.append(f"{_first(names, too_low)}: {annual[k]:,.0f} kWh/year, below the plausible "
                        f"{low:,.0f}-{high:,.0f} kWh/year of a home (check the unit: --unit kW or kWh)")

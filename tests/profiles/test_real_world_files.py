@@ -179,3 +179,16 @@ def test_watts_and_unit_kwh_on_kw_values_warn_with_their_advice():
 def test_names_equal_but_for_case_warn():
     messages = caught(load=frame(House1=np.full(96, 0.4), house1=np.full(96, 0.4), HOUSE1=np.full(96, 0.4)))
     assert any("'House1', 'house1', 'HOUSE1' differ only in case" in m for m in messages)
+
+
+def test_a_community_of_ordinary_homes_in_kwh_per_slot_warns_even_when_some_look_plausible():
+    # 3,500 to 5,500 kWh/year homes as kWh per 15-minute slot: 876 to 1,376 kWh/year read as kW
+    per_slot = np.linspace(3500, 5500, 5) / 8760 / 4
+    messages = caught(load=frame(**{f"home{k}": np.full(96, v) for k, v in enumerate(per_slot)}))
+    [message] = [m for m in messages if "kWh/year" in m]
+    assert "household 'home0' and 4 other(s)" in message and "--unit kWh" in message
+
+
+def test_a_community_of_small_homes_in_kw_is_not_taken_for_kwh():
+    kw = frame(**{f"flat{k}": np.full(96, v) for k, v in enumerate(np.linspace(1600, 3000, 5) / 8760)})
+    assert not [m for m in caught(load=kw) if "kWh/year" in m]
