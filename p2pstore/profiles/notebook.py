@@ -64,60 +64,87 @@ def _noisy_days(rng: np.random.RandomState, base: np.ndarray, days: int,
     return profile.reshape(-1)
 
 
-def generate_notebook(scenario) -> Profiles:
-    """Profiles of ``scenario`` exactly as the reference notebook generates them.
-
-    Returns loads and PV ``[N, H]`` in kW (mean power per slot), tariffs ``[N]`` in currency/kWh,
-    ``p2p_allowed`` ``[H]``, the outage events ``(household index, day)`` and the first slot of
-    each maintenance window.
-    """
-    s = scenario
-    nc, npro, days = s.consumers, s.prosumers, s.days
-    n = nc + npro
-    periods = s.periods_per_day
-    slot_hours = s.slot_hours
-    h = days * periods
-    rng = np.random.RandomState(s.seed)
-
-    # 1. tariffs: consumers draw one value each, prosumers an interleaved (buy, sell) pair.
-    lambda_buy = np.zeros(n)
-    lambda_sell = np.zeros(n)
+def draw_tariffs(rng: np.random.RandomState, s) -> tuple[np.ndarray, np.ndarray]:
+    """``(lambda_buy, lambda_sell)`` ``[N]`` currency/kWh, the stream's first draws: consumers one
+    value each, then prosumers an interleaved (buy, sell) pair."""
+    nc, npro = s.consumers, s.prosumers
+    lambda_buy = np.zeros(nc + npro)
+    lambda_sell = np.zeros(nc + npro)
     lambda_buy[:nc] = rng.uniform(*s.consumer_buy_tariff, size=nc)
     pairs = rng.uniform((s.prosumer_buy_tariff[0], s.prosumer_sell_tariff[0]),
                         (s.prosumer_buy_tariff[1], s.prosumer_sell_tariff[1]), size=(npro, 2))
     lambda_buy[nc:] = pairs[:, 0]
     lambda_sell[nc:] = pairs[:, 1]
+    return lambda_buy, lambda_sell
 
-    # 2. loads
+
+def draw_load_rows(rng: np.random.RandomState, s, first: int, out: np.ndarray) -> np.ndarray:
+    """Fill ``out`` ``[k, H]`` kW with the loads of households ``first .. first + k - 1``, drawn
+    from ``rng`` positioned at household ``first``'s load draws (its daily energy target, then
+    its days); the stream ends at the next household's."""
+    periods, slot_hours = s.periods_per_day, s.slot_hours
     load_shape = daily_load_shape(periods, slot_hours)
     load_shape_kwh = np.sum(load_shape * slot_hours)
-    load = np.empty((n, h))
-    for i in range(n):
-        lo, hi = s.prosumer_daily_kwh if i >= nc else s.consumer_daily_kwh
+    for row, i in enumerate(range(first, first + out.shape[0])):
+        lo, hi = s.prosumer_daily_kwh if i >= s.consumers else s.consumer_daily_kwh
         target_kwh_day = rng.uniform(lo, hi)
         base = load_shape * (target_kwh_day / load_shape_kwh)
-        _noisy_days(rng, base, days, s.load_day_noise, s.load_slot_noise, 0.05, out=load[i])
+        _noisy_days(rng, base, s.days, s.load_day_noise, s.load_slot_noise, 0.05, out=out[row])
+    return out
 
-    # 3. PV, sized on each prosumer's own average daily load
+
+def draw_pv_rows(rng: np.random.RandomState, s, load: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Fill ``out`` ``[k, H]`` kW with the PV of ``k`` consecutive prosumers whose loads are
+    ``load`` ``[k, H]``, from ``rng`` positioned at the first one's PV draws (sizing factor, yield
+    per kWp, then its days); each system is sized on its household's own average daily load."""
+    periods, slot_hours, days = s.periods_per_day, s.slot_hours, s.days
     pv_shape = daily_pv_shape(periods, slot_hours)
     pv_shape_kwh_per_kwp = np.sum(pv_shape * slot_hours)
-    pv = np.zeros((n, h))
-    for i in range(nc, n):
-        avg_daily_load_kwh = np.sum(load[i, :] * slot_hours) / days
+    for row in range(out.shape[0]):
+        avg_daily_load_kwh = np.sum(load[row, :] * slot_hours) / days
         sizing_factor = rng.uniform(*s.pv_sizing_factor)
         yield_per_kwp = rng.uniform(*s.pv_yield_kwh_per_kwp)
         capacity_kwp = sizing_factor * avg_daily_load_kwh / yield_per_kwp
         base = pv_shape * capacity_kwp * (yield_per_kwp / pv_shape_kwh_per_kwp)
-        _noisy_days(rng, base, days, s.pv_cloud_noise, s.pv_slot_noise, 0.0, out=pv[i])
+        _noisy_days(rng, base, days, s.pv_cloud_noise, s.pv_slot_noise, 0.0, out=out[row])
+    return out
 
-    # 4. inverter outages: the prosumer is drawn from all prosumers, a repeat is allowed.
+
+def draw_events(rng: np.random.RandomState, s) -> tuple[list[tuple[int, int]], list[int]]:
+    """``(outages, maintenance)``, the stream's last draws: ``(household index, day)`` per inverter
+    outage (a repeat is allowed) and the first slot of each P2P maintenance window."""
+    nc, npro = s.consumers, s.prosumers
     outages = []
     for _ in range(s.inverter_outages):
         i = nc + int(rng.randint(0, npro))
-        day = int(rng.randint(0, days))
-        pv[i, day * periods:(day + 1) * periods] = 0.0
+        day = int(rng.randint(0, s.days))
         outages.append((i, day))
+    maintenance = [int(rng.randint(0, s.slots - s.maintenance_slots)) for _ in range(s.maintenance_windows)]
+    return outages, maintenance
 
-    # 5. P2P maintenance windows (may overlap)
-    maintenance = [int(rng.randint(0, h - s.maintenance_slots)) for _ in range(s.maintenance_windows)]
+
+def apply_outages(pv: np.ndarray, outages, periods: int, first: int = 0) -> None:
+    """Zero, in ``pv`` ``[k, H]`` (households ``first ..``), each outage's day of PV."""
+    for i, day in outages:
+        if first <= i < first + pv.shape[0]:
+            pv[i - first, day * periods:(day + 1) * periods] = 0.0
+
+
+def generate_notebook(scenario) -> Profiles:
+    """Profiles of ``scenario`` exactly as the reference notebook generates them.
+
+    Returns loads and PV ``[N, H]`` in kW (mean power per slot), tariffs ``[N]`` in currency/kWh,
+    ``p2p_allowed`` ``[H]``, the outage events ``(household index, day)`` and the first slot of
+    each maintenance window. :mod:`p2pstore.profiles.notebook_chunks` makes the same households
+    a chunk at a time.
+    """
+    s = scenario
+    nc, n = s.consumers, s.consumers + s.prosumers
+    rng = np.random.RandomState(s.seed)
+    lambda_buy, lambda_sell = draw_tariffs(rng, s)
+    load = draw_load_rows(rng, s, 0, np.empty((n, s.slots)))
+    pv = np.zeros((n, s.slots))
+    draw_pv_rows(rng, s, load[nc:], pv[nc:])
+    outages, maintenance = draw_events(rng, s)
+    apply_outages(pv, outages, s.periods_per_day)
     return generated_profiles(s, load, pv, lambda_buy, lambda_sell, outages, maintenance)

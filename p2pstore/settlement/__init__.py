@@ -25,6 +25,7 @@ class Settlement:
     profiles: Profiles
     flows: Flows
     results: dict[str, MechanismResult]  # keyed by mechanism, in settlement order
+    conventional: MechanismResult | None = None  # the KPIs' baseline when not among the results
 
     @cached_property
     def daily(self) -> dict:
@@ -35,6 +36,13 @@ class Settlement:
     def metrics(self) -> dict[str, dict[str, float]]:
         """KPIs per mechanism: ``{mechanism: {metric: value}}``; see docs/metrics.md."""
         return compute_metrics(self)
+
+    def household_energy_kwh(self) -> tuple:
+        """``(load, pv)`` ``[N]`` kWh per household over the horizon."""
+        p = self.profiles
+        if isinstance(p, Profiles):
+            return p.load_kw.sum(axis=1) * p.slot_hours, p.pv_kw.sum(axis=1) * p.slot_hours
+        return p.household_energy_kwh()
 
     def totals(self) -> dict[str, float]:
         """Community bill per mechanism, currency over the horizon."""

@@ -153,7 +153,7 @@ def compute_metrics(settlement) -> dict[str, dict[str, float | None]]:
     The conventional baseline is settled here when the run did not ask for it, because savings,
     participation and value tapping are defined against it.
     """
-    conventional = settlement.results.get("conventional")
+    conventional = settlement.results.get("conventional") or settlement.conventional
     if conventional is None:
         conventional = settle_conventional(settlement.profiles, settlement.flows)
         settlement.flows.release_scratch()

@@ -73,8 +73,8 @@ def _labels(profiles) -> np.ndarray:
 
 def _households(run_id: int, s) -> Block:
     p = s.profiles
-    dt_h = p.slot_hours
     buy, sell = p.mean_tariffs()  # time-varying tariffs: the mean over the run's slots
+    load_kwh, pv_kwh = s.household_energy_kwh()
     return {
         "run_id": run_id,
         "position": np.arange(p.n_households, dtype=np.int32),
@@ -82,8 +82,8 @@ def _households(run_id: int, s) -> Block:
         "kind": np.asarray([str(k) for k in p.kinds], dtype=object),
         "lambda_buy": buy,
         "lambda_sell": sell,
-        "load_kwh": p.load_kw.sum(axis=1) * dt_h,
-        "pv_kwh": p.pv_kw.sum(axis=1) * dt_h,
+        "load_kwh": load_kwh,
+        "pv_kwh": pv_kwh,
     }
 
 

@@ -1,0 +1,285 @@
+"""Chunked settlement: a community of any size, a chunk of households at a time.
+
+Every mechanism's cost of household ``i`` depends on household ``i``'s own series and tariffs and
+on the community only through per-slot totals (load, PV, import needs ``I``, export offers ``E``,
+the reference tariffs, the P2P windows). So a run takes two passes over a
+:class:`~p2pstore.profiles.chunks.ChunkSource`:
+
+1. **totals**: each chunk's per-slot sums are accumulated into the community's ``[H]`` totals
+   (and, for time-varying tariffs, the reference tariffs' sums);
+2. **costs**: each chunk is settled by the same mechanism functions as a whole community, with
+   its :class:`~p2pstore.settlement.result.Flows` carrying the community's totals; per-slot
+   prices (the horizon-wide ones of ``bs_lit`` too) come from the totals alone, and per
+   household only ``[N]`` bills and energies are kept, per slot the ``[H]`` community cost.
+
+Sums over households are taken per block of :data:`SUM_BLOCK` households and the blocks' sums
+added in household order, and chunks hold whole blocks, so every chunk size gives the same bits.
+
+A *stage* between profiles and settlement (batteries: ``(L, PV) -> (L', PV')``) plugs in as
+``stage(chunk, totals) -> chunk'``: ``totals`` are the community totals of the chunks before the
+stage (a pass of their own, only when a stage is given); the totals pass and the cost pass then
+both see the staged chunks. A stage must be deterministic (it runs once per pass).
+
+Plugins are settled chunk by chunk when their function declares ``settles_in_chunks = True``
+(their :class:`~p2pstore.settlement.plugin.Community` then holds a chunk's households and the
+whole community's totals); others refuse a chunked run (:func:`check_chunkable`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from p2pstore import registry
+from p2pstore.errors import InputError
+from p2pstore.profiles.base import Profiles
+from p2pstore.profiles.chunks import ChunkSource, CommunityFrame
+from p2pstore.settlement.result import Flows, MechanismResult
+
+#: Households whose per-slot sums are taken together (see the module docstring).
+SUM_BLOCK = 64
+
+#: Per-slot outputs of a mechanism kept from its first chunk (they depend on the totals only).
+SLOT_OUTPUTS = ("import_price", "export_price", "p2p_price", "p2p_import_share", "p2p_export_share",
+                "supply_demand_ratio")
+
+Stage = Callable[[Profiles, "CommunityTotals"], Profiles]
+
+
+@dataclasses.dataclass(frozen=True)
+class CommunityTotals:
+    """Per-slot totals of a community, ``[H]`` kW; for time-varying tariffs also the reference
+    tariffs ``[H]`` currency/kWh (None for flat ones)."""
+
+    load_kw: np.ndarray
+    pv_kw: np.ndarray
+    import_kw: np.ndarray
+    export_kw: np.ndarray
+    buy_ref: np.ndarray | None = None
+    sell_ref: np.ndarray | None = None
+
+    def flows(self, load_kw=None, pv_kw=None, slot_hours: float = 0.25) -> Flows:
+        """:class:`Flows` of a chunk (``[k, H]`` series; None for none) with these totals."""
+        flows = Flows(load_kw, pv_kw, slot_hours)
+        flows.__dict__.update(load_total_kw=self.load_kw, pv_total_kw=self.pv_kw,
+                              import_total_kw=self.import_kw, export_total_kw=self.export_kw)
+        return flows
+
+
+def chunk_bounds(n: int, chunk_households: int) -> list[tuple[int, int]]:
+    """``[(start, stop)]`` covering ``n`` households in chunks of whole :data:`SUM_BLOCK` blocks."""
+    size = max(SUM_BLOCK, chunk_households // SUM_BLOCK * SUM_BLOCK)
+    return [(a, min(n, a + size)) for a in range(0, n, size)] or [(0, 0)]
+
+
+def block_sums(values: np.ndarray) -> np.ndarray:
+    """``[B, H]``: the column sums of each :data:`SUM_BLOCK`-row block of ``values`` ``[k, H]``."""
+    k = values.shape[0]
+    out = np.empty((-(-k // SUM_BLOCK), values.shape[1]))
+    for j, first in enumerate(range(0, k, SUM_BLOCK)):
+        np.sum(values[first:first + SUM_BLOCK], axis=0, out=out[j])
+    return out
+
+
+class OrderedSum:
+    """Block sums added in household order (chunks may finish in any order)."""
+
+    def __init__(self):
+        self.total: np.ndarray | None = None
+
+    def add(self, blocks: np.ndarray) -> None:
+        for row in blocks:
+            if self.total is None:
+                self.total = row.copy()
+            else:
+                self.total += row
+
+
+def _chunk_sums(chunk: Profiles, time_varying: bool) -> dict[str, np.ndarray]:
+    """Block sums of one chunk's load, PV, import needs and export offers (and tariff sums)."""
+    load, pv = chunk.load_kw, chunk.pv_kw
+    side = np.subtract(load, pv)  # as Flows.import_export_kw computes them
+    np.maximum(side, 0.0, out=side)
+    sums = {"load": block_sums(load), "pv": block_sums(pv), "import": block_sums(side)}
+    np.subtract(pv, load, out=side)
+    np.maximum(side, 0.0, out=side)
+    sums["export"] = block_sums(side)
+    if time_varying:
+        buy, sell = np.asarray(chunk.lambda_buy), np.asarray(chunk.lambda_sell)
+        positive = sell > 0
+        sums["buy"] = block_sums(buy)
+        sums["sell"] = block_sums(np.where(positive, sell, 0.0))
+        sums["sell_count"] = block_sums(positive.astype(np.float64))
+    return sums
+
+
+def _in_order(function, bounds, workers: int) -> Iterator:
+    """``function(start, stop)`` for each chunk, yielded in order; up to ``workers`` at a time."""
+    if workers <= 1:
+        for a, b in bounds:
+            yield function(a, b)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        pending = []
+        for a, b in bounds:
+            pending.append(pool.submit(function, a, b))
+            if len(pending) >= workers:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
+
+
+def community_totals(chunks: Callable[[int, int], Profiles], frame: CommunityFrame, bounds,
+                     workers: int = 1) -> CommunityTotals:
+    """The totals pass over ``chunks(start, stop)`` (see the module docstring)."""
+    tv = frame.time_varying_tariffs
+    acc = {k: OrderedSum() for k in ("load", "pv", "import", "export", *(("buy", "sell", "sell_count") if tv else ()))}
+    for sums in _in_order(lambda a, b: _chunk_sums(chunks(a, b), tv), bounds, workers):
+        for k, v in sums.items():
+            acc[k].add(v)
+    h = frame.n_slots
+    t = {k: (a.total if a.total is not None else np.zeros(h)) for k, a in acc.items()}
+    buy_ref = sell_ref = None
+    if tv:  # np.mean(axis=0) and mean_positive(axis=0) of the whole [N, H] tariffs
+        buy_ref = t["buy"] / frame.n_households
+        sell_ref = np.divide(t["sell"], t["sell_count"], out=np.zeros(h), where=t["sell_count"] > 0)
+    return CommunityTotals(t["load"], t["pv"], t["import"], t["export"], buy_ref, sell_ref)
+
+
+def check_chunkable(mechanisms) -> None:
+    """:class:`InputError` naming the first plugin that does not settle in chunks."""
+    for name in mechanisms:
+        mechanism = registry.get(name)
+        if not mechanism.builtin and not getattr(registry.load(mechanism), "settles_in_chunks", False):
+            raise InputError(f"mechanism {name!r} settles the whole community at once (its function does not "
+                             "declare settles_in_chunks) and the community does not fit the memory limit: "
+                             "raise --memory-limit, or settle a smaller community")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SettledSummary(MechanismResult):
+    """A mechanism's result kept as ``[N]`` and ``[H]`` arrays only (``cost`` is None): bills,
+    per-household energy totals (:meth:`household_totals`), prices and the community cost."""
+
+    household_kwh: dict | None = None
+
+    def household_totals(self) -> dict[str, np.ndarray]:
+        return {k: v.copy() for k, v in self.household_kwh.items()}
+
+
+class _MechanismAccumulator:
+    """One mechanism's ``[N]`` results and ``[H]`` community cost, filled chunk by chunk."""
+
+    def __init__(self, n: int):
+        self.bills = np.empty(n)
+        self.household = {}
+        self.cost = OrderedSum()
+        self.slot_outputs = None
+        self.name = None
+
+    def add(self, start: int, stop: int, part: dict) -> None:
+        self.bills[start:stop] = part["bills"]
+        for k, v in part["household"].items():
+            self.household.setdefault(k, np.empty(len(self.bills)))[start:stop] = v
+        self.cost.add(part["cost"])
+        if self.slot_outputs is None:
+            self.slot_outputs, self.name = part["slot"], part["name"]
+
+    def result(self, flows: Flows, h: int) -> SettledSummary:
+        r = SettledSummary(mechanism=self.name, flows=flows, cost=None, bills=self.bills,
+                           household_kwh=self.household, **self.slot_outputs)
+        r.__dict__["community_cost"] = self.cost.total if self.cost.total is not None else np.zeros(h)
+        return r
+
+
+def settle_chunk(chunk: Profiles, totals: CommunityTotals, names) -> dict:
+    """Settle one chunk (its reference tariffs already the community's) under ``names``:
+    per mechanism its bills ``[k]``, household totals ``[k]``, cost block sums and (per slot)
+    prices; and the chunk's energies ``[k]`` kWh."""
+    from p2pstore.settlement import settle_one  # the package imports this module
+
+    flows = totals.flows(chunk.load_kw, chunk.pv_kw, chunk.slot_hours)
+    out = {}
+    for name in names:
+        r = settle_one(name, chunk, flows)
+        out[name] = {"bills": r.bills, "household": r.household_totals(), "cost": block_sums(r.cost),
+                     "slot": {k: getattr(r, k) for k in SLOT_OUTPUTS}, "name": r.mechanism}
+        del r
+        flows.release_scratch()
+    dt_h = chunk.slot_hours
+    out[None] = {"load": chunk.load_kw.sum(axis=1) * dt_h, "pv": chunk.pv_kw.sum(axis=1) * dt_h}
+    if chunk.time_varying_tariffs:
+        out[None]["buy"], out[None]["sell"] = chunk.mean_tariffs()
+    return out
+
+
+def settle_chunked(source: ChunkSource, mechanisms, chunk_households: int, *, workers: int = 1,
+                   stage: Stage | None = None):
+    """The :class:`~p2pstore.settlement.Settlement` of ``source``'s community under
+    ``mechanisms``, a chunk of about ``chunk_households`` households at a time (module docstring).
+
+    Its ``profiles`` is the :class:`CommunityFrame`; its results hold ``[N]`` and ``[H]`` arrays
+    only (:class:`SettledSummary`). Bills, prices and totals equal the unchunked settlement's to
+    rounding (the same functions; sums in blocks), and are the same bits for any chunk size.
+    ``workers``: chunks computed at once (threads). Raises :class:`InputError` for non-finite
+    values.
+    """
+    from p2pstore.settlement import Settlement  # the package imports this module
+
+    names = list(dict.fromkeys(mechanisms))
+    for name in names:
+        registry.get(name)
+    check_chunkable(names)
+    bounds = chunk_bounds(source.n_households, chunk_households)
+    source.prepare([a for a, _ in bounds])
+    frame = source.frame
+
+    def raw(a, b):
+        return source.chunk(a, b)
+
+    chunks = raw
+    if stage is not None:
+        before = community_totals(raw, frame, bounds, workers)
+
+        def chunks(a, b):
+            return stage(_with_references(raw(a, b), frame, before), before)
+
+    totals = community_totals(chunks, frame, bounds, workers)
+    if frame.time_varying_tariffs:
+        frame.set_references(totals.buy_ref, totals.sell_ref)
+    if not all(np.isfinite(a.sum()) for a in (totals.load_kw, totals.pv_kw)):
+        raise InputError("the scenario produces non-finite values (load, PV): its ranges overflow floating point")
+    settled = names if "conventional" in names else [*names, "conventional"]
+    acc = {name: _MechanismAccumulator(frame.n_households) for name in settled}
+    energy = {}
+
+    def settle_part(a, b):
+        return a, b, settle_chunk(_with_references(chunks(a, b), frame, totals), totals, settled)
+
+    for a, b, part in _in_order(settle_part, bounds, workers):
+        for name in settled:
+            acc[name].add(a, b, part[name])
+        for k, v in part[None].items():
+            energy.setdefault(k, np.empty(frame.n_households))[a:b] = v
+    frame.__dict__["_household_energy_kwh"] = (energy.get("load", np.zeros(0)), energy.get("pv", np.zeros(0)))
+    if frame.time_varying_tariffs:
+        frame.__dict__["_mean_tariffs"] = (energy["buy"], energy["sell"])
+    flows = totals.flows(slot_hours=frame.slot_hours)
+    results = {name: acc[name].result(flows, frame.n_slots) for name in names}
+    bad = [f"{m} bills" for m, r in results.items() if not np.isfinite(r.bills.sum())]
+    if bad:
+        raise InputError(f"the scenario produces non-finite values ({', '.join(bad)}): its ranges overflow "
+                         "floating point")
+    conventional = results.get("conventional") or acc["conventional"].result(flows, frame.n_slots)
+    return Settlement(frame, flows, results, conventional=conventional)
+
+
+def _with_references(chunk: Profiles, frame: CommunityFrame, totals: CommunityTotals) -> Profiles:
+    if frame.time_varying_tariffs and totals.buy_ref is not None:
+        chunk.__dict__["lambda_buy_ref"], chunk.__dict__["lambda_sell_ref"] = totals.buy_ref, totals.sell_ref
+        return chunk
+    return frame.chunk_with_references(chunk)
+
