@@ -14,6 +14,13 @@ from p2pstore.errors import InputError
 #: Seconds ``p2pstore query`` may run before it is ended (``--timeout``; 0 = no limit).
 DEFAULT_QUERY_TIMEOUT_S = 300.0
 
+#: Households whose per-slot sums a chunked settlement takes together; chunks hold whole blocks.
+HOUSEHOLD_BLOCK = 64
+
+#: Environment variable holding the default ``--memory-limit`` (a worker sets it for the
+#: processes that settle its runs).
+MEMORY_LIMIT_ENV = "P2PSTORE_MEMORY_LIMIT"
+
 #: Longest batch or schedule name, characters.
 MAX_NAME_LENGTH = 200
 
@@ -79,6 +86,33 @@ def available_memory_bytes() -> int | None:
         except (ValueError, OSError, AttributeError):
             return None
     return max(0, min(found))
+
+
+_SIZE_UNITS = {"": 1, "B": 1, "K": 2**10, "KIB": 2**10, "KB": 10**3, "M": 2**20, "MIB": 2**20, "MB": 10**6,
+               "G": 2**30, "GIB": 2**30, "GB": 10**9, "T": 2**40, "TIB": 2**40, "TB": 10**12}
+
+
+def parse_size(text: str, what: str = "--memory-limit") -> int:
+    """Bytes of a size such as ``300MB`` (10^6), ``2GiB`` or ``2G`` (2^30), ``1500000``;
+    :class:`InputError` naming ``what`` otherwise."""
+    import re  # lazy: keeps start-up light
+
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([A-Za-z]*)\s*", str(text))
+    unit = m.group(2).upper() if m else None
+    if m is None or unit not in _SIZE_UNITS or float(m.group(1)) <= 0:
+        raise InputError(f"{what} must be a positive size such as 300MB, 2GiB or 4G, got {text!r}")
+    return int(float(m.group(1)) * _SIZE_UNITS[unit])
+
+
+def memory_limit_bytes(limit: int | None = None) -> int | None:
+    """The memory a run may use, bytes: ``limit`` if given, else :data:`MEMORY_LIMIT_ENV` if set,
+    else what this machine has available now (:func:`available_memory_bytes`)."""
+    if limit is not None:
+        return limit
+    env = os.environ.get(MEMORY_LIMIT_ENV)
+    if env:
+        return parse_size(env, MEMORY_LIMIT_ENV)
+    return available_memory_bytes()
 
 
 def format_bytes(n: float) -> str:

@@ -13,6 +13,7 @@ import click
 
 from p2pstore.cli import LazyGroup, db_url, open_store, patiently
 from p2pstore.cli.formatting import echo_json, echo_warnings
+from p2pstore.cli.memory import memory_limit_option, share_memory_limit
 from p2pstore.cli.options import (SERIES_DEFAULT, scenario_from_options, scenario_options,
                                   scenario_values_from_options)
 from p2pstore.reports.compare import format_run_ids
@@ -37,8 +38,10 @@ def _queue_options(fn):
 @_queue_options
 @click.option("--at", "at", metavar="ISO-8601", help="Do not start before this time (naive = UTC).")
 @click.option("--json", "as_json", is_flag=True, help='Print {"batch": ..., "run_ids": [...]}.')
+@memory_limit_option
 @click.pass_context
-def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_attempts, at, as_json, **flags):
+def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_attempts, at, as_json, memory_limit,
+            **flags):
     """Queue runs for workers: one scenario, or the cartesian product of sweeps over it.
 
     All runs are inserted in one transaction; nothing is written if any value is invalid.
@@ -64,11 +67,11 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
 
         raise InputError("give --seed or --seeds, not both")
     batch, scenarios = plan_sweep(base, sweeps=sweeps, seeds=seeds, batch=batch, series=series,
-                                  max_attempts=max_attempts)  # everything checked before the database opens
+                                  max_attempts=max_attempts, memory_limit=memory_limit)  # checked before the database opens
     store = open_store(ctx, writes=True)
     with echo_warnings():
         ids = patiently(lambda: enqueue(store, scenarios, batch=batch, series=series, priority=priority,
-                                        not_before=not_before, max_attempts=max_attempts))
+                                        not_before=not_before, max_attempts=max_attempts, memory_limit=memory_limit))
     if as_json:
         echo_json({"batch": batch, "run_ids": ids})
         return
@@ -99,9 +102,10 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
               help="Seconds between re-reads of the schedules table.")
 @click.option("--connect-retry", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
               help="First wait between attempts while the database is unreachable (doubles, max 30 s).")
+@memory_limit_option
 @click.pass_context
 def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, max_run_time, backoff, grace,
-           schedule_sync, connect_retry):
+           schedule_sync, connect_retry, memory_limit):
     """Claim queued runs and settle them; fire cron schedules.
 
     On SIGTERM/SIGINT (to it or its whole process group) it stops claiming, finishes what it
@@ -114,6 +118,7 @@ def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, max_run_
     Examples:
       p2pstore worker --burst                       # drain the queue, then exit
       p2pstore --db postgresql://postgres@db/p2p worker --concurrency 4 --max-run-time 3600
+      p2pstore worker --concurrency 2 --memory-limit 8GB    # 4 GB per settling process
     """
     import logging
 
@@ -122,6 +127,7 @@ def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, max_run_
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    share_memory_limit(memory_limit, concurrency)
     code = run_worker(
         db_url(ctx), name, concurrency=concurrency, burst=burst, poll=poll,
         heartbeat=heartbeat, stale_after=stale_after, max_run_time=max_run_time, backoff_base=backoff,

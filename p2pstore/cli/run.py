@@ -8,6 +8,7 @@ import click
 
 from p2pstore.cli import open_store, without_cyclic_gc
 from p2pstore.cli.formatting import echo_json, echo_warnings, render
+from p2pstore.cli.memory import memory_limit_option
 from p2pstore.cli.options import SERIES_DEFAULT, scenario_from_options, scenario_options
 from p2pstore.cli.progress import note, progress_bar
 from p2pstore.jobs.execute import RunInterrupted, run_now
@@ -31,8 +32,9 @@ BIG_RUN_VALUES = 1_000_000
                    "of it while computing and writing); no worker can take it meanwhile.")
 @click.option("--retry-for", type=click.FloatRange(min=0), default=300.0, show_default=True,
               help="Seconds to keep retrying a database that stops answering before giving up.")
+@memory_limit_option
 @click.pass_context
-def run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **flags):
+def run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, memory_limit, **flags):
     """Settle a scenario now, store the run, and print its bills.
 
     Runs through the same code a worker uses. With no arguments this is the reference
@@ -51,19 +53,20 @@ def run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **f
       p2pstore run --tariffs examples/profiles/tou_tariffs.csv --days 7   # time-of-use tariffs
       p2pstore run --households 20 --prosumer-share 0.4 --batch share     # 12 consumers, 8 prosumers
       p2pstore run --generator standard --days 365 --series community   # a year with seasons
+      p2pstore run --households 25000 --prosumer-share 0.7 --days 365 --series community --memory-limit 3GB
     """
     with without_cyclic_gc():
-        _run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **flags)
+        _run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, memory_limit, **flags)
 
 
-def _run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **flags):
+def _run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, memory_limit, **flags):
     from p2pstore.store.retry import describe  # the store (SQLAlchemy): loaded once a run is stored
 
     scenario = scenario_from_options(scenario_file, **flags)
-    check_memory(scenario, series)  # before anything is stored or allocated
+    plan = check_memory(scenario, series, memory_limit)  # before anything is stored or allocated
     store = open_store(ctx, writes=True)
     if not scenario.imported and scenario.n_households * scenario.slots >= BIG_RUN_VALUES:
-        note(f"settling {scenario.n_households:,} households x {scenario.slots:,} slots ...")
+        note(f"{plan.describe()} ...")
     said = []
 
     def on_retry(exc, delay):
@@ -74,7 +77,7 @@ def _run(ctx, scenario_file, as_json, daily, series, batch, lease, retry_for, **
     try:
         with echo_warnings(), signals_interrupt():  # SIGTERM and SIGHUP cancel the run as Ctrl-C does
             run_id, settlement = run_now(store, scenario, series, batch=batch, lease_s=lease, patience=retry_for,
-                                         on_retry=on_retry,
+                                         on_retry=on_retry, memory_limit=memory_limit,
                                          progress=functools.partial(progress_bar, min_total=BIG_RUN_VALUES))
     except RunInterrupted as exc:
         click.echo(str(exc), err=True)

@@ -114,14 +114,14 @@ def check_batch(batch: str | None) -> None:
 
 
 def check_runs(scenarios: Sequence, *, series: str = "full", batch: str | None = None,
-               max_attempts: int = 3) -> None:
+               max_attempts: int = 3, memory_limit: int | None = None) -> None:
     """Everything about runs to queue that can be checked before the database is opened: the
-    batch name, the attempts, and each scenario's memory against this machine's
-    (:func:`p2pstore.simulate.check_memory`); raises a one-line :class:`P2PStoreError`."""
+    batch name, the attempts, and each scenario's memory against ``memory_limit`` bytes (default:
+    this machine's; :func:`p2pstore.simulate.check_memory`); raises a one-line :class:`P2PStoreError`."""
     check_max_attempts(max_attempts)
     check_batch(batch)
     if scenarios:
-        check_memory(max(scenarios, key=lambda s: estimate_peak_bytes(s, series)), series)
+        check_memory(max(scenarios, key=lambda s: estimate_peak_bytes(s, series)), series, memory_limit)
 
 
 def enqueue(
@@ -133,12 +133,13 @@ def enqueue(
     priority: int = 0,
     not_before: dt.datetime | None = None,
     max_attempts: int = 3,
+    memory_limit: int | None = None,
 ) -> list[int]:
     """Queue one run per scenario, in one transaction; return their ids in order (after
     :func:`check_runs`)."""
     from p2pstore.store import RunRequest  # SQLAlchemy: loaded once runs are written
 
-    check_runs(scenarios, series=series, batch=batch, max_attempts=max_attempts)
+    check_runs(scenarios, series=series, batch=batch, max_attempts=max_attempts, memory_limit=memory_limit)
     return store.create_runs([
         RunRequest(scenario=s, series=series, batch=batch, priority=priority,
                    not_before=not_before, max_attempts=max_attempts)
@@ -147,13 +148,13 @@ def enqueue(
 
 
 def plan_sweep(base, *, sweeps: Sequence[str] = (), seeds: str | None = None, batch: str | None = None,
-               series: str = "full", max_attempts: int = 3) -> tuple[str, list]:
+               series: str = "full", max_attempts: int = 3, memory_limit: int | None = None) -> tuple[str, list]:
     """Parse ``--sweep``/``--seeds`` texts and expand them over ``base``: ``(batch, scenarios)``,
     every one checked (:func:`check_runs`), nothing opened or written."""
     parsed = [parse_sweep(s) for s in sweeps]
     scenarios = expand(base, parsed, parse_seeds(seeds) if seeds else None)
     batch = batch or default_batch_name()
-    check_runs(scenarios, series=series, batch=batch, max_attempts=max_attempts)
+    check_runs(scenarios, series=series, batch=batch, max_attempts=max_attempts, memory_limit=memory_limit)
     return batch, scenarios
 
 

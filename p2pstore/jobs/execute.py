@@ -67,25 +67,39 @@ def community_profiles(store, scenario):
     return profiles
 
 
+def community_source(store, scenario):
+    """A :class:`~p2pstore.profiles.chunks.ChunkSource` of a stored (resolved) scenario's
+    generated community, with the stored tariff file's tariffs when it names one."""
+    from p2pstore.profiles import generated_chunks  # lazy: keeps start-up light
+
+    table = store.tariff_file(scenario.tariffs_hash) if scenario.tariffs_hash is not None else None
+    return generated_chunks(scenario, table)
+
+
 def execute_run(store, claim, *, patience: float | None = None, on_retry: OnRetry | None = None,
-                progress=None):
+                progress=None, memory_limit: int | None = None):
     """Compute the run ``claim`` holds and write its results in one transaction.
 
     Returns ``(committed, settlement)``: ``committed`` is False when the claim lost the run
     meanwhile (reaped, cancelled; nothing was written). Transient database errors are retried
     for up to ``patience`` seconds (None: as long as it takes), calling ``on_retry(exc, delay)``
     before each wait; other errors propagate (the caller records them). ``progress``: a
-    :data:`p2pstore.progress.ProgressFactory` for the writing of the results.
+    :data:`p2pstore.progress.ProgressFactory` for the writing of the results. ``memory_limit``:
+    bytes the run may use (None: :func:`p2pstore.limits.memory_limit_bytes`); a generated
+    community that does not fit is generated and settled in household chunks.
     """
-    from p2pstore.simulate import simulate  # numpy settlement: loaded when a run is settled
+    from p2pstore.simulate import check_memory, simulate  # numpy settlement: loaded when a run is settled
     from p2pstore.store.retry import call_with_retry  # the store (SQLAlchemy): loaded when a run is settled
 
     def read():
         scenario = store.scenario_of(claim.run_id)
-        return store.get_run(claim.run_id)["series"], scenario, community_profiles(store, scenario)
+        series = store.get_run(claim.run_id)["series"]
+        if not scenario.imported and check_memory(scenario, series, memory_limit).chunked:
+            return series, scenario, None, community_source(store, scenario)
+        return series, scenario, community_profiles(store, scenario), None
 
-    series, scenario, profiles = call_with_retry(read, patience=patience, on_retry=on_retry)
-    settlement = simulate(scenario, profiles)
+    series, scenario, profiles, source = call_with_retry(read, patience=patience, on_retry=on_retry)
+    settlement = simulate(scenario, profiles, source=source, series=series, memory_limit=memory_limit)
     hold("computed", claim.run_id)
     committed = store_results(store, claim, settlement, series, patience=patience, on_retry=on_retry,
                               progress=progress)
@@ -112,14 +126,16 @@ def store_results(store, claim, settlement, series: str, *, patience: float | No
     return call_with_retry(write, patience=patience, on_retry=on_retry)
 
 
-def run_scenario(scenario, store=None, *, series: str = "full", batch: str | None = None) -> StoredRun:
+def run_scenario(scenario, store=None, *, series: str = "full", batch: str | None = None,
+                 memory_limit: int | None = None) -> StoredRun:
     """Settle ``scenario`` now and store it as a run, exactly as ``p2pstore run`` does.
 
     ``store``: a :class:`~p2pstore.store.Store` or a database URL (None: the default,
     ``P2PSTORE_DATABASE_URL`` or ``./p2pstore.db``). ``series``: ``full`` | ``community`` |
     ``none``. ``batch``: a batch name to group the run with others (``compare_runs(store,
-    batch=...)``). Returns ``StoredRun(run_id, settlement)``; read the run back with the store's
-    readers (``store.bills(run_id)``, ...).
+    batch=...)``). ``memory_limit``: bytes the run may use (None: what the machine has); a larger
+    community is settled in household chunks. Returns ``StoredRun(run_id, settlement)``; read the
+    run back with the store's readers (``store.bills(run_id)``, ...).
 
     Example (a notebook)::
 
@@ -133,13 +149,13 @@ def run_scenario(scenario, store=None, *, series: str = "full", batch: str | Non
 
     if store is None or isinstance(store, str):
         with Store(store) as own:
-            return run_now(own, scenario, series, batch=batch)
-    return run_now(store, scenario, series, batch=batch)
+            return run_now(own, scenario, series, batch=batch, memory_limit=memory_limit)
+    return run_now(store, scenario, series, batch=batch, memory_limit=memory_limit)
 
 
 def run_now(store, scenario, series: str = "full", *, batch: str | None = None, progress=None,
             lease_s: float = RUN_LEASE_S, patience: float = RUN_PATIENCE_S,
-            on_retry: OnRetry | None = None) -> StoredRun:
+            on_retry: OnRetry | None = None, memory_limit: int | None = None) -> StoredRun:
     """Store ``scenario`` as a run claimed by this process, settle it and write it.
 
     Returns ``StoredRun(run_id, settlement)``. Used by ``p2pstore run`` and :func:`run_scenario`:
@@ -148,14 +164,16 @@ def run_now(store, scenario, series: str = "full", *, batch: str | None = None, 
     marks it failed at once; Ctrl-C cancels it (:class:`RunInterrupted`); a database that stays
     away longer than ``patience`` seconds raises :class:`DatabaseUnavailable` (the run's lease
     then expires and the reaper marks it failed: a worker never settles a run ``p2pstore run``
-    started). ``batch``: the run's batch name; ``progress``: see :func:`execute_run`.
+    started). ``batch``: the run's batch name; ``progress``, ``memory_limit``: see :func:`execute_run`.
     """
     from p2pstore.jobs.enqueue import check_batch  # jobs.enqueue imports the scenario layer: loaded when a run starts
     from p2pstore.jobs.lease import LeaseKeeper  # threads: loaded when a run starts
+    from p2pstore.simulate import check_memory  # numpy settlement: loaded when a run starts
     from p2pstore.store import RunRequest, runs  # the store (SQLAlchemy): loaded when a run is stored
     from p2pstore.store.retry import call_with_retry  # the store (SQLAlchemy): loaded when a run is stored
 
     check_batch(batch)
+    check_memory(scenario, series, memory_limit)  # refused before a run is stored
     me = worker_name("cli")
     claim = call_with_retry(
         lambda: store.create_claimed_run(RunRequest(scenario, series, batch=batch, max_attempts=1), me, lease_s),
@@ -164,7 +182,7 @@ def run_now(store, scenario, series: str = "full", *, batch: str | None = None, 
     try:
         with keeper:
             committed, settlement = execute_run(store, claim, patience=patience, on_retry=on_retry,
-                                                progress=progress)
+                                                progress=progress, memory_limit=memory_limit)
     except KeyboardInterrupt as exc:
         raise RunInterrupted(_cancel_interrupted(store, claim, interrupt_name(exc)),
                              interrupt_exit_code(exc)) from None

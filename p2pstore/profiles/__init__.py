@@ -10,7 +10,8 @@
 
 from p2pstore.profiles.base import Profiles
 
-__all__ = ["Profiles", "ProfileSet", "TariffTable", "generate", "generated_community", "read_profile_set",
+__all__ = ["Profiles", "ProfileSet", "TariffTable", "generate", "generated_chunks", "generated_community",
+           "read_profile_set",
            "read_tariffs"]
 
 _LAZY = {
@@ -32,6 +33,32 @@ def generate(scenario) -> Profiles:
 
         return generate_standard(scenario)
     raise ValueError(f"unknown generator {scenario.generator!r}")
+
+
+def generated_chunks(scenario, tariffs=None):
+    """A :class:`~p2pstore.profiles.chunks.ChunkSource` of ``scenario``'s generated community
+    (the same households as :func:`generated_community`), with the tariffs of ``tariffs`` (a
+    :class:`~p2pstore.profiles.sets.TariffTable`), else of the scenario's tariff file if it names one."""
+    if scenario.generator == "notebook":
+        from p2pstore.profiles.notebook_chunks import NotebookChunks  # lazy: keeps start-up light
+
+        source = NotebookChunks(scenario)
+    elif scenario.generator == "standard":
+        from p2pstore.profiles.standard_chunks import StandardChunks  # lazy: keeps start-up light
+
+        source = StandardChunks(scenario)
+    else:
+        raise ValueError(f"unknown generator {scenario.generator!r}")
+    if tariffs is None and scenario.tariffs is not None:
+        from p2pstore.profiles.importer import read_tariffs  # lazy: keeps start-up light
+
+        tariffs = read_tariffs(scenario.tariffs)
+    if tariffs is not None:
+        from p2pstore.profiles.chunks import TariffFileChunks  # lazy: keeps start-up light
+        from p2pstore.profiles.sets import with_tariffs  # lazy: keeps start-up light
+
+        source = TariffFileChunks(source, tariffs, with_tariffs)
+    return source
 
 
 def generated_community(scenario) -> Profiles:

@@ -20,6 +20,8 @@ from functools import cached_property
 
 import numpy as np
 
+from p2pstore.limits import HOUSEHOLD_BLOCK
+
 #: Kinds of household: a household with any PV output is a prosumer, the others consumers.
 KINDS: tuple[str, ...] = ("consumer", "prosumer")
 
@@ -36,6 +38,30 @@ def per_slot(value, n_slots: int) -> np.ndarray:
     return np.broadcast_to(arr, (n_slots,))
 
 
+def block_sums(values: np.ndarray) -> np.ndarray:
+    """``[B, H]``: the column sums of each block of :data:`~p2pstore.limits.HOUSEHOLD_BLOCK` rows
+    of ``values`` ``[k, H]`` (``B = ceil(k / block)``)."""
+    k = values.shape[0]
+    out = np.empty((-(-k // HOUSEHOLD_BLOCK),) + values.shape[1:])
+    for j, first in enumerate(range(0, k, HOUSEHOLD_BLOCK)):
+        np.sum(values[first:first + HOUSEHOLD_BLOCK], axis=0, out=out[j])
+    return out
+
+
+def column_sums(values: np.ndarray) -> np.ndarray:
+    """``[H]``: the sum over households (rows) of ``values`` ``[N, H]``, as the sum of its
+    :func:`block_sums` in household order. The one definition of a community total: a
+    settlement chunk by chunk (chunks of whole blocks) adds the same blocks in the same order,
+    so it gets the same bits whatever the chunk size."""
+    blocks = block_sums(values)
+    if blocks.shape[0] == 0:
+        return np.zeros(values.shape[1:])
+    total = blocks[0].copy()
+    for row in blocks[1:]:
+        total += row
+    return total
+
+
 def mean_positive(values: np.ndarray, axis: int | None = None):
     """Mean of the positive entries of ``values`` (along ``axis``), 0 where there are none.
 
@@ -46,8 +72,10 @@ def mean_positive(values: np.ndarray, axis: int | None = None):
         positive = values[values > 0]
         return float(np.mean(positive)) if positive.size else 0.0
     mask = values > 0
-    count = mask.sum(axis=axis)
-    total = np.where(mask, values, 0.0).sum(axis=axis)
+    if axis == 0:  # per slot over households: community totals, as every other one
+        count, total = column_sums(mask.astype(np.float64)), column_sums(np.where(mask, values, 0.0))
+    else:
+        count, total = mask.sum(axis=axis), np.where(mask, values, 0.0).sum(axis=axis)
     return np.divide(total, count, out=np.zeros(total.shape), where=count > 0)
 
 
@@ -102,7 +130,7 @@ class Profiles:
         """Reference import tariff, currency/kWh: the mean of all households' import tariffs
         (notebook). A float for flat tariffs; ``[H]`` (the mean per slot) for time-varying ones."""
         if self.time_varying_tariffs:
-            return np.mean(self.lambda_buy, axis=0)
+            return column_sums(self.lambda_buy) / self.n_households
         return float(np.mean(self.lambda_buy))
 
     @cached_property
@@ -123,6 +151,10 @@ class Profiles:
         if self.time_varying_tariffs:
             return self.lambda_buy.mean(axis=1), self.lambda_sell.mean(axis=1)
         return np.asarray(self.lambda_buy, dtype=np.float64), np.asarray(self.lambda_sell, dtype=np.float64)
+
+    def household_energy_kwh(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(load, pv)`` ``[N]`` kWh per household over the horizon."""
+        return self.load_kw.sum(axis=1) * self.slot_hours, self.pv_kw.sum(axis=1) * self.slot_hours
 
     def timestamps(self) -> np.ndarray:
         """[H] datetime64[m] of each slot's start."""

@@ -37,13 +37,6 @@ class Settlement:
         """KPIs per mechanism: ``{mechanism: {metric: value}}``; see docs/metrics.md."""
         return compute_metrics(self)
 
-    def household_energy_kwh(self) -> tuple:
-        """``(load, pv)`` ``[N]`` kWh per household over the horizon."""
-        p = self.profiles
-        if isinstance(p, Profiles):
-            return p.load_kw.sum(axis=1) * p.slot_hours, p.pv_kw.sum(axis=1) * p.slot_hours
-        return p.household_energy_kwh()
-
     def totals(self) -> dict[str, float]:
         """Community bill per mechanism, currency over the horizon."""
         return {m: float(r.bills.sum()) for m, r in self.results.items()}

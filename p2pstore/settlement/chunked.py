@@ -12,8 +12,9 @@ the reference tariffs, the P2P windows). So a run takes two passes over a
    prices (the horizon-wide ones of ``bs_lit`` too) come from the totals alone, and per
    household only ``[N]`` bills and energies are kept, per slot the ``[H]`` community cost.
 
-Sums over households are taken per block of :data:`SUM_BLOCK` households and the blocks' sums
-added in household order, and chunks hold whole blocks, so every chunk size gives the same bits.
+Sums over households are taken per block of households and the blocks' sums added in household
+order (:func:`~p2pstore.profiles.base.column_sums`, also the unchunked path's definition), and
+chunks hold whole blocks, so every chunk size, and the whole community at once, give the same bits.
 
 A *stage* between profiles and settlement (batteries: ``(L, PV) -> (L', PV')``) plugs in as
 ``stage(chunk, totals) -> chunk'``: ``totals`` are the community totals of the chunks before the
@@ -35,12 +36,11 @@ import numpy as np
 
 from p2pstore import registry
 from p2pstore.errors import InputError
-from p2pstore.profiles.base import Profiles
+from p2pstore.limits import HOUSEHOLD_BLOCK
+from p2pstore.profiles.base import Profiles, block_sums
 from p2pstore.profiles.chunks import ChunkSource, CommunityFrame
 from p2pstore.settlement.result import Flows, MechanismResult
 
-#: Households whose per-slot sums are taken together (see the module docstring).
-SUM_BLOCK = 64
 
 #: Per-slot outputs of a mechanism kept from its first chunk (they depend on the totals only).
 SLOT_OUTPUTS = ("import_price", "export_price", "p2p_price", "p2p_import_share", "p2p_export_share",
@@ -70,18 +70,10 @@ class CommunityTotals:
 
 
 def chunk_bounds(n: int, chunk_households: int) -> list[tuple[int, int]]:
-    """``[(start, stop)]`` covering ``n`` households in chunks of whole :data:`SUM_BLOCK` blocks."""
-    size = max(SUM_BLOCK, chunk_households // SUM_BLOCK * SUM_BLOCK)
+    """``[(start, stop)]`` covering ``n`` households in chunks of whole
+    :data:`~p2pstore.limits.HOUSEHOLD_BLOCK` blocks."""
+    size = max(HOUSEHOLD_BLOCK, chunk_households // HOUSEHOLD_BLOCK * HOUSEHOLD_BLOCK)
     return [(a, min(n, a + size)) for a in range(0, n, size)] or [(0, 0)]
-
-
-def block_sums(values: np.ndarray) -> np.ndarray:
-    """``[B, H]``: the column sums of each :data:`SUM_BLOCK`-row block of ``values`` ``[k, H]``."""
-    k = values.shape[0]
-    out = np.empty((-(-k // SUM_BLOCK), values.shape[1]))
-    for j, first in enumerate(range(0, k, SUM_BLOCK)):
-        np.sum(values[first:first + SUM_BLOCK], axis=0, out=out[j])
-    return out
 
 
 class OrderedSum:
@@ -144,7 +136,7 @@ def community_totals(chunks: Callable[[int, int], Profiles], frame: CommunityFra
     t = {k: (a.total if a.total is not None else np.zeros(h)) for k, a in acc.items()}
     buy_ref = sell_ref = None
     if tv:  # np.mean(axis=0) and mean_positive(axis=0) of the whole [N, H] tariffs
-        buy_ref = t["buy"] / frame.n_households
+        buy_ref = t["buy"] / frame.n_households  # as Profiles.lambda_buy_ref and mean_positive
         sell_ref = np.divide(t["sell"], t["sell_count"], out=np.zeros(h), where=t["sell_count"] > 0)
     return CommunityTotals(t["load"], t["pv"], t["import"], t["export"], buy_ref, sell_ref)
 

@@ -11,6 +11,8 @@ from functools import cached_property
 
 import numpy as np
 
+from p2pstore.profiles.base import column_sums
+
 
 #: Values per chunk where a reduction goes through a small buffer instead of an ``[N, H]`` array.
 _CHUNK_VALUES = 1 << 18
@@ -116,23 +118,24 @@ class Flows:
 
     @cached_property
     def load_total_kw(self) -> np.ndarray:
-        """[H] community load, kW (``np.sum(L, axis=0)`` as the notebook sums it)."""
-        return np.sum(self.load_kw, axis=0)
+        """[H] community load, kW (the notebook's ``np.sum(L, axis=0)``, summed per block of
+        households: :func:`~p2pstore.profiles.base.column_sums`)."""
+        return column_sums(self.load_kw)
 
     @cached_property
     def pv_total_kw(self) -> np.ndarray:
         """[H] community PV, kW."""
-        return np.sum(self.pv_kw, axis=0)
+        return column_sums(self.pv_kw)
 
     @cached_property
     def import_total_kw(self) -> np.ndarray:
         """[H] sum of household import needs, kW."""
-        return np.sum(self.import_kw, axis=0)
+        return column_sums(self.import_kw)
 
     @cached_property
     def export_total_kw(self) -> np.ndarray:
         """[H] sum of household export offers, kW."""
-        return np.sum(self.export_kw, axis=0)
+        return column_sums(self.export_kw)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -237,9 +240,9 @@ class MechanismResult:
 
     @cached_property
     def community_cost(self) -> np.ndarray:
-        """[H] community cost per slot, currency (``cost.sum(axis=0)``); the daily table and the
-        community series share it."""
-        return self.cost.sum(axis=0)
+        """[H] community cost per slot, currency (``cost.sum(axis=0)`` per block of households,
+        :func:`~p2pstore.profiles.base.column_sums`); the daily table and the community series share it."""
+        return column_sums(self.cost)
 
     def community_series(self) -> dict[str, np.ndarray]:
         """[H] community aggregates per slot: load/pv kW, grid/P2P kWh, cost currency."""

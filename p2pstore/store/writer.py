@@ -74,7 +74,7 @@ def _labels(profiles) -> np.ndarray:
 def _households(run_id: int, s) -> Block:
     p = s.profiles
     buy, sell = p.mean_tariffs()  # time-varying tariffs: the mean over the run's slots
-    load_kwh, pv_kwh = s.household_energy_kwh()
+    load_kwh, pv_kwh = p.household_energy_kwh()
     return {
         "run_id": run_id,
         "position": np.arange(p.n_households, dtype=np.int32),

@@ -24,3 +24,8 @@ def flat_p2p(community):
         "p2p_import_share": f_im,
         "p2p_export_share": f_ex,
     }
+
+
+# Each household's cost needs only its own flows and tariffs and the community's per-slot totals,
+# so a large community may be settled a chunk of households at a time (docs/scale.md).
+flat_p2p.settles_in_chunks = True

@@ -1,0 +1,126 @@
+"""How a run uses its memory budget: the whole community at once, or household chunks.
+
+A run whose estimated peak (:func:`estimate_peak_bytes`) fits the limit
+settles its whole community at once, as it always did. A larger one is settled in household
+chunks (:mod:`p2pstore.settlement.chunked`): its peak is a fixed part, the ``[N]`` and ``[H]``
+results, a community read from the store (kept whole), and one chunk's ``[k, H]`` arrays; the
+chunk is sized so that this fits the limit, and at most :data:`CHUNK_TARGET_BYTES` (larger
+chunks are no faster). ``--series full`` needs the whole community (its rows are written from
+it), so it is refused when the community does not fit. Standard library only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from p2pstore.errors import InputError
+from p2pstore.limits import HOUSEHOLD_BLOCK, format_bytes, memory_limit_bytes
+
+#: Peak memory of a run (measured with ``/usr/bin/time`` on ``p2pstore run``, SQLite, 50 to
+#: 1,000 households and 30 to 120 days, then rounded up): a fixed part (interpreter, numpy,
+#: pandas, SQLAlchemy) plus, per household-slot, the profiles and flows and, per mechanism, its
+#: cost array and (``series='full'``) its rows on their way to the database. Bytes.
+MEMORY_BASE = 192 * 2**20
+MEMORY_PER_CELL = 48
+MEMORY_PER_CELL_MECHANISM = 12
+MEMORY_PER_CELL_MECHANISM_SERIES = 16
+
+
+def _cells(scenario: Scenario, households: int | None, slots: int | None) -> tuple[int, int] | None:
+    """``(households, slots)`` of the run: given, or as far as the spec alone tells (a generated
+    community; an imported one only when the draw size and the window are set); None if unknown."""
+    households = households if households is not None else scenario.n_households
+    if slots is None and scenario.days is not None and scenario.slot_minutes is not None:
+        slots = scenario.slots
+    if households is None or slots is None:
+        return None
+    return households, slots
+
+
+def estimate_peak_bytes(scenario: Scenario, series: str = "none", *, households: int | None = None,
+                        slots: int | None = None) -> int:
+    """Estimated peak memory (bytes) of settling and storing ``scenario`` with ``series``
+    (``households`` x ``slots`` when given, else the spec's; a community whose size only its
+    stored profile set knows counts as 0 cells)."""
+    n, h = _cells(scenario, households, slots) or (0, 0)
+    per_mechanism = MEMORY_PER_CELL_MECHANISM + (MEMORY_PER_CELL_MECHANISM_SERIES if series == "full" else 0)
+    return MEMORY_BASE + n * h * (MEMORY_PER_CELL + per_mechanism * len(scenario.mechanisms))
+
+
+#: Bytes a chunk holds per household-slot while it is settled: load and PV, import needs and
+#: export offers, one mechanism's cost, the work buffer, and the totals pass's temporaries
+#: (measured with ``benchmarks/bench_municipal.py``, rounded up).
+CHUNK_BYTES_PER_CELL = 72
+#: The largest chunk worth holding, bytes (its arrays, not the fixed part).
+CHUNK_TARGET_BYTES = 384 * 2**20
+#: Bytes per household of a chunked run's ``[N]`` results: bills and five energy totals per
+#: mechanism (and the conventional baseline), labels and tariffs, rows on their way to the store.
+PER_HOUSEHOLD_BYTES = 2048
+#: Bytes per household-slot of a community read from the store (load and PV, kept whole).
+RESIDENT_BYTES_PER_CELL = 16
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryPlan:
+    """What a run will do with ``limit`` bytes: ``chunk_households`` None = the whole community
+    at once; ``peak_bytes`` its estimated peak; ``households`` / ``slots`` None = not known yet
+    (a stored profile set: planned again once read)."""
+
+    households: int | None
+    slots: int | None
+    limit: int | None
+    peak_bytes: int
+    chunk_households: int | None = None
+
+    @property
+    def chunked(self) -> bool:
+        return self.chunk_households is not None
+
+    @property
+    def chunks(self) -> int:
+        if not self.chunked:
+            return 1
+        return max(1, -(-self.households // self.chunk_households))
+
+    def describe(self) -> str:
+        """One line: what the run will do and the memory it needs."""
+        limit = "no known limit" if self.limit is None else f"a limit of {format_bytes(self.limit)}"
+        if self.households is None or self.slots is None:
+            return f"community size known once its profile set is read; {limit}"
+        size = f"{self.households:,} households x {self.slots:,} slots"
+        how = (f"in {self.chunks:,} chunks of up to {self.chunk_households:,} households" if self.chunked
+               else "at once")
+        return f"settles {size} {how}: about {format_bytes(self.peak_bytes)} of {limit}"
+
+
+def plan_memory(scenario, series: str = "none", limit: int | None = None, *, households: int | None = None,
+                slots: int | None = None) -> MemoryPlan:
+    """The :class:`MemoryPlan` of settling ``scenario`` with ``series`` in ``limit`` bytes
+    (None: :func:`p2pstore.limits.memory_limit_bytes`). ``households`` x ``slots``: the
+    community's size when known beyond the spec. Raises :class:`InputError` (one line) when the
+    run cannot fit even in chunks, or needs ``series='full'`` of a community that does not fit."""
+    limit = memory_limit_bytes(limit)
+    size = _cells(scenario, households, slots)
+    if size is None:
+        return MemoryPlan(None, None, limit, estimate_peak_bytes(scenario, series))
+    n, h = size
+    whole = estimate_peak_bytes(scenario, series, households=n, slots=h)
+    if limit is None or whole <= limit:
+        return MemoryPlan(n, h, limit, whole)
+    what = f"{n} households x {h} slots"
+    if series == "full":
+        raise InputError(f"the scenario needs about {format_bytes(whole)} of memory ({what}, "
+                         f"{len(scenario.mechanisms)} mechanism(s), series=full keeps the whole community in memory); "
+                         f"the run has {format_bytes(limit)} available (--memory-limit): use --series community "
+                         "or none, or split it into several runs")
+    fixed = MEMORY_BASE + n * PER_HOUSEHOLD_BYTES + (n * h * RESIDENT_BYTES_PER_CELL if scenario.imported else 0)
+    per_household = h * CHUNK_BYTES_PER_CELL
+    room = min(limit - fixed, CHUNK_TARGET_BYTES)
+    if room < per_household * HOUSEHOLD_BLOCK:
+        raise InputError(f"the scenario needs about {format_bytes(fixed + per_household * HOUSEHOLD_BLOCK)} of "
+                         f"memory ({what}, in chunks of {HOUSEHOLD_BLOCK} households); the run has "
+                         f"{format_bytes(limit)} available (--memory-limit): make it smaller, or split it "
+                         "into several runs")
+    chunk = min(n, room // per_household)
+    chunk = max(HOUSEHOLD_BLOCK, chunk // HOUSEHOLD_BLOCK * HOUSEHOLD_BLOCK)
+    return MemoryPlan(n, h, limit, fixed + min(n, chunk) * per_household, chunk)

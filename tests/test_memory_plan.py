@@ -1,0 +1,61 @@
+"""The memory plan: the whole community when it fits, household chunks when it does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from p2pstore.errors import InputError
+from p2pstore.limits import HOUSEHOLD_BLOCK, MEMORY_LIMIT_ENV, memory_limit_bytes, parse_size
+from p2pstore.memory_plan import CHUNK_TARGET_BYTES, plan_memory
+from p2pstore.scenario import Scenario
+from p2pstore.simulate import check_memory, estimate_peak_bytes
+
+TOWN = Scenario(consumers=7_500, prosumers=17_500, days=365, mechanisms=["conventional", "sdr", "mmr_lit", "bs_lit"])
+MONTH = Scenario(consumers=600, prosumers=1_400, days=30)
+
+
+def test_sizes_parse_in_decimal_and_binary_units():
+    assert parse_size("300MB") == 300 * 10**6
+    assert parse_size("2GiB") == parse_size("2G") == 2 * 2**30
+    assert parse_size("1.5 GB") == 1_500_000_000 and parse_size("4096") == 4096
+    for bad in ("", "x", "-1MB", "0", "3PB", "1e9"):
+        with pytest.raises(InputError, match="--memory-limit must be a positive size") as err:
+            parse_size(bad)
+        assert "\n" not in str(err.value)
+
+
+def test_the_limit_comes_from_the_option_then_the_environment_then_the_machine(monkeypatch):
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "3GB")
+    assert memory_limit_bytes(123) == 123 and memory_limit_bytes() == 3 * 10**9
+    monkeypatch.delenv(MEMORY_LIMIT_ENV)
+    assert 2**26 < memory_limit_bytes() < 2**50
+
+
+def test_a_community_that_fits_is_settled_at_once():
+    plan = plan_memory(MONTH, "community", 64 * 2**30)
+    assert not plan.chunked and plan.chunks == 1 and plan.peak_bytes == estimate_peak_bytes(MONTH, "community")
+    assert plan.describe().startswith("settles 2,000 households x 2,880 slots at once: about ")
+
+
+def test_a_town_is_chunked_within_its_limit():
+    plan = check_memory(TOWN, "community", 3 * 10**9)
+    assert plan.chunked and plan.chunk_households % HOUSEHOLD_BLOCK == 0
+    assert plan.peak_bytes <= 3 * 10**9 and plan.chunks == -(-25_000 // plan.chunk_households)
+    assert "in " in plan.describe() and "chunks of up to" in plan.describe() and "2.8 GiB" in plan.describe()
+    # a huge limit does not make huge chunks
+    big = plan_memory(TOWN, "community", 2**45)
+    assert not big.chunked or big.peak_bytes - plan.peak_bytes < CHUNK_TARGET_BYTES
+
+
+def test_the_month_chunks_at_300_megabytes():
+    plan = plan_memory(MONTH, "community", parse_size("300MB"))
+    assert plan.chunked and plan.chunks >= 2 and plan.peak_bytes <= 300 * 10**6
+
+
+def test_what_cannot_fit_is_refused_in_one_line():
+    with pytest.raises(InputError, match="series=full keeps the whole community in memory") as err:
+        plan_memory(TOWN, "full", 3 * 10**9)
+    assert "--series community" in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(InputError, match="in chunks of 64 households.*has 190.7 MiB available") as err:
+        plan_memory(TOWN, "none", 200 * 10**6)
+    assert "\n" not in str(err.value)
