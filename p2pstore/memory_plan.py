@@ -51,8 +51,9 @@ def estimate_peak_bytes(scenario: Scenario, series: str = "none", *, households:
 #: export offers, one mechanism's cost, the work buffer, and the totals pass's temporaries
 #: (measured with ``benchmarks/bench_municipal.py``, rounded up).
 CHUNK_BYTES_PER_CELL = 72
-#: The largest chunk worth holding, bytes (its arrays, not the fixed part).
-CHUNK_TARGET_BYTES = 384 * 2**20
+#: The largest chunk worth holding, bytes (its arrays, not the fixed part): its [k, H] arrays stay
+#: under the 32 MiB up to which the C allocator reuses freed memory instead of mapping fresh pages.
+CHUNK_TARGET_BYTES = 192 * 2**20
 #: Bytes per household of a chunked run's ``[N]`` results: bills and five energy totals per
 #: mechanism (and the conventional baseline), labels and tariffs, rows on their way to the store.
 PER_HOUSEHOLD_BYTES = 2048

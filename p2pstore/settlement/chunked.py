@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -108,20 +107,32 @@ def _chunk_sums(chunk: Profiles, time_varying: bool) -> dict[str, np.ndarray]:
     return sums
 
 
+#: The chunk function of the pass under way, for the forked processes (they inherit it).
+_TASK: Callable | None = None
+
+
+def _call_task(bounds: tuple[int, int]):
+    return _TASK(*bounds)
+
+
 def _in_order(function, bounds, workers: int) -> Iterator:
-    """``function(start, stop)`` for each chunk, yielded in order; up to ``workers`` at a time."""
-    if workers <= 1:
+    """``function(start, stop)`` for each chunk, yielded in order; ``workers`` > 1: in that many
+    forked processes (the generators hold the GIL while they draw, so threads would not help),
+    which return the chunk's small results. Falls back to this process where it cannot fork."""
+    import multiprocessing  # lazy: only chunked runs with workers use it
+
+    global _TASK
+    if workers <= 1 or len(bounds) < 2 or multiprocessing.current_process().daemon \
+            or "fork" not in multiprocessing.get_all_start_methods():
         for a, b in bounds:
             yield function(a, b)
         return
-    with ThreadPoolExecutor(workers) as pool:
-        pending = []
-        for a, b in bounds:
-            pending.append(pool.submit(function, a, b))
-            if len(pending) >= workers:
-                yield pending.pop(0).result()
-        for future in pending:
-            yield future.result()
+    _TASK = function
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(bounds))) as pool:
+            yield from pool.imap(_call_task, bounds)
+    finally:
+        _TASK = None
 
 
 def community_totals(chunks: Callable[[int, int], Profiles], frame: CommunityFrame, bounds,
@@ -187,10 +198,10 @@ class _MechanismAccumulator:
         return r
 
 
-def settle_chunk(chunk: Profiles, totals: CommunityTotals, names) -> dict:
+def settle_chunk(chunk: Profiles, totals: CommunityTotals, names, first: bool = True) -> dict:
     """Settle one chunk (its reference tariffs already the community's) under ``names``:
-    per mechanism its bills ``[k]``, household totals ``[k]``, cost block sums and (per slot)
-    prices; and the chunk's energies ``[k]`` kWh."""
+    per mechanism its bills ``[k]``, household totals ``[k]``, cost block sums and (``first``:
+    the first chunk) per-slot prices; and the chunk's energies ``[k]`` kWh."""
     from p2pstore.settlement import settle_one  # the package imports this module
 
     flows = totals.flows(chunk.load_kw, chunk.pv_kw, chunk.slot_hours)
@@ -198,7 +209,7 @@ def settle_chunk(chunk: Profiles, totals: CommunityTotals, names) -> dict:
     for name in names:
         r = settle_one(name, chunk, flows)
         out[name] = {"bills": r.bills, "household": r.household_totals(), "cost": block_sums(r.cost),
-                     "slot": {k: getattr(r, k) for k in SLOT_OUTPUTS}, "name": r.mechanism}
+                     "slot": {k: getattr(r, k) for k in SLOT_OUTPUTS} if first else None, "name": r.mechanism}
         del r
         flows.release_scratch()
     dt_h = chunk.slot_hours
@@ -216,8 +227,8 @@ def settle_chunked(source: ChunkSource, mechanisms, chunk_households: int, *, wo
     Its ``profiles`` is the :class:`CommunityFrame`; its results hold ``[N]`` and ``[H]`` arrays
     only (:class:`SettledSummary`). Bills, prices and totals equal the unchunked settlement's to
     rounding (the same functions; sums in blocks), and are the same bits for any chunk size.
-    ``workers``: chunks computed at once (threads). Raises :class:`InputError` for non-finite
-    values.
+    ``workers``: chunks computed at once (processes, :func:`_in_order`). Raises
+    :class:`InputError` for non-finite values.
     """
     from p2pstore.settlement import Settlement  # the package imports this module
 
@@ -249,7 +260,7 @@ def settle_chunked(source: ChunkSource, mechanisms, chunk_households: int, *, wo
     energy = {}
 
     def settle_part(a, b):
-        return a, b, settle_chunk(_with_references(chunks(a, b), frame, totals), totals, settled)
+        return a, b, settle_chunk(_with_references(chunks(a, b), frame, totals), totals, settled, first=a == 0)
 
     for a, b, part in _in_order(settle_part, bounds, workers):
         for name in settled:
