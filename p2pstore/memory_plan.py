@@ -12,6 +12,7 @@ it), so it is refused when the community does not fit. Standard library only.
 from __future__ import annotations
 
 import dataclasses
+import os
 
 from p2pstore.errors import InputError
 from p2pstore.limits import HOUSEHOLD_BLOCK, format_bytes, memory_limit_bytes
@@ -57,6 +58,8 @@ CHUNK_TARGET_BYTES = 192 * 2**20
 #: Bytes per household of a chunked run's ``[N]`` results: bills and five energy totals per
 #: mechanism (and the conventional baseline), labels and tariffs, rows on their way to the store.
 PER_HOUSEHOLD_BYTES = 2048
+#: Processes that settle chunks at once (at most one per core): the generators hold the GIL.
+MAX_CHUNK_WORKERS = 2
 #: Bytes per household-slot of a community read from the store (load and PV, kept whole).
 RESIDENT_BYTES_PER_CELL = 16
 
@@ -72,6 +75,7 @@ class MemoryPlan:
     limit: int | None
     peak_bytes: int
     chunk_households: int | None = None
+    workers: int = 1  # processes settling chunks at once
 
     @property
     def chunked(self) -> bool:
@@ -89,8 +93,8 @@ class MemoryPlan:
         if self.households is None or self.slots is None:
             return f"community size known once its profile set is read; {limit}"
         size = f"{self.households:,} households x {self.slots:,} slots"
-        how = (f"in {self.chunks:,} chunks of up to {self.chunk_households:,} households" if self.chunked
-               else "at once")
+        how = (f"in {self.chunks:,} chunks of up to {self.chunk_households:,} households"
+               f"{f', {self.workers} at a time' if self.workers > 1 else ''}" if self.chunked else "at once")
         return f"settles {size} {how}: about {format_bytes(self.peak_bytes)} of {limit}"
 
 
@@ -116,12 +120,14 @@ def plan_memory(scenario, series: str = "none", limit: int | None = None, *, hou
                          "or none, or split it into several runs")
     fixed = MEMORY_BASE + n * PER_HOUSEHOLD_BYTES + (n * h * RESIDENT_BYTES_PER_CELL if scenario.imported else 0)
     per_household = h * CHUNK_BYTES_PER_CELL
-    room = min(limit - fixed, CHUNK_TARGET_BYTES)
-    if room < per_household * HOUSEHOLD_BLOCK:
+    smallest = per_household * HOUSEHOLD_BLOCK  # one block of households
+    workers = max(1, min(MAX_CHUNK_WORKERS, os.cpu_count() or 1, (limit - fixed) // smallest))
+    room = min((limit - fixed) // workers, CHUNK_TARGET_BYTES)
+    if room < smallest:
         raise InputError(f"the scenario needs about {format_bytes(fixed + per_household * HOUSEHOLD_BLOCK)} of "
                          f"memory ({what}, in chunks of {HOUSEHOLD_BLOCK} households); the run has "
                          f"{format_bytes(limit)} available (--memory-limit): make it smaller, or split it "
                          "into several runs")
     chunk = min(n, room // per_household)
     chunk = max(HOUSEHOLD_BLOCK, chunk // HOUSEHOLD_BLOCK * HOUSEHOLD_BLOCK)
-    return MemoryPlan(n, h, limit, fixed + min(n, chunk) * per_household, chunk)
+    return MemoryPlan(n, h, limit, fixed + workers * min(n, chunk) * per_household, chunk, workers)

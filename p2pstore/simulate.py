@@ -63,7 +63,7 @@ def simulate(scenario: Scenario, profiles=None, *, source=None, series: str = "n
                 from p2pstore.profiles import generated_chunks  # lazy: keeps start-up light
 
                 source = generated_chunks(scenario)
-            return settle_chunked(source, scenario.mechanisms, plan.chunk_households)
+            return settle_chunked(source, scenario.mechanisms, plan.chunk_households, workers=plan.workers)
         if source is not None:  # a source that fits: one chunk
             from p2pstore.settlement.chunked import settle_chunked  # lazy: keeps start-up light
 
