@@ -99,11 +99,12 @@ class MemoryPlan:
 
 
 def plan_memory(scenario, series: str = "none", limit: int | None = None, *, households: int | None = None,
-                slots: int | None = None) -> MemoryPlan:
+                slots: int | None = None, chunks: bool = True) -> MemoryPlan:
     """The :class:`MemoryPlan` of settling ``scenario`` with ``series`` in ``limit`` bytes
     (None: :func:`p2pstore.limits.memory_limit_bytes`). ``households`` x ``slots``: the
     community's size when known beyond the spec. Raises :class:`InputError` (one line) when the
-    run cannot fit even in chunks, or needs ``series='full'`` of a community that does not fit."""
+    run cannot fit even in chunks, or needs the whole community (``series='full'``, or
+    ``chunks=False``) and it does not fit."""
     limit = memory_limit_bytes(limit)
     size = _cells(scenario, households, slots)
     if size is None:
@@ -113,11 +114,12 @@ def plan_memory(scenario, series: str = "none", limit: int | None = None, *, hou
     if limit is None or whole <= limit:
         return MemoryPlan(n, h, limit, whole)
     what = f"{n} households x {h} slots"
-    if series == "full":
+    if series == "full" or not chunks:
+        why = "series=full keeps the whole community in memory" if chunks else "the whole community at once"
+        advice = "use --series community or none, or split" if chunks else "make it smaller, or split"
         raise InputError(f"the scenario needs about {format_bytes(whole)} of memory ({what}, "
-                         f"{len(scenario.mechanisms)} mechanism(s), series=full keeps the whole community in memory); "
-                         f"the run has {format_bytes(limit)} available (--memory-limit): use --series community "
-                         "or none, or split it into several runs")
+                         f"{len(scenario.mechanisms)} mechanism(s), {why}); the run has {format_bytes(limit)} "
+                         f"available (--memory-limit): {advice} it into several runs")
     fixed = MEMORY_BASE + n * PER_HOUSEHOLD_BYTES + (n * h * RESIDENT_BYTES_PER_CELL if scenario.imported else 0)
     per_household = h * CHUNK_BYTES_PER_CELL
     smallest = per_household * HOUSEHOLD_BLOCK  # one block of households

@@ -14,12 +14,13 @@ from p2pstore.scenario import Scenario
 
 
 def check_memory(scenario: Scenario, series: str = "none", available: int | None = None, *,
-                 households: int | None = None, slots: int | None = None) -> MemoryPlan:
+                 households: int | None = None, slots: int | None = None, chunks: bool = True) -> MemoryPlan:
     """The run's :class:`~p2pstore.memory_plan.MemoryPlan` within ``available`` bytes (default:
     ``--memory-limit``, else what this machine has available now); :class:`InputError` (one
-    line) when it cannot fit, even in chunks, or when a chunked run names a plugin that settles
-    whole communities only. Nothing is refused while the community's size is unknown."""
-    plan = plan_memory(scenario, series, available, households=households, slots=slots)
+    line) when it cannot fit, even in chunks (``chunks=False``: at once, for what needs the whole
+    community, such as storing it as a profile set), or when a chunked run names a plugin that
+    settles whole communities only. Nothing is refused while the community's size is unknown."""
+    plan = plan_memory(scenario, series, available, households=households, slots=slots, chunks=chunks)
     if plan.chunked:
         from p2pstore.settlement.chunked import check_chunkable  # lazy: keeps start-up light
 

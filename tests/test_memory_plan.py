@@ -59,3 +59,10 @@ def test_what_cannot_fit_is_refused_in_one_line():
     with pytest.raises(InputError, match="in chunks of 64 households.*has 190.7 MiB available") as err:
         plan_memory(TOWN, "none", 200 * 10**6)
     assert "\n" not in str(err.value)
+
+
+def test_what_needs_the_whole_community_is_refused_when_it_does_not_fit():
+    with pytest.raises(InputError, match="the whole community at once.*make it smaller") as err:
+        check_memory(TOWN, "community", 3 * 10**9, chunks=False)
+    assert "\n" not in str(err.value)
+    assert not check_memory(MONTH, "community", 64 * 2**30, chunks=False).chunked

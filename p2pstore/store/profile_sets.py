@@ -554,7 +554,7 @@ class ProfileSetMethods:
             raise InputError(problem)
         if write_csv is not None:
             _check_writable_directory(write_csv)
-        check_memory(scenario)
+        check_memory(scenario, chunks=False)  # the set is stored whole
         with np.errstate(all="ignore"):
             profiles = generated_community(scenario)
         if not (np.isfinite(profiles.load_kw).all() and np.isfinite(profiles.pv_kw).all()):
