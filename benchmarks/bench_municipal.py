@@ -37,8 +37,10 @@ def p2pstore_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "p2pstore"]
 
 
-def one_run(db: str, args) -> tuple[float, int]:
-    """``(wall seconds, peak RSS bytes)`` of one ``p2pstore run`` of the town."""
+def one_run(db: str, args) -> tuple[float, float, int]:
+    """``(wall seconds, CPU seconds, peak RSS bytes)`` of one ``p2pstore run`` of the town (CPU
+    and RSS of the process and the processes it forked: ``wait4`` counts waited descendants,
+    RSS as the largest of them)."""
     cmd = [*p2pstore_command(), "--db", db, "run", "--consumers", str(args.consumers), "--prosumers",
            str(args.prosumers), "--days", str(args.days), "--series", "community", "--seed", str(args.seed),
            *(x for m in MECHANISMS for x in ("--mechanism", m))]
@@ -51,7 +53,7 @@ def one_run(db: str, args) -> tuple[float, int]:
     out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"p2pstore run failed: {err.strip() or out.strip()}")
-    return wall, usage.ru_maxrss * 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
 
 def budget_balance(db: str) -> dict[str, float]:
@@ -84,10 +86,10 @@ def main() -> None:
     try:
         for k in range(args.repeats):
             before = os.getloadavg()[0]
-            wall, peak = one_run(db, args)
+            wall, cpu, peak = one_run(db, args)
             walls.append(wall)
             peaks.append(peak)
-            print(f"repeat {k + 1}: wall {wall:.1f} s, peak RSS {peak / 1e9:.2f} GB "
+            print(f"repeat {k + 1}: wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {peak / 1e9:.2f} GB "
                   f"(load average {before:.2f} before, {os.getloadavg()[0]:.2f} after, {os.cpu_count()} cores)")
         spread = f" (min {min(walls):.1f}, max {max(walls):.1f})" if len(walls) > 1 else ""
         print(f"wall time median {statistics.median(walls):.1f} s{spread}; peak RSS max {max(peaks) / 1e9:.2f} GB")
