@@ -27,6 +27,7 @@ This module touches neither numpy's RNG nor the database.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime as dt
 import hashlib
@@ -379,8 +380,19 @@ def load_values(path: str | Path | None = None, overrides: Mapping[str, Any] | N
     return values
 
 
-def from_json(text: str) -> Scenario:
-    return from_mapping(json.loads(text))
+def from_json(text: str, *, stored: bool = False) -> Scenario:
+    """The scenario of canonical JSON. ``stored``: the spec of a stored run, whose mechanisms
+    are taken as stored (checked for their form only): the plugin that settled the run may
+    have been uninstalled since, and the run must stay readable."""
+    token = _STORED.set(stored)
+    try:
+        return from_mapping(json.loads(text))
+    finally:
+        _STORED.reset(token)
+
+
+#: Set while a stored run's spec is read (:func:`from_json` with ``stored``).
+_STORED: contextvars.ContextVar[bool] = contextvars.ContextVar("p2pstore_stored_scenario", default=False)
 
 
 def parse_value(key: str, text: str) -> Any:
@@ -480,7 +492,7 @@ def _validate(s: Scenario) -> None:
     if not s.mechanisms:
         raise ScenarioError("mechanisms", "at least one mechanism is needed")
     for m in s.mechanisms:
-        if registry.find(m) is None:
+        if registry.find(m) is None and not (_STORED.get() and registry.NAME_PATTERN.fullmatch(m)):
             raise ScenarioError("mechanisms", registry.unknown_message(m))
     if len(set(s.mechanisms)) != len(s.mechanisms):
         raise ScenarioError("mechanisms", "a mechanism is listed twice")

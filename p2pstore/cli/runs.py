@@ -64,17 +64,22 @@ def show_run(ctx, run_id, as_json):
     Example:
       p2pstore runs show 1
     """
+    from p2pstore.store.run_mechanisms import stored_mechanisms  # the store: loaded when the command runs
+
     store = open_store(ctx)
     run = store.get_run(run_id)
-    scenario = store.scenario_of(run_id)
+    scenario = store.scenario_of(run_id)  # read as stored: needs no plugin
+    mechanisms = stored_mechanisms(store.engine, run_id)
     bills = store.bills([run_id])
     totals = bills.groupby("mechanism", sort=False)["bill"].sum().to_dict() if not bills.empty else {}
     if as_json:
-        echo_json({"run": run, "scenario": scenario.to_dict(), "totals": totals})
+        echo_json({"run": run, "scenario": scenario.to_dict(), "mechanisms": mechanisms, "totals": totals})
         return
     for key, value in run.items():
         click.echo(f"{key:>14}: {value}")
     click.echo(f"{'scenario':>14}: {scenario.canonical_json()}")
+    for m in mechanisms:
+        click.echo(f"{m['mechanism']:>14}: {m['label']}" + (f", plugin {m['plugin']}" if m["plugin"] else ""))
     for mechanism, total in totals.items():
         click.echo(f"{'total ' + mechanism:>14}: {total:.2f} {scenario.currency}")
 
@@ -98,9 +103,9 @@ def delete_runs(ctx, run_ids, batch, yes, as_json):
       p2pstore runs delete --batch demo --yes --json
       p2pstore runs delete --batch demo --yes && p2pstore db vacuum
     """
-    from p2pstore.cli import patiently
-    from p2pstore.reports.compare import format_run_ids
-    from p2pstore.store import runs as store_runs
+    from p2pstore.cli import patiently  # the CLI package imports this module lazily: no cycle at start-up
+    from p2pstore.reports.compare import format_run_ids  # pandas-free, but loaded only when deleting
+    from p2pstore.store import runs as store_runs  # the store: loaded when the command runs
 
     ids = list(run_ids) or None
     engine = open_store(ctx, writes=True).engine

@@ -227,7 +227,7 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
             ).scalar_one_or_none()
         if spec is None:
             raise NotFoundError(f"run {run_id} does not exist")
-        return from_json(spec)
+        return from_json(spec, stored=True)  # readable without the plugins that settled it
 
     def _require_run(self, conn: Connection, run_id: int) -> None:
         from sqlalchemy import select

@@ -189,6 +189,19 @@ class Household(Base):
     pv_kwh: Mapped[float] = mapped_column(Float)
 
 
+class RunMechanism(Base):
+    """A mechanism a run was settled with, as it was then: what reading the run needs once the
+    plugin that settled it is gone (its name, display name and where it came from)."""
+
+    __tablename__ = "run_mechanisms"
+
+    run_id: Mapped[int] = run_fk()
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0-based, in settlement order
+    mechanism: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(200))  # display name
+    plugin: Mapped[str | None] = mapped_column(Text)  # "dist version (module:function)"; NULL for a built-in
+
+
 class Bill(Base):
     """A household's bill under one mechanism, with its energy totals (kWh)."""
 
@@ -347,7 +360,7 @@ class RunMetric(Base):
 
 #: Result tables in write order (all keyed by run_id, deleted with their run).
 RESULT_TABLES = (
-    "households", "bills", "daily_bills", "clearing_prices", "community_series",
+    "run_mechanisms", "households", "bills", "daily_bills", "clearing_prices", "community_series",
     "household_slots", "mechanism_slots", "household_series_explicit", "run_metrics",
 )
 

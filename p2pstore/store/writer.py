@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from p2pstore import registry
 from p2pstore.errors import InputError
 from p2pstore.store.models import PROFILE_TABLES, RESULT_TABLES, SERIES_MODES, Base
 
@@ -56,6 +57,7 @@ def result_blocks(run_id: int, settlement, series: str = "full") -> Iterator[tup
     """
     if series not in SERIES_MODES:
         raise ValueError(f"series must be one of {SERIES_MODES}, got {series!r}")
+    yield "run_mechanisms", [_mechanisms(run_id, settlement)]
     yield "households", [_households(run_id, settlement)]
     yield "bills", [_bills(run_id, m, r, settlement.profiles) for m, r in settlement.results.items()]
     yield "daily_bills", list(_daily_bills(run_id, settlement))
@@ -65,6 +67,20 @@ def result_blocks(run_id: int, settlement, series: str = "full") -> Iterator[tup
     if series == "full":
         yield from _household_series(run_id, settlement)
     yield "run_metrics", [_metrics(run_id, settlement)]
+
+
+def _mechanisms(run_id: int, s) -> Block:
+    """The run's mechanisms as the registry describes them now (display name, the plugin's
+    distribution and function), so that the run reads the same once a plugin is gone."""
+    found = [registry.find(m) for m in s.results]
+    return {
+        "run_id": run_id,
+        "position": np.arange(len(found), dtype=np.int64),
+        "mechanism": np.asarray(list(s.results), dtype=object),
+        "label": np.asarray([m.label if m is not None else name for m, name in zip(found, s.results)], dtype=object),
+        "plugin": np.asarray([None if m is None or m.builtin else f"{m.origin} ({m.target})" for m in found],
+                             dtype=object),
+    }
 
 
 def _labels(profiles) -> np.ndarray:
@@ -357,7 +373,7 @@ def expected_rows(settlement, series: str = "full") -> int:
     """Rows :func:`write_settlement` writes for ``settlement`` (for a progress bar's total)."""
     p = settlement.profiles
     n, h, m = p.n_households, p.n_slots, len(settlement.results)
-    rows = n + m * (n + p.days + h)  # households, bills, daily bills, clearing prices
+    rows = m + n + m * (n + p.days + h)  # run mechanisms, households, bills, daily bills, clearing prices
     if series in ("full", "community"):
         rows += m * h
     if series == "full":
