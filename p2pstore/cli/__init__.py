@@ -58,7 +58,7 @@ class LazyGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # already a message (an inner group's), or an exit
         except P2PStoreError as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(_database_error(exc) or str(exc)) from None
         except Exception as exc:
             message = _database_error(exc)
             if message is None:
@@ -67,8 +67,14 @@ class LazyGroup(click.Group):
 
 
 def _database_error(exc: BaseException) -> str | None:
-    """One line for a database error that escaped a command; None for anything else (a bug)."""
+    """One line for a database error that escaped a command without a context of its own (the
+    driver's line after ``database unavailable:`` or ``database error:``); None for anything
+    else (a bug, or an error that already says what failed)."""
     if not any(m in sys.modules for m in ("sqlalchemy", "sqlite3", "psycopg")):
+        return None
+    from p2pstore.errors import StoreError
+
+    if isinstance(exc, StoreError) and (exc.detail is None or exc.context is not None):
         return None
     from p2pstore.store.retry import TRANSIENT, classify, describe
 

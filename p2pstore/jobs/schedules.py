@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from p2pstore.errors import NotFoundError, P2PStoreError
+from p2pstore.errors import IntegrityViolation, NotFoundError, P2PStoreError
 from p2pstore.jobs.enqueue import check_max_attempts
 from p2pstore.store import runs
 from p2pstore.store.engine import begin_write
@@ -120,7 +120,7 @@ def add_schedule(
                     max_attempts=max_attempts, paused=False,
                 ).returning(schedules.c.id)
             ).scalar_one()
-    except sa.exc.IntegrityError:
+    except IntegrityViolation:
         raise ScheduleError(f"schedule {name!r} already exists (remove it first)") from None
 
 

@@ -225,18 +225,16 @@ class Worker:
         A permanent error (authentication, missing database, not a database) ends a burst
         worker with :class:`StoreError`; a long-running worker keeps trying (someone may fix it).
         """
-        from sqlalchemy.exc import DBAPIError
-
-        from p2pstore.store.engine import create_engine, engine_url
+        from p2pstore.store.engine import connect, create_engine, engine_url
 
         engine = create_engine(self.url)
         delay = self.opts.connect_retry
         try:
             while True:
                 try:
-                    with engine.connect():
+                    with connect(engine):
                         return True
-                except DBAPIError as exc:
+                except StoreError as exc:
                     if classify(exc) == PERMANENT and self.opts.burst:
                         raise StoreError(f"cannot use database {engine_url(engine)!r}: {describe(exc)}") from None
                     log.warning("database %s unreachable (%s); retrying in %g s",

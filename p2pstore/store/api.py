@@ -267,15 +267,13 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
         written. Readers never see half a run.
         """
         from sqlalchemy import delete
-        from sqlalchemy.exc import DBAPIError
-
         from p2pstore.progress import no_progress
         from p2pstore.store import models, runs
         from p2pstore.store.writer import expected_rows, write_settlement
 
         _check_series(series)
         try:
-            with begin_write(self.engine) as conn:
+            with begin_write(self.engine, f"store results of run {run_id}") as conn:
                 if claim is None:
                     self._require_run(conn, run_id)
                 elif not runs.holds(conn, claim):
@@ -291,8 +289,6 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
                     raise _LostRun
         except _LostRun:
             return False
-        except (DBAPIError, self.engine.dialect.loaded_dbapi.Error) as exc:  # raw COPY/executemany too
-            raise StoreError(f"cannot store results of run {run_id} in {self.url!r}: {one_line(exc)}") from None
         return True
 
 

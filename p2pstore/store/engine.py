@@ -3,15 +3,28 @@
 One URL setting: an explicit URL, else ``P2PSTORE_DATABASE_URL``, else ``sqlite:///./p2pstore.db``.
 Every problem opening the database surfaces as a one-line :class:`StoreError` naming the URL
 with its password masked.
+
+Database errors are mapped here, once (:mod:`p2pstore.store.errmap`): every engine made by
+:func:`create_engine` turns the driver errors SQLAlchemy sees into typed
+:class:`~p2pstore.errors.StoreError` subclasses (transient or permanent), and the scopes of
+:func:`connect`, :func:`begin_write` and :func:`transaction` do the same for driver calls made
+beside SQLAlchemy (bulk COPY, raw cursors).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import sqlite3
+import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from p2pstore.errors import StoreError
+from p2pstore.store.errmap import map_error, one_line, with_context
+
+__all__ = ["one_line"]  # re-exported: callers read it from here
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -48,7 +61,7 @@ def resolve_url(url: str | None = None) -> str:
 def mask_url(url: str) -> str:
     """``url`` with its password replaced by ``***`` (for messages and logs)."""
     try:
-        from sqlalchemy.engine import make_url
+        from sqlalchemy.engine import make_url  # SQLAlchemy on first use: commands without a database start faster
 
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # unparseable: still never echo a password
@@ -60,15 +73,6 @@ def mask_url(url: str) -> str:
         return url
 
 
-def one_line(exc: BaseException) -> str:
-    """The first non-empty line of an exception's message (driver errors are multi-line)."""
-    orig = getattr(exc, "orig", None) or exc
-    for line in str(orig).splitlines():
-        if line.strip():
-            return line.strip()
-    return type(orig).__name__
-
-
 def create_engine(url: str | None = None, *, sqlite_busy_timeout_s: float | None = None) -> Engine:
     """Create a SQLAlchemy engine for ``url`` (resolved by :func:`resolve_url`).
 
@@ -77,9 +81,10 @@ def create_engine(url: str | None = None, *, sqlite_busy_timeout_s: float | None
     for another writer's lock before failing with "database is locked" (default
     :data:`SQLITE_BUSY_TIMEOUT_MS`).
     """
+    # SQLAlchemy on first use (about 0.1 s): commands that never open a database start without it
     import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    from sqlalchemy.engine import make_url  # (start-up cost, as above)
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError  # (start-up cost, as above)
 
     url = resolve_url(url)
     try:
@@ -102,22 +107,78 @@ def create_engine(url: str | None = None, *, sqlite_busy_timeout_s: float | None
             )
     except (NoSuchModuleError, ImportError, ArgumentError) as exc:
         raise StoreError(f"cannot use database URL {mask_url(url)!r}: {one_line(exc)}") from None
+    sa.event.listen(engine, "handle_error", _map_handled_error)
     return engine
+
+
+def _map_handled_error(ctx):
+    """SQLAlchemy's ``handle_error`` hook: raise the driver error as a typed StoreError (a failed
+    connection attempt names the URL). Pre-pings are left to the pool (it reconnects)."""
+    if ctx.is_pre_ping:
+        return None
+    engine = ctx.engine
+    connecting = ctx.connection is None
+    mapped = map_error(ctx.original_exception, disconnect=ctx.is_disconnect, connecting=connecting,
+                       conninfo=_conninfo(engine) if connecting else None,
+                       context=f"cannot connect to database {engine_url(engine)!r}" if connecting else None)
+    return mapped
+
+
+def _conninfo(engine: Engine) -> str | None:
+    """libpq's connection string for a PostgreSQL engine (to ping its server), else None."""
+    if engine is None or engine.dialect.name != "postgresql":
+        return None
+    # psycopg is loaded already on this path (a PostgreSQL connection attempt failed)
+    from psycopg.conninfo import make_conninfo
+
+    _, params = engine.dialect.create_connect_args(engine.url)
+    params = {k: v for k, v in params.items() if isinstance(v, (str, int))}  # not psycopg's adapters
+    return make_conninfo("", **{**params, "connect_timeout": 2})
+
+
+@contextlib.contextmanager
+def errors_mapped(engine: Engine, what: str | None = None, *, context: str | None = None) -> Iterator[None]:
+    """Inside: driver errors (and SQLAlchemy's pool timeout) are raised as typed StoreErrors;
+    ``what`` (``"store results of run 3"``) makes their message ``cannot <what> in <URL>: ...``
+    (``context``: the whole prefix instead). Non-database exceptions pass unchanged."""
+    if what:
+        context = f"cannot {what} in {engine_url(engine)!r}"
+    try:
+        yield
+    except StoreError as exc:
+        if context is None:
+            raise
+        new = with_context(exc, context)
+        if new is exc:
+            raise
+        raise new from exc.__cause__
+    except Exception as exc:
+        mapped = map_error(exc, context=context)
+        if mapped is None:
+            raise
+        raise mapped from exc
 
 
 def connect(engine: Engine) -> Connection:
     """``engine.connect()``; a failure is a one-line :class:`StoreError` naming the URL."""
-    from sqlalchemy.exc import DBAPIError
-
-    try:
+    with errors_mapped(engine):
         return engine.connect()
-    except DBAPIError as exc:
-        raise StoreError(f"cannot connect to database {engine_url(engine)!r}: {one_line(exc)}") from None
 
 
-def begin_write(engine: Engine):
-    """``engine.begin()`` for a write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
-    return engine.execution_options(**{SQLITE_IMMEDIATE: True}).begin()
+@contextlib.contextmanager
+def transaction(engine: Engine, what: str | None = None, *, write: bool = False) -> Iterator[Connection]:
+    """``engine.begin()`` (``BEGIN IMMEDIATE`` on SQLite for a ``write``), with errors mapped
+    (see :func:`errors_mapped`): the one scope where a transaction's errors get their type."""
+    with errors_mapped(engine, what):
+        if write:
+            engine = engine.execution_options(**{SQLITE_IMMEDIATE: True})
+        with engine.begin() as conn:
+            yield conn
+
+
+def begin_write(engine: Engine, what: str | None = None):
+    """A write transaction (``BEGIN IMMEDIATE`` on SQLite): :func:`transaction` with ``write``."""
+    return transaction(engine, what, write=True)
 
 
 def db_timestamp(engine_or_conn, value: dt.datetime) -> dt.datetime:
@@ -163,7 +224,7 @@ def _configure_sqlite(engine: Engine, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> 
     (``isolation_level=None`` + an explicit BEGIN) makes every SQLAlchemy transaction a real
     SQLite transaction, which the one-transaction result write and the migrations rely on.
     """
-    from sqlalchemy import event
+    from sqlalchemy import event  # loaded already by create_engine; kept lazy like it (start-up cost)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised through every test
@@ -184,8 +245,6 @@ def _configure_sqlite(engine: Engine, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> 
         immediate = conn.get_execution_options().get(SQLITE_IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         if immediate:
-            import time
-
             conn.info[WRITE_LOCK_AT] = time.monotonic()
 
 
@@ -198,9 +257,6 @@ def _ensure_wal(cur) -> None:
     its busy handler, when several connections open a fresh file together; so switch only when
     needed, and retry within the busy timeout.
     """
-    import sqlite3
-    import time
-
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
     while True:
         try:
@@ -209,6 +265,7 @@ def _ensure_wal(cur) -> None:
                 cur.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
+            busy = (exc.sqlite_errorcode & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() > deadline:
                 raise
             time.sleep(0.02)

@@ -15,7 +15,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from p2pstore.errors import StoreError
-from p2pstore.store.engine import (begin_write, connect, create_engine, engine_url, one_line, sqlite_path,
+from p2pstore.store.engine import (begin_write, connect, create_engine, engine_url, errors_mapped, one_line, sqlite_path,
                                    sqlite_url_is_readonly)
 
 if TYPE_CHECKING:
@@ -212,18 +212,13 @@ def ensure_schema(engine: Engine, *, migrate: bool = True) -> str:
     and ``migrate`` is false, at an older revision, at an unknown revision, or holds p2pstore
     tables without a version.
     """
-    from sqlalchemy.exc import DBAPIError
-
     where = engine_url(engine)
     check_sqlite_file(engine, write=migrate)
     head = head_revision()
-    with connect(engine) as conn:
-        try:
-            _refuse_template(conn, where)
-            rev = _revision_of(conn)
-            tables = _user_tables(conn) if rev is None else []
-        except DBAPIError as exc:
-            raise StoreError(f"cannot read schema version of {where!r}: {one_line(exc)}") from None
+    with connect(engine) as conn, errors_mapped(engine, context=f"cannot read schema version of {where!r}"):
+        _refuse_template(conn, where)
+        rev = _revision_of(conn)
+        tables = _user_tables(conn) if rev is None else []
     if rev == head:
         return rev
     if rev is None and {"runs", "scenarios"} <= {t.rsplit(".", 1)[-1] for t in tables}:
@@ -235,10 +230,8 @@ def ensure_schema(engine: Engine, *, migrate: bool = True) -> str:
         if not migrate:
             raise StoreError(f"database {where!r} has no p2pstore schema: run 'p2pstore db upgrade' "
                              "(or a command that stores results)")
-        try:
+        with errors_mapped(engine, context=f"cannot create the schema in {where!r}"):
             _upgrade_engine(engine, require_empty=True)
-        except DBAPIError as exc:
-            raise StoreError(f"cannot create the schema in {where!r}: {one_line(exc)}") from None
         return head
     if rev in _known_revisions():
         raise StoreError(f"database {where!r} is at schema revision {rev}, this p2pstore needs {head}: "
@@ -252,8 +245,6 @@ def upgrade(url: str | None = None, target: str = "head") -> tuple[str | None, s
 
     For ``p2pstore db upgrade``. A revision unknown to this p2pstore raises :class:`StoreError`.
     """
-    from sqlalchemy.exc import DBAPIError
-
     engine = create_engine(url)
     try:
         check_sqlite_file(engine, write=True)
@@ -263,10 +254,8 @@ def upgrade(url: str | None = None, target: str = "head") -> tuple[str | None, s
         if before is not None and before not in _known_revisions():
             raise StoreError(f"database {engine_url(engine)!r} is at schema revision {before}, unknown "
                              "to this p2pstore: upgrade p2pstore instead")
-        try:
+        with errors_mapped(engine, context=f"cannot upgrade {engine_url(engine)!r}"):
             _upgrade_engine(engine, target)
-        except DBAPIError as exc:
-            raise StoreError(f"cannot upgrade {engine_url(engine)!r}: {one_line(exc)}") from None
         with engine.connect() as conn:
             return before, _revision_of(conn)
     finally:
@@ -284,19 +273,15 @@ def current(url: str | None = None) -> tuple[str | None, str]:
 
     ``revision`` is None for an empty database; ``head`` is the newest revision this p2pstore knows.
     """
-    from sqlalchemy.exc import DBAPIError
-
     engine = create_engine(url)
     try:
         path = sqlite_path(engine)
         if engine.dialect.name == "sqlite" and (path is None or _missing_file_in_existing_dir(path)):
             return None, head_revision()  # nothing to read, and connecting would create the file
-        with connect(engine) as conn:
-            try:
-                _refuse_template(conn, engine_url(engine))
-                rev = _revision_of(conn)
-            except DBAPIError as exc:
-                raise StoreError(f"cannot read schema version of {engine_url(engine)!r}: {one_line(exc)}") from None
+        with connect(engine) as conn, errors_mapped(
+                engine, context=f"cannot read schema version of {engine_url(engine)!r}"):
+            _refuse_template(conn, engine_url(engine))
+            rev = _revision_of(conn)
         return rev, head_revision()
     finally:
         engine.dispose()

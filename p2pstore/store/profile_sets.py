@@ -583,19 +583,15 @@ class ProfileSetMethods:
         transaction, its values in bulk. Returns ``{"id", "name", "content_hash", "status"}``
         with status ``"imported"``, ``"unchanged"`` (identical data already stored under this
         name: nothing written) or ``"replaced"`` (``replace=True``, the old set unused)."""
-        from sqlalchemy.exc import DBAPIError, IntegrityError
-
-        from p2pstore.errors import StoreError
-        from p2pstore.store.engine import begin_write, one_line
+        from p2pstore.errors import IntegrityViolation
+        from p2pstore.store.engine import begin_write
 
         try:
-            with begin_write(self.engine) as conn:
+            with begin_write(self.engine, f"store profile set {name!r}") as conn:
                 return save_profile_set(conn, name, data, replace=replace)
-        except IntegrityError:
+        except IntegrityViolation:
             raise InputError(f"profile set {name!r} (or identical data) was stored meanwhile by another "
                              "process; try again") from None
-        except (DBAPIError, self.engine.dialect.loaded_dbapi.Error) as exc:
-            raise StoreError(f"cannot store profile set {name!r} in {self.url!r}: {one_line(exc)}") from None
 
     def profile_sets(self):
         """Named profile sets, one row each: name, households, consumers, prosumers, days,

@@ -30,9 +30,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from p2pstore.errors import StoreError
+from p2pstore.errors import LockBusyError, StoreError
 from p2pstore.limits import DEFAULT_QUERY_TIMEOUT_S
 from p2pstore.store.engine import SQLITE_BUSY_TIMEOUT_MS, connect, one_line, sqlite_path
+from p2pstore.store.errmap import map_error
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -202,7 +203,7 @@ def _open_sqlite(engine: Engine, sql: str, timeout: float | None, limit: int | N
     try:
         conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot open {str(path)!r} read-only: {one_line(exc)}") from None
+        raise map_error(exc, context=f"cannot open {str(path)!r} read-only") from exc
     denied: list[str] = []
     deadline = None if timeout is None else time.monotonic() + timeout
 
@@ -210,11 +211,12 @@ def _open_sqlite(engine: Engine, sql: str, timeout: float | None, limit: int | N
         msg = one_line(exc)
         if denied:
             return StoreError(f"{_REFUSED}{denied[0]} is refused (a query may only read the store)")
-        if "interrupted" in msg and deadline is not None and time.monotonic() >= deadline:
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        if code == sqlite3.SQLITE_INTERRUPT and deadline is not None and time.monotonic() >= deadline:
             return _timed_out(timeout)
-        if "readonly" in msg or "read-only" in msg:
+        if code == sqlite3.SQLITE_READONLY:
             return StoreError(f"{_REFUSED}statement refused ({msg})")
-        return StoreError(f"SQL error: {msg}")
+        return map_error(exc, context="SQL error") or StoreError(f"SQL error: {msg}")
 
     try:
         if hasattr(conn, "enable_load_extension"):  # absent when Python is built without extensions
@@ -256,7 +258,7 @@ def _open_pg(engine: Engine, sql: str, timeout: float | None, limit: int | None)
         if isinstance(exc, psycopg.errors.QueryCanceled):
             return _timed_out(timeout)
         if isinstance(exc, psycopg.errors.LockNotAvailable):
-            return StoreError(f"query waited more than {LOCK_TIMEOUT_S:g} s for a lock ({msg}); try again")
+            return LockBusyError(f"query waited more than {LOCK_TIMEOUT_S:g} s for a lock ({msg}); try again")
         if isinstance(exc, psycopg.errors.InsufficientPrivilege):
             return StoreError(f"{_REFUSED}{msg} (queries run as role {READER_ROLE}, which may only read the store)")
         # 25006 read-only transaction, 2F003 prohibited statement (dblink without a password),
@@ -265,7 +267,7 @@ def _open_pg(engine: Engine, sql: str, timeout: float | None, limit: int | None)
             return StoreError(f"{_REFUSED}{msg}")
         if "multiple commands" in msg:
             return StoreError("SQL error: one statement at a time (got several)")
-        return StoreError(f"SQL error: {msg}")
+        return map_error(exc, context="SQL error")
 
     try:
         if timer is not None:

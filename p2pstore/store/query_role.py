@@ -97,7 +97,7 @@ def install_query_role(conn: Connection) -> bool:
     the function are in place.
     """
     from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError
+    from p2pstore.errors import StoreError
 
     if conn.dialect.name != "postgresql":
         return False
@@ -132,7 +132,7 @@ def install_query_role(conn: Connection) -> bool:
         with conn.begin_nested():
             for sql in statements:
                 conn.execute(text(sql))
-    except DBAPIError as exc:
+    except StoreError as exc:
         from p2pstore.store.engine import one_line
 
         log.warning("cannot install the read-only query function for %s: %s", _current_user(conn),
