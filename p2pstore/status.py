@@ -38,3 +38,36 @@ RUN_STATUSES: tuple[str, ...] = tuple(s.value for s in RunStatus)
 FINAL_STATUSES: tuple[str, ...] = (RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled)
 #: States ``runs cancel`` acts on and ``runs wait`` waits through.
 PENDING_STATUSES: tuple[str, ...] = (RunStatus.queued, RunStatus.running)
+
+#: Attempts a queued run gets before a failure is final (``--max-attempts``'s default).
+DEFAULT_MAX_ATTEMPTS = 3
+#: Retry delay after a run's first failed attempt, doubling per attempt up to the cap (seconds).
+BACKOFF_BASE_S = 5.0
+BACKOFF_CAP_S = 300.0
+
+
+class ClaimOutcome(enum.StrEnum):
+    """What became of a claim (:func:`p2pstore.store.runs.outcome`): still holding its run,
+    committed it (the run succeeded under it), or lost it (cancelled, reaped, failed)."""
+
+    held = "held"
+    committed = "committed"
+    lost = "lost"
+
+
+class AttemptOutcome(enum.StrEnum):
+    """How a worker's attempt at a run ended (the settling pool's outcome events)."""
+
+    committed = "committed"  # results stored, run succeeded
+    lost = "lost"  # the claim no longer held the run at commit: nothing stored
+    error = "error"  # the settlement or the write raised (detail: the error text)
+    died = "died"  # the settling process exited (detail: why)
+    killed = "killed"  # the worker stopped the process (detail: a KillReason)
+
+
+class KillReason(enum.StrEnum):
+    """Why a worker stopped an attempt's settling process."""
+
+    lost = "lost"  # the run was cancelled or reaped meanwhile
+    shutdown = "shutdown"  # the worker is stopping: the run goes back to the queue
+    timeout = "timeout"  # --max-run-time exceeded: the run fails

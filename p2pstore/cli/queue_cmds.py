@@ -16,13 +16,14 @@ from p2pstore.cli.formatting import echo_json, echo_warnings
 from p2pstore.cli.memory import memory_limit_option, share_memory_limit
 from p2pstore.cli.options import (SERIES_DEFAULT, scenario_from_options, scenario_options,
                                   scenario_values_from_options)
+from p2pstore.jobs.options import DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY, WORKER_DEFAULTS as W
 from p2pstore.reports.compare import format_run_ids
 
 
 def _queue_options(fn):
-    fn = click.option("--max-attempts", type=int, default=3, show_default=True,
+    fn = click.option("--max-attempts", type=int, default=DEFAULT_MAX_ATTEMPTS, show_default=True,
                       help="Attempts before a failing run is marked failed (retries back off).")(fn)
-    fn = click.option("--priority", type=int, default=0, show_default=True,
+    fn = click.option("--priority", type=int, default=DEFAULT_PRIORITY, show_default=True,
                       help="Lower runs first (like nice).")(fn)
     return fn
 
@@ -80,27 +81,27 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
 
 # -- worker ------------------------------------------------------------------------------------
 @click.command()
-@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--concurrency", type=click.IntRange(min=1), default=W.concurrency, show_default=True,
               help="Runs settled at once, each in its own process (capped to what memory allows, "
                    "with a warning).")
 @click.option("--burst", is_flag=True, help="Exit 0 once nothing is queued or running for this worker.")
 @click.option("--name", help="Worker name stored on its runs (default worker@HOST:PID).")
-@click.option("--poll", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+@click.option("--poll", type=click.FloatRange(min=0.05), default=W.poll, show_default=True,
               help="Seconds between claim ticks.")
-@click.option("--heartbeat", type=click.FloatRange(min=0.05), default=10.0, show_default=True,
+@click.option("--heartbeat", type=click.FloatRange(min=0.05), default=W.heartbeat, show_default=True,
               help="Seconds between renewals of the leases of held runs.")
-@click.option("--stale-after", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+@click.option("--stale-after", type=click.FloatRange(min=0.1), default=W.stale_after, show_default=True,
               help="Lease this worker takes on each run it holds: a run whose lease was not renewed "
                    "for this long is taken back by any worker.")
 @click.option("--max-run-time", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Fail a run whose attempt takes longer than this (its process is stopped).")
-@click.option("--backoff", type=click.FloatRange(min=0), default=5.0, show_default=True,
-              help="Retry delay after the first failure, doubling per attempt (max 300 s).")
-@click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
+@click.option("--backoff", type=click.FloatRange(min=0), default=W.backoff_base, show_default=True,
+              help=f"Retry delay after the first failure, doubling per attempt (max {W.backoff_cap:g} s).")
+@click.option("--grace", type=click.FloatRange(min=0), default=W.grace, show_default=True,
               help="On SIGTERM/SIGINT, seconds to finish held runs before releasing them.")
-@click.option("--schedule-sync", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+@click.option("--schedule-sync", type=click.FloatRange(min=0.1), default=W.schedule_sync, show_default=True,
               help="Seconds between re-reads of the schedules table.")
-@click.option("--connect-retry", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+@click.option("--connect-retry", type=click.FloatRange(min=0.1), default=W.connect_retry, show_default=True,
               help="First wait between attempts while the database is unreachable (doubles, max 30 s).")
 @memory_limit_option
 @click.pass_context

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from p2pstore.errors import InputError
+from p2pstore.jobs.options import DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY
 from p2pstore.limits import check_name
 from p2pstore.scenario import Scenario, from_mapping, parse_value
 from p2pstore.simulate import check_memory, estimate_peak_bytes
@@ -114,7 +115,7 @@ def check_batch(batch: str | None) -> None:
 
 
 def check_runs(scenarios: Sequence, *, series: str = "full", batch: str | None = None,
-               max_attempts: int = 3, memory_limit: int | None = None) -> None:
+               max_attempts: int = DEFAULT_MAX_ATTEMPTS, memory_limit: int | None = None) -> None:
     """Everything about runs to queue that can be checked before the database is opened: the
     batch name, the attempts, and each scenario's memory against ``memory_limit`` bytes (default:
     this machine's; :func:`p2pstore.simulate.check_memory`); raises a one-line :class:`P2PStoreError`."""
@@ -130,9 +131,9 @@ def enqueue(
     *,
     series: str = "full",
     batch: str | None = None,
-    priority: int = 0,
+    priority: int = DEFAULT_PRIORITY,
     not_before: dt.datetime | None = None,
-    max_attempts: int = 3,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     memory_limit: int | None = None,
 ) -> list[int]:
     """Queue one run per scenario, in one transaction; return their ids in order (after
@@ -148,7 +149,7 @@ def enqueue(
 
 
 def plan_sweep(base, *, sweeps: Sequence[str] = (), seeds: str | None = None, batch: str | None = None,
-               series: str = "full", max_attempts: int = 3, memory_limit: int | None = None) -> tuple[str, list]:
+               series: str = "full", max_attempts: int = DEFAULT_MAX_ATTEMPTS, memory_limit: int | None = None) -> tuple[str, list]:
     """Parse ``--sweep``/``--seeds`` texts and expand them over ``base``: ``(batch, scenarios)``,
     every one checked (:func:`check_runs`), nothing opened or written."""
     parsed = [parse_sweep(s) for s in sweeps]
@@ -159,7 +160,7 @@ def plan_sweep(base, *, sweeps: Sequence[str] = (), seeds: str | None = None, ba
 
 
 def enqueue_sweep(store, base, *, sweeps: Sequence[str] = (), seeds: str | None = None, batch: str | None = None,
-                  series: str = "full", max_attempts: int = 3, **options: Any) -> tuple[str, list[int]]:
+                  series: str = "full", max_attempts: int = DEFAULT_MAX_ATTEMPTS, **options: Any) -> tuple[str, list[int]]:
     """:func:`plan_sweep`, then :func:`enqueue` (``options``: priority, not_before); ``(batch, ids)``."""
     batch, scenarios = plan_sweep(base, sweeps=sweeps, seeds=seeds, batch=batch, series=series,
                                   max_attempts=max_attempts)

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from p2pstore.errors import DatabaseUnavailable, P2PStoreError, StoreError
 from p2pstore.jobs.holds import hold
 from p2pstore.jobs.interrupts import interrupt_exit_code, interrupt_name
+from p2pstore.status import ClaimOutcome
 
 #: Lease of a ``p2pstore run`` (seconds; renewed every quarter of it while computing and writing).
 RUN_LEASE_S = 60.0
@@ -117,7 +118,7 @@ def store_results(store, claim, settlement, series: str, *, patience: float | No
     def write() -> bool:
         nonlocal tried
         # a retry after an error at commit: the commit may have gone through
-        if tried and runs.outcome(store.engine, claim) == "committed":
+        if tried and runs.outcome(store.engine, claim) == ClaimOutcome.committed:
             return True
         tried = True
         return store.write_results(claim.run_id, settlement, series, claim=claim,
@@ -217,7 +218,7 @@ def _cancel_interrupted(store, claim, why: str = "Ctrl-C") -> str:
                 "failed when its lease expires, never settled by a worker")
     if done:
         return f"run {claim.run_id} cancelled: interrupted before its results were stored"
-    if runs.outcome(store.engine, claim) == "committed":
+    if runs.outcome(store.engine, claim) == ClaimOutcome.committed:
         return f"run {claim.run_id} interrupted after its results were stored"
     return f"run {claim.run_id} interrupted; it was no longer held by this command"
 

@@ -13,6 +13,11 @@ SQLite the write lock is held, on PostgreSQL the rows are written but not commit
 
 This is how tests hold a run for exactly as long as they need (a signal, an outage, a reaper
 beside it) instead of sizing a scenario to take "long enough".
+
+:func:`mark` counts passages instead of holding: each passage of ``who`` through ``point``
+appends a line to ``<point>-<who>.passed``, so that a test waits for "the reaper looked three
+times" rather than sleeping. Marks: ``reap`` (a worker's reaper tick begins; ``who``: the
+worker's name) and ``renew`` (``p2pstore run`` renewed its lease; ``who``: ``run-<run_id>``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pathlib import Path
 
 ENV = "P2PSTORE_TEST_HOLD"
 POINTS = ("computed", "writing")
+MARKS = ("reap", "renew")
 
 
 def hold(point: str, run_id: int) -> None:
@@ -36,3 +42,12 @@ def hold(point: str, run_id: int) -> None:
     Path(root, f"{point}-{run_id}.reached").touch()
     while any(g.exists() for g in gates):
         time.sleep(0.02)
+
+
+def mark(point: str, who: str) -> None:
+    """Count one passage of ``who`` through ``point`` in ``$P2PSTORE_TEST_HOLD`` (nothing when unset)."""
+    root = os.environ.get(ENV)
+    if not root:
+        return
+    with open(Path(root, f"{point}-{who}.passed"), "a") as f:
+        f.write("passed\n")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import threading
 
+from p2pstore.jobs.holds import mark
 from p2pstore.store import runs
+from p2pstore.store.retry import classify
 
 
 class LeaseKeeper:
@@ -39,14 +41,13 @@ class LeaseKeeper:
             self._thread.join(timeout=5)
 
     def _loop(self) -> None:
-        from p2pstore.store.retry import classify
-
         every = max(0.05, self.lease_s / 4)
         while not self._stop.wait(every):
             try:
                 if not runs.renew(self.engine, [self.claim], self.lease_s):
                     self.lost.set()
                     return
+                mark("renew", f"run-{self.claim.run_id}")
             except Exception as exc:  # noqa: BLE001 - a database away: try again next tick
                 if classify(exc) is None:
                     raise

@@ -11,22 +11,31 @@ others carry on.
 - Children ignore SIGINT and SIGTERM: a signal sent to the worker's whole process group
   (systemd, ``timeout``, ``docker stop`` through a shell) reaches the parent only, which
   decides when its children stop. They die with the parent (``PR_SET_PDEATHSIG``).
-- Protocol over a pipe, parent to child: ``("run", run_id, token, owner)`` or ``("stop",)``;
-  child to parent: ``("ready",)``, ``("log", level, text)``, ``("done", token, outcome, error)``
-  with ``outcome`` ``"committed"``, ``"lost"`` or ``"error"``.
+- Protocol over a pipe (:class:`Msg`), parent to child: ``(run, run_id, token, owner)`` or
+  ``(stop,)``; child to parent: ``(ready,)``, ``(log, level, text)``, ``(done, token, outcome,
+  error)`` with ``outcome`` an :class:`~p2pstore.status.AttemptOutcome` (``committed``,
+  ``lost`` or ``error``).
 """
 
 from __future__ import annotations
 
 import collections
+import ctypes
 import dataclasses
+import enum
 import logging
+import multiprocessing
 import os
 import signal
 import socket
 import threading
 import time
+from multiprocessing.connection import wait
 
+from p2pstore.jobs.execute import error_text, execute_run
+from p2pstore.status import AttemptOutcome, KillReason
+from p2pstore.store import Store
+from p2pstore.store.retry import call_with_retry, describe
 from p2pstore.store.runs import Claim
 
 log = logging.getLogger("p2pstore.worker")
@@ -37,6 +46,16 @@ SETTLER_BUSY_TIMEOUT_S = 5.0
 #: Memory set aside per settling process when capping ``--concurrency`` (an idle child takes
 #: ~70 MB; a 100-household, one-year run a few hundred more).
 CHILD_MEMORY_BYTES = 256 * 2**20
+
+
+class Msg(enum.StrEnum):
+    """The first item of every message between the worker and a settling process."""
+
+    run = "run"  # parent -> child: settle this claimed run
+    stop = "stop"  # parent -> child: exit
+    ready = "ready"  # child -> parent: store open, waiting for a run
+    log = "log"  # child -> parent: a log line for the worker's log
+    done = "done"  # child -> parent: the run's outcome
 
 
 def available_memory() -> int | None:
@@ -71,8 +90,6 @@ def concurrency_cap(requested: int, available: int | None = None,
 # -- child ---------------------------------------------------------------------------------------
 def _die_with_parent() -> None:
     try:
-        import ctypes
-
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux: orphans finish, their write stays guarded
@@ -86,12 +103,10 @@ def child_main(url: str, parent_pid: int, conn) -> None:
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    from p2pstore.jobs.execute import error_text, execute_run
-    from p2pstore.store import Store
-    from p2pstore.store.retry import call_with_retry, describe
-
-    import p2pstore.simulate  # noqa: F401  (numpy and the settlement before the first run)
-    import p2pstore.store.writer  # noqa: F401
+    # warm-up, in the child only (the parent never settles): numpy, the settlement and the
+    # writer loaded before the child says ready, so that a run's time is its own
+    import p2pstore.simulate  # noqa: F401  (start-up cost moved before the first run)
+    import p2pstore.store.writer  # noqa: F401  (start-up cost moved before the first run)
 
     def open_store():
         return Store(url, migrate=False, sqlite_busy_timeout_s=SETTLER_BUSY_TIMEOUT_S)
@@ -100,27 +115,27 @@ def child_main(url: str, parent_pid: int, conn) -> None:
         store = open_store()
     except Exception:  # noqa: BLE001 - the database is away: the first run retries
         store = None
-    conn.send(("ready",))
+    conn.send((Msg.ready,))
     while True:
         try:
             msg = conn.recv()
         except (EOFError, OSError):
             return
-        if msg[0] != "run":
+        if msg[0] != Msg.run:
             return
         _, run_id, token, owner = msg
 
         def on_retry(exc, delay, run_id=run_id):
-            conn.send(("log", logging.WARNING,
+            conn.send((Msg.log, logging.WARNING,
                        f"run {run_id}: waiting for the database ({describe(exc)}); retrying in {delay:g} s"))
 
         try:
             if store is None:
                 store = call_with_retry(open_store, on_retry=on_retry)
             committed, _ = execute_run(store, Claim(run_id, token, owner), on_retry=on_retry)
-            conn.send(("done", token, "committed" if committed else "lost", None))
+            conn.send((Msg.done, token, AttemptOutcome.committed if committed else AttemptOutcome.lost, None))
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the run by the parent
-            conn.send(("done", token, "error", error_text(exc)))
+            conn.send((Msg.done, token, AttemptOutcome.error, error_text(exc)))
 
 
 # -- parent --------------------------------------------------------------------------------------
@@ -141,9 +156,9 @@ class _Child:
         child_conn.close()
         self.ready = False
         self.job: Job | None = None
-        self.kill_reason: str | None = None
+        self.kill_reason: KillReason | None = None
 
-    def kill(self, reason: str) -> None:
+    def kill(self, reason: KillReason) -> None:
         self.kill_reason = self.kill_reason or reason
         try:
             self.proc.kill()
@@ -152,17 +167,16 @@ class _Child:
 
 
 #: Outcome events returned by :meth:`SettlerPool.step`: ``(claim, outcome, detail)`` where
-#: outcome is ``committed``, ``lost``, ``error`` (detail: the error text), ``died`` (detail: why)
-#: or ``killed`` (detail: the reason given to :meth:`SettlerPool.kill`).
-Event = tuple[Claim, str, "str | None"]
+#: outcome (an :class:`~p2pstore.status.AttemptOutcome`) is ``committed``, ``lost``, ``error``
+#: (detail: the error text), ``died`` (detail: why) or ``killed`` (detail: the
+#: :class:`~p2pstore.status.KillReason` given to :meth:`SettlerPool.kill`).
+Event = tuple[Claim, AttemptOutcome, "str | None"]
 
 
 class SettlerPool:
     """Up to ``capacity`` settling processes for the database at ``url``."""
 
     def __init__(self, url: str, capacity: int):
-        import multiprocessing
-
         self.url = url
         self.capacity = capacity
         self._ctx = multiprocessing.get_context("spawn")
@@ -199,14 +213,14 @@ class SettlerPool:
             return [c.job.claim for c in self._children
                     if c.job is not None and c.job.started is not None and now - c.job.started > limit]
 
-    def kill(self, token: str, reason: str) -> bool:
+    def kill(self, token: str, reason: KillReason) -> bool:
         """Stop the run of claim ``token`` (kill its child, or drop it if not started); its event
         is ``("killed", reason)``. False if no such run is in the pool."""
         with self._lock:
             for job in self._pending:
                 if job.claim.token == token:
                     self._pending.remove(job)
-                    self._events.append((job.claim, "killed", reason))
+                    self._events.append((job.claim, AttemptOutcome.killed, reason))
                     return True
             for c in self._children:
                 if c.job is not None and c.job.claim.token == token:
@@ -224,8 +238,6 @@ class SettlerPool:
     def step(self, timeout: float) -> list[Event]:
         """Start children and hand them runs as needed, then wait up to ``timeout`` seconds for
         messages and deaths; return the outcome events that arrived."""
-        from multiprocessing.connection import wait
-
         self._dispatch()
         with self._lock:
             children = list(self._children)
@@ -255,7 +267,7 @@ class SettlerPool:
                 if c.ready and c.job is None and self._pending and c.proc.is_alive():
                     job = self._pending.popleft()
                     try:
-                        c.conn.send(("run", job.claim.run_id, job.claim.token, job.claim.owner))
+                        c.conn.send((Msg.run, job.claim.run_id, job.claim.token, job.claim.owner))
                         c.job, job.child, job.started = job, c, time.monotonic()
                     except OSError:  # died meanwhile: its sentinel fires next
                         self._pending.appendleft(job)
@@ -273,12 +285,12 @@ class SettlerPool:
                 msg = c.conn.recv()
             except (EOFError, OSError):
                 return
-            if msg[0] == "ready":
+            if msg[0] == Msg.ready:
                 c.ready = True
                 self._spawn_failures = 0
-            elif msg[0] == "log":
+            elif msg[0] == Msg.log:
                 log.log(msg[1], msg[2])
-            elif msg[0] == "done" and c.job is not None and msg[1] == c.job.claim.token:
+            elif msg[0] == Msg.done and c.job is not None and msg[1] == c.job.claim.token:
                 with self._lock:
                     self._events.append((c.job.claim, msg[2], msg[3]))
                     c.job = None
@@ -290,8 +302,8 @@ class SettlerPool:
                 self._children.remove(c)
             if c.job is not None:
                 why = c.kill_reason
-                self._events.append((c.job.claim, "killed", why) if why else
-                                    (c.job.claim, "died", _exit_text(c.proc.exitcode)))
+                self._events.append((c.job.claim, AttemptOutcome.killed, why) if why else
+                                    (c.job.claim, AttemptOutcome.died, _exit_text(c.proc.exitcode)))
             elif not c.ready:  # died while starting: back off before starting another
                 self._spawn_failures += 1
                 self._next_spawn = time.monotonic() + min(30.0, 0.5 * 2 ** self._spawn_failures)
@@ -306,16 +318,16 @@ class SettlerPool:
         for c in children:
             if c.job is None:
                 try:
-                    c.conn.send(("stop",))
+                    c.conn.send((Msg.stop,))
                 except OSError:
                     pass
             else:
-                c.kill("shutdown")
+                c.kill(KillReason.shutdown)
         deadline = time.monotonic() + timeout
         for c in children:
             c.proc.join(max(0.0, deadline - time.monotonic()))
             if c.proc.is_alive():
-                c.kill("shutdown")
+                c.kill(KillReason.shutdown)
                 c.proc.join(1)
             c.conn.close()
         self._wake_r.close()

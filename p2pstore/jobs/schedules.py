@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
+from apscheduler.triggers.cron import CronTrigger
 
 from p2pstore.errors import IntegrityViolation, NotFoundError, P2PStoreError
 from p2pstore.jobs.enqueue import check_max_attempts
+from p2pstore.jobs.options import DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY
+from p2pstore.limits import check_name
 from p2pstore.store import runs
 from p2pstore.store.engine import begin_write
 from p2pstore.store.models import Schedule
 from p2pstore.store.runs import now_utc
 
 if TYPE_CHECKING:
-    from apscheduler.triggers.cron import CronTrigger
     from sqlalchemy.engine import Engine
 
 schedules = Schedule.__table__
@@ -37,8 +40,6 @@ def parse_cron(expr: str, timezone: str = "UTC") -> CronTrigger:
 
     ``"m h dom mon dow"`` (crontab) or ``"s m h dom mon dow"`` (leading seconds field).
     """
-    from apscheduler.triggers.cron import CronTrigger
-
     tz = parse_timezone(timezone)
     fields = expr.split()
     try:
@@ -55,8 +56,6 @@ def parse_cron(expr: str, timezone: str = "UTC") -> CronTrigger:
 
 
 def parse_timezone(name: str):
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -84,11 +83,9 @@ def latest_fire_time(trigger: CronTrigger, now: dt.datetime, lookback_s: int = 3
     return None
 
 
-def check_schedule(name: str, cron: str, timezone: str = "UTC", max_attempts: int = 3) -> None:
+def check_schedule(name: str, cron: str, timezone: str = "UTC", max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
     """Validate a new schedule's name (printable, 1 to 200 characters), cron expression (it must
     fire some day), time zone and attempts; raises a one-line :class:`P2PStoreError`."""
-    from p2pstore.limits import check_name
-
     check_name("schedule name", name)
     parse_cron(cron, timezone)
     check_max_attempts(max_attempts)
@@ -102,8 +99,8 @@ def add_schedule(
     *,
     timezone: str = "UTC",
     series: str = "full",
-    priority: int = 0,
-    max_attempts: int = 3,
+    priority: int = DEFAULT_PRIORITY,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> int:
     """Create schedule ``name``; return its id. Everything is validated before anything is written."""
     check_schedule(name, cron, timezone, max_attempts)

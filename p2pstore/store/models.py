@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # the annotations are strings (read by Base, below); the ORM 
     from sqlalchemy.orm import Mapped
 
 from p2pstore.scenario import MAX_HOUSEHOLD_NAME, MAX_MECHANISMS_TEXT, MAX_NAME_LENGTH, SERIES_MODES
-from p2pstore.status import RUN_STATUSES, RunStatus
+from p2pstore.status import DEFAULT_MAX_ATTEMPTS, RUN_STATUSES, RunStatus
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -150,7 +150,7 @@ class Run(Base):
     batch: Mapped[str | None] = mapped_column(String(200), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=DEFAULT_MAX_ATTEMPTS)
     not_before: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
     enqueued_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
     started_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
@@ -380,7 +380,7 @@ class Schedule(Base):
     mechanisms: Mapped[str] = mapped_column(String(MAX_MECHANISMS_TEXT))  # comma-separated, as runs.mechanisms
     series: Mapped[str] = mapped_column(String(16), default="full")
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=DEFAULT_MAX_ATTEMPTS)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
 

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from p2pstore.errors import InputError, NotFoundError
-from p2pstore.status import FINAL_STATUSES, PENDING_STATUSES, RUN_STATUSES, RunStatus
+from p2pstore.status import (BACKOFF_BASE_S, BACKOFF_CAP_S, FINAL_STATUSES, PENDING_STATUSES, RUN_STATUSES,
+                             ClaimOutcome, RunStatus)
 from p2pstore.store.engine import WRITE_LOCK_AT, begin_write, db_timestamp
 from p2pstore.store.models import Base, Run, Schedule
 
@@ -44,11 +45,10 @@ if TYPE_CHECKING:
 runs = Run.__table__
 schedules = Schedule.__table__
 
-__all__ = ["FINAL_STATUSES", "PENDING_STATUSES", "RUN_STATUSES", "RunStatus"]  # re-exported
+__all__ = ["BACKOFF_BASE_S", "BACKOFF_CAP_S", "FINAL_STATUSES", "PENDING_STATUSES", "RUN_STATUSES",
+           "ClaimOutcome", "RunStatus"]  # re-exported
 
-#: Default retry backoff: ``base * 2 ** (attempt - 1)`` seconds, capped at ``cap``.
-BACKOFF_BASE_S = 5.0
-BACKOFF_CAP_S = 300.0
+# Default retry backoff (p2pstore.status): ``base * 2 ** (attempt - 1)`` seconds, capped at ``cap``.
 #: How a reaped run's error begins.
 REAPED_PREFIX = "reaped: "
 #: A SQLite result write that held the lock at least this long credits it to the other leases.
@@ -264,15 +264,15 @@ def _credit_leases(conn: Connection, seconds: float, except_id: int) -> None:
         )
 
 
-def outcome(engine: Engine, claim: Claim) -> str:
-    """``"held"`` (still running under ``claim``), ``"committed"`` (succeeded under it) or
-    ``"lost"``: tells a write whose commit reply was lost whether it committed."""
+def outcome(engine: Engine, claim: Claim) -> ClaimOutcome:
+    """``held`` (still running under ``claim``), ``committed`` (succeeded under it) or
+    ``lost``: tells a write whose commit reply was lost whether it committed."""
     with engine.connect() as conn:
         row = conn.execute(sa.select(runs.c.status, runs.c.claim_token)
                            .where(runs.c.id == claim.run_id)).one_or_none()
     if row is None or row.claim_token != claim.token:
-        return "lost"
-    return {R: "held", S: "committed"}.get(row.status, "lost")
+        return ClaimOutcome.lost
+    return {R: ClaimOutcome.held, S: ClaimOutcome.committed}.get(row.status, ClaimOutcome.lost)
 
 
 def lost(engine: Engine, claims: Iterable[Claim]) -> list[Claim]:

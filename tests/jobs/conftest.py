@@ -89,6 +89,11 @@ class Gates:
         """Ids of the runs that reached ``point`` while a gate was closed."""
         return sorted(int(p.name[len(point) + 1:-len(".reached")]) for p in self.path.glob(f"{point}-*.reached"))
 
+    def passes(self, point: str, who: str) -> int:
+        """How often ``who`` passed ``point`` (:func:`p2pstore.jobs.holds.mark`)."""
+        path = self.path / f"{point}-{who}.passed"
+        return len(path.read_text().splitlines()) if path.exists() else 0
+
     def wait(self, point: str, run_id: int | None = None, timeout: float = 120) -> int:
         """Wait until a run (``run_id``, or any) is held at ``point``; return its id."""
         def held():

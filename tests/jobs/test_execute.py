@@ -40,15 +40,21 @@ def test_a_run_held_for_many_leases_beside_a_reaping_worker_succeeds_once(store,
     --heartbeat 0.3: the lease is `run`'s own and renewed by `run` itself, the worker never takes
     the run, and keeps settling the queue meanwhile."""
     before = enqueue(store, [TINY.replace(seed=s) for s in range(3)], series="none")
-    gates = Gates(tmp_path / "run-gates")
+    gates, worker_marks = Gates(tmp_path / "run-gates"), Gates(tmp_path / "worker-marks")
     gates.close("computed")
-    w = workers("w", *LEASE_1S)
+    w = workers("w", *LEASE_1S, gates=worker_marks)  # no gate closed: its reaper's passes counted
     run = procs("run", *RUN, "--lease", "5", gates=gates)
     rid = gates.wait("computed")
+    held_since = time.monotonic()
     first = store.get_run(rid)["heartbeat_at"]
     wait_for(lambda: all(store.get_run(i)["status"] == "succeeded" for i in before), 120,
              what="the worker to settle the queue beside the held run")
-    time.sleep(HOLD_RUN_S)  # renewals meanwhile (every 1.25 s)
+    reaps = worker_marks.passes("reap", "w")
+    # held longer than its 5 s lease: renewed by `run` (every 1.25 s), the worker's reaper looking
+    wait_for(lambda: (gates.passes("renew", f"run-{rid}") >= HOLD_RUN_S / 1.25
+                      and worker_marks.passes("reap", "w") >= reaps + 4
+                      and time.monotonic() - held_since > HOLD_RUN_S), 120 + 2 * HOLD_RUN_S,
+             what="renewals by `run` and reaper passes beside the held run")
     held = store.get_run(rid)
     assert (held["status"], held["attempts"], held["claim_token"] is not None) == ("running", 1, True)
     assert held["heartbeat_at"] > first  # renewed by `run` while held
@@ -154,8 +160,7 @@ def test_writes_wait_for_a_locked_database_and_keep_their_results(backend, store
                  what="`runs cancel` to wait for the lock")
         wait_for(lambda: f"run {other}: waiting for the database (database is locked)" in w2.log, 60,
                  what="the second worker's write to wait for the lock")
-        time.sleep(1.0)
-        assert run.proc.poll() is None and cancel.proc.poll() is None
+        assert run.proc.poll() is None and cancel.proc.poll() is None  # the gate holds the lock
     gates.open("writing", held)
     assert run.wait(120) == 0, run.log
     assert cancel.wait(120) == 0 and f"cancelled 1 run(s): {victim}" in cancel.log, cancel.log

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import time
 import uuid
 
 import pytest
@@ -19,7 +18,8 @@ from pg_cluster import PgCluster
 
 from .conftest import Gates, wait_for
 
-OUTAGE_S = 8.0
+#: The outage lasts until every client said it waits, at most this long (seconds).
+OUTAGE_MAX_S = 15.0
 #: Worker timings: leases longer than the outage, so no run changes hands because of it.
 WORKER = ["--poll", "0.2", "--heartbeat", "0.3", "--stale-after", "20", "--backoff", "0.2",
           "--connect-retry", "0.3", "--schedule-sync", "0.5"]
@@ -83,7 +83,10 @@ def test_an_outage_mid_sweep_run_and_wait_loses_and_doubles_nothing(cluster, url
     cluster.stop("immediate")
     worker_gates.open("writing", ids[0])
     run_gates.open("computed")
-    time.sleep(OUTAGE_S)
+    # the outage lasts until each of them has met it (not a fixed time)
+    wait_for(lambda: ("database unavailable (" in worker.log and "waiting for the database (" in run.log
+                      and "waiting for the database (" in waiter.log), OUTAGE_MAX_S,
+             what="the worker, `run` and `runs wait` to meet the outage")
     cluster.start()
 
     assert run.wait(180) == 0, run.log

@@ -178,6 +178,16 @@ def test_a_run_reaped_from_its_worker_and_claimed_again_by_it_commits_once(store
     assert count(store, "SELECT COUNT(*) FROM bills WHERE run_id=:r", r=rid) == 30
 
 
+def _reaper_passes(gates, worker: str, leases: int, lease_s: float = 2.0) -> None:
+    """Wait until ``leases`` leases of ``lease_s`` have gone by and ``worker``'s reaper (every
+    quarter lease, slower while SQLite's write lock makes it wait) has begun at least two ticks
+    per lease meanwhile."""
+    since, start = gates.passes("reap", worker), time.monotonic()
+    wait_for(lambda: (gates.passes("reap", worker) >= since + 2 * leases
+                      and time.monotonic() - start >= leases * lease_s), 60 + leases * lease_s * 4,
+             what=f"{leases} lease(s) of reaper passes by {worker}")
+
+
 def test_leases_outlive_a_long_write_beside_them(store, workers, gates):
     """Short leases (2 s): run A holds its write (on SQLite, the database's only write lock) for
     several leases while run B of the same worker computes; neither that worker nor a second
@@ -189,12 +199,12 @@ def test_leases_outlive_a_long_write_beside_them(store, workers, gates):
     w = workers("w", *lease, "--concurrency", "2", gates=gates)
     gates.wait("writing", a)
     gates.wait("computed", b)
-    other = workers("other", *lease)  # nothing to claim: only its reaper matters
+    other = workers("other", *lease, gates=gates)  # nothing to claim: only its reaper matters
     wait_for(lambda: "started" in other.log, 60, what="the second worker")
-    time.sleep(6.0)  # three leases long, A still writing
+    _reaper_passes(gates, "other", leases=3)  # A still writing
     gates.open("writing", a)
     wait_for(lambda: store.get_run(a)["status"] == "succeeded", 60, what="A's commit")
-    time.sleep(2.0)  # a lease after A's commit
+    _reaper_passes(gates, "other", leases=1)  # after A's commit
     gates.open("computed", b)
     wait_for(lambda: store.get_run(b)["status"] == "succeeded", 60, what="B")
     for p in (w, other):
