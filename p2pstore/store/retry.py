@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from p2pstore.errors import DatabaseUnavailable, ErrorClass, LockBusyError, StoreError, error_class
+from p2pstore.errors import (DatabaseUnavailable, ErrorClass, LockBusyError, StoreError, TransientStoreError,
+                             error_class)
 from p2pstore.store.errmap import error_type, one_line
 
 TRANSIENT = ErrorClass.transient
@@ -35,10 +36,12 @@ def classify(exc: BaseException) -> ErrorClass | None:
     """``TRANSIENT``, ``PERMANENT`` or None (not a database error), from ``exc``'s type alone; a
     driver error that reached here unmapped is typed by the same table
     (:func:`p2pstore.store.errmap.error_type`)."""
-    if not isinstance(exc, StoreError):
-        kind = error_type(exc)
-        return None if kind is None else error_class(kind(""))
-    return error_class(exc)
+    if isinstance(exc, StoreError):
+        return error_class(exc)
+    kind = error_type(exc)
+    if kind is None:
+        return None
+    return ErrorClass.transient if issubclass(kind, TransientStoreError) else ErrorClass.permanent
 
 
 def is_transient(exc: BaseException) -> bool:
