@@ -11,8 +11,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from p2pstore.errors import InputError, NotFoundError, StoreError
-from p2pstore.store.engine import begin_write, create_engine, db_timestamp, engine_url, one_line
+from p2pstore.errors import InputError, NotFoundError
+from p2pstore.status import DEFAULT_MAX_ATTEMPTS
+from p2pstore.store.engine import begin_write, create_engine, db_timestamp, engine_url
 from p2pstore.store.profile_sets import ProfileSetMethods
 from p2pstore.store.readers import StoreReaders
 from p2pstore.store.streams import StoreStreams
@@ -37,7 +38,7 @@ class RunRequest:
     batch: str | None = None
     priority: int = 0
     not_before: dt.datetime | None = None
-    max_attempts: int = 3
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
 
 
 class _LostRun(Exception):

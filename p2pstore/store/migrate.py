@@ -15,7 +15,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from p2pstore.errors import StoreError
-from p2pstore.store.engine import (begin_write, connect, create_engine, engine_url, errors_mapped, one_line, sqlite_path,
+from p2pstore.store.engine import (begin_write, connect, create_engine, engine_url, errors_mapped, sqlite_path,
                                    sqlite_url_is_readonly)
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from p2pstore.jobs import enqueue, schedules
 from p2pstore.jobs.options import DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY, WORKER_DEFAULTS, WorkerOptions
 from p2pstore.jobs.worker import WorkerOptions as WorkerOptionsOfTheWorker
 from p2pstore.status import BACKOFF_BASE_S, BACKOFF_CAP_S
-from p2pstore.store import runs
+from p2pstore.store import RunRequest, runs
 from p2pstore.store.models import Run, Schedule
 
 #: worker option -> WorkerOptions field
@@ -62,6 +62,7 @@ def test_one_source_for_max_attempts_and_backoff():
     for fn in (enqueue.check_runs, enqueue.enqueue, enqueue.plan_sweep, enqueue.enqueue_sweep,
                schedules.check_schedule, schedules.add_schedule):
         assert inspect.signature(fn).parameters["max_attempts"].default == DEFAULT_MAX_ATTEMPTS, fn
+    assert inspect.signature(RunRequest).parameters["max_attempts"].default == DEFAULT_MAX_ATTEMPTS
     assert Run.__table__.c.max_attempts.default.arg == DEFAULT_MAX_ATTEMPTS
     assert Schedule.__table__.c.max_attempts.default.arg == DEFAULT_MAX_ATTEMPTS
     assert (runs.BACKOFF_BASE_S, runs.BACKOFF_CAP_S) == (BACKOFF_BASE_S, BACKOFF_CAP_S)
