@@ -70,7 +70,19 @@ METRICS: tuple[Metric, ...] = (
 )
 
 METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
-_BY_NAME = {m.name: m for m in METRICS}
+
+#: KPIs of a run's batteries (docs/batteries.md), stored beside :data:`METRICS` (the same value
+#: for every mechanism of the run) only when the run has batteries; totals over every battery.
+BATTERY_METRICS: tuple[Metric, ...] = (
+    Metric("battery_capacity_kwh", "Battery capacity", "kWh", 1, "usable capacity of every battery"),
+    Metric("battery_throughput_kwh", "Battery throughput", "kWh", 1, "energy discharged by the batteries (AC side)"),
+    Metric("battery_losses_kwh", "Battery losses", "kWh", 2,
+           "energy charged minus discharged minus the change in stored energy"),
+    Metric("battery_equivalent_cycles", "Equivalent full cycles", "cycles", 1,
+           "energy discharged / capacity"),
+)
+BATTERY_METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in BATTERY_METRICS)
+_BY_NAME = {m.name: m for m in (*METRICS, *BATTERY_METRICS)}
 
 
 def get_metric(name: str) -> Metric | None:

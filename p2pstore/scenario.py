@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from p2pstore import registry
+from p2pstore.batteries import keys as battery_keys
 from p2pstore.errors import ScenarioError
 from p2pstore.scenario_standard import fill_location_defaults, validate_standard_keys
 
@@ -72,7 +73,8 @@ STANDARD_DEFAULTS: dict[str, Any] = {
 
 #: Type of each text field whose default is None (unset); numeric ones are typed by :data:`NUMBERS`.
 OPTIONAL_TEXT: tuple[str, ...] = ("start", "profiles", "tariffs", "profiles_hash", "tariffs_hash", "weather",
-                                  "load_model")
+                                  "load_model",
+                                  *battery_keys.TEXT_KEYS)
 
 #: Fields derived from ``households`` and ``prosumer_share`` when a generated community is sized
 #: by its share of prosumers.
@@ -157,6 +159,23 @@ class Scenario:
     inverter_outages: int = 2
     maintenance_windows: int = 3
     maintenance_slots: int = 8
+    # batteries (p2pstore.batteries.keys; docs/batteries.md): unset = none
+    battery_file: str | None = None        # CSV of home batteries, pinned into `batteries` when queued
+    batteries: tuple | None = None         # rows (household, capacity_kwh, power_kw, efficiency, soc_min, soc_max, soc_initial)
+    battery_dispatch: str | None = None    # a dispatch rule (p2pstore.batteries.rules); default self_consumption
+    battery_share: float | None = None     # generated home batteries: share of the prosumers, seeded
+    battery_kwh_per_kwp: float | None = None  # kWh per kW of the household's peak PV
+    battery_kw_per_kwh: float | None = None
+    battery_efficiency: float | None = None   # one way
+    battery_soc_min: float | None = None      # fractions of the capacity
+    battery_soc_max: float | None = None
+    battery_soc_initial: float | None = None
+    shared_battery_kwh: float | None = None   # the shared battery, member `community_battery`
+    shared_battery_kw: float | None = None    # unset: half the capacity per hour
+    shared_battery_efficiency: float | None = None
+    shared_battery_soc_min: float | None = None
+    shared_battery_soc_max: float | None = None
+    shared_battery_soc_initial: float | None = None
 
     def __post_init__(self) -> None:
         if self.profiles is None and self.prosumer_share is not None:
@@ -170,6 +189,7 @@ class Scenario:
         for name, default in defaults.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, default)
+        battery_keys.fill_defaults(self)
         _validate(self)
 
     # -- derived ---------------------------------------------------------------------------
@@ -305,6 +325,7 @@ NUMBERS: dict[str, Number] = {
     "inverter_outages": Number(int, 0),                    # and at most prosumer-days
     "maintenance_windows": Number(int, 0),                 # and at most one per slot
     "maintenance_slots": Number(int, 1),                   # and shorter than the horizon
+    **battery_keys.numbers(Number),                        # batteries: kWh, kW, fractions
 }
 
 #: Longest currency label (it names columns such as ``community_bill_Rs``).
@@ -317,7 +338,7 @@ def _number(key: str) -> Number | None:
     if key in NUMBERS:
         return NUMBERS[key]
     default = FIELDS[key].default
-    if isinstance(default, bool) or key == "mechanisms":
+    if isinstance(default, bool) or key in ("mechanisms", battery_keys.ROWS_KEY):
         return None
     if isinstance(default, tuple) and len(default) == 2 and all(isinstance(v, float) for v in default):
         return Number(float, pair=True)
@@ -372,8 +393,9 @@ def load_values(path: str | Path | None = None, overrides: Mapping[str, Any] | N
         for key, value in values.items():
             if isinstance(value, dict):
                 raise ScenarioError(key, f"tables are not used in {p}; write keys at top level")
-        if isinstance(values.get("tariffs"), str):  # a tariff file is relative to the TOML file
-            values["tariffs"] = str(p.parent / Path(values["tariffs"]).expanduser())
+        for key in ("tariffs", "battery_file"):  # a tariff or battery file is relative to the TOML file
+            if isinstance(values.get(key), str):
+                values[key] = str(p.parent / Path(values[key]).expanduser())
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
@@ -432,6 +454,8 @@ def _coerce(key: str, value: Any) -> Any:
         else:
             kind = "an integer" if rule.kind is int else "a number"
         raise ScenarioError(key, f"expected {kind}, got {_shown(value)} ({type(value).__name__})")
+    if key == battery_keys.ROWS_KEY:
+        return battery_keys.coerce_rows(value)
     if key == "mechanisms":
         if isinstance(value, str):
             value = [value]
@@ -484,6 +508,7 @@ def _validate(s: Scenario) -> None:
     if problem:
         raise ScenarioError("currency", problem)
     _validate_sources(s)
+    battery_keys.validate(s)
     if s.generator not in GENERATORS:
         raise ScenarioError("generator", f"unknown generator {s.generator!r} (known: {', '.join(GENERATORS)})")
     validate_standard_keys(s)

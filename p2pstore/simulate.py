@@ -7,6 +7,9 @@ at once when it fits, else chunk by chunk (:mod:`p2pstore.memory_plan`).
 
 from __future__ import annotations
 
+import dataclasses
+
+from p2pstore.batteries import keys as battery_keys
 from p2pstore.errors import InputError
 from p2pstore.memory_plan import (MEMORY_BASE, MEMORY_PER_CELL, MEMORY_PER_CELL_MECHANISM,  # noqa: F401
                                   MEMORY_PER_CELL_MECHANISM_SERIES, MemoryPlan, estimate_peak_bytes, plan_memory)
@@ -21,6 +24,9 @@ def check_memory(scenario: Scenario, series: str = "none", available: int | None
     community, such as storing it as a profile set), or when a chunked run names a plugin that
     settles whole communities only. Nothing is refused while the community's size is unknown."""
     plan = plan_memory(scenario, series, available, households=households, slots=slots, chunks=chunks)
+    if plan.chunked and battery_keys.has_batteries(scenario):
+        raise InputError(f"a run with batteries settles its whole community at once, and this one "
+                         f"({plan.households:,} households) does not fit the memory limit: make it smaller")
     if plan.chunked:
         from p2pstore.settlement.chunked import check_chunkable  # lazy: keeps start-up light
 
@@ -65,6 +71,9 @@ def simulate(scenario: Scenario, profiles=None, *, source=None, series: str = "n
 
                 source = generated_chunks(scenario)
             return settle_chunked(source, scenario.mechanisms, plan.chunk_households, workers=plan.workers)
+        if source is not None and battery_keys.has_batteries(scenario):  # the stage needs the whole community
+            source.prepare([0, source.n_households])
+            profiles, source = source.chunk(0, source.n_households), None
         if source is not None:  # a source that fits: one chunk
             from p2pstore.settlement.chunked import settle_chunked  # lazy: keeps start-up light
 
@@ -81,7 +90,7 @@ def _settle_whole(scenario: Scenario, profiles):
 
     from p2pstore.settlement import settle  # lazy: keeps start-up light
 
-    settlement = settle(profiles, scenario.mechanisms)
+    settlement = _settle_with_batteries(scenario, profiles, settle)
     bad = [name for name, values in (("load", profiles.load_kw), ("PV", profiles.pv_kw),
                                      *((f"{m} bills", r.bills) for m, r in settlement.results.items()))
            if not np.isfinite(values.sum())]
@@ -89,3 +98,16 @@ def _settle_whole(scenario: Scenario, profiles):
         raise InputError(f"the scenario produces non-finite values ({', '.join(bad)}): its ranges overflow "
                          "floating point")
     return settlement
+
+
+def _settle_with_batteries(scenario: Scenario, profiles, settle):
+    """Settle ``profiles`` under the scenario's mechanisms with ``settle``, after its batteries'
+    dispatch if it has any (the stage between profiles and settlement; docs/batteries.md)."""
+    from p2pstore.batteries.stage import apply_batteries  # numpy: imported when a run settles
+
+    scenario = battery_keys.pin(scenario, lambda: [str(x) for x in profiles.labels])  # a file not queued through a store
+    staged = apply_batteries(scenario, profiles)
+    if staged is None:
+        return settle(profiles, scenario.mechanisms)
+    settled = settle(staged.post, scenario.mechanisms)
+    return dataclasses.replace(settled, profiles=staged.own, batteries=staged.batteries)

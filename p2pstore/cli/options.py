@@ -7,9 +7,10 @@ import functools
 import click
 
 from p2pstore import registry
+from p2pstore.cli.battery_options import BATTERY_FLAGS, battery_options
 
 SCENARIO_FLAGS = ("seed", "consumers", "prosumers", "days", "start", "generator", "mechanisms", "profiles",
-                  "households", "prosumer_share", "tariffs")
+                  "households", "prosumer_share", "tariffs", *BATTERY_FLAGS)
 #: Flags of the standard generator's load model and location, and the currency (scenario keys).
 REALISTIC_FLAGS = ("load_model", "latitude", "longitude", "altitude", "currency")
 
@@ -42,7 +43,7 @@ def scenario_options(fn=None, *, settle: bool = True, series_default: str = "ful
         return functools.partial(scenario_options, settle=settle, series_default=series_default)
     from p2pstore.scenario import GENERATORS  # the scenario module loads when a command is built, not at CLI start-up
 
-    settling = {"profiles", "mechanisms", "series"}  # what only a settlement needs
+    settling = {"profiles", "mechanisms", "series", *BATTERY_FLAGS}  # what only a settlement needs
     options = [
         ("scenario_file", click.argument("scenario_file", metavar="[SCENARIO.toml]", required=False,
                                          type=click.Path(dir_okay=False))),
@@ -74,6 +75,7 @@ def scenario_options(fn=None, *, settle: bool = True, series_default: str = "ful
             help="Tariff file (CSV/Parquet: [timestamp,] [household,] buy, sell) replacing the drawn or "
                  "stored tariffs; it is stored with the run.")),
         *realistic_options(),
+        *battery_options(),
         ("mechanisms", click.option(
             "--mechanism", "mechanisms", multiple=True, metavar="NAME", cls=LazyHelpOption,
             help_text=lambda: (f"Mechanism to settle (repeatable; default: {', '.join(registry.DEFAULT)}). "

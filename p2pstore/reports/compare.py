@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from p2pstore.errors import NotFoundError, P2PStoreError
 from p2pstore import display, registry
+from p2pstore.kpis import BATTERY_METRIC_NAMES, METRIC_NAMES
 from p2pstore.scenario import FIELDS
 from p2pstore.status import RunStatus
 
@@ -140,10 +141,7 @@ def _in_order(names: Iterable[str], order: Sequence[str]) -> list[str]:
 
 def metric_order(names: Iterable[str]) -> list[str]:
     """KPI names in the order the metrics module defines them (unknown names last, sorted)."""
-    # settlement.metrics pulls numpy: imported when called: the CLI imports this module at start-up without pandas or scipy
-    from p2pstore.settlement.metrics import METRIC_NAMES
-
-    return _in_order(names, METRIC_NAMES)
+    return _in_order(names, (*METRIC_NAMES, *BATTERY_METRIC_NAMES))
 
 
 def ordered_mechanisms(names: Iterable[str]) -> list[str]:

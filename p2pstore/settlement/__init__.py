@@ -26,6 +26,10 @@ class Settlement:
     flows: Flows
     results: dict[str, MechanismResult]  # keyed by mechanism, in settlement order
     conventional: MechanismResult | None = None  # the KPIs' baseline when not among the results
+    #: The run's batteries (:class:`p2pstore.batteries.stage.BatteryDispatch`), None without any.
+    #: With batteries, ``profiles`` holds each household's own (pre-battery) load and PV and
+    #: ``flows`` the post-battery ones that every mechanism settled.
+    batteries: object = None
 
     @cached_property
     def daily(self) -> dict:

@@ -158,4 +158,6 @@ def compute_metrics(settlement) -> dict[str, dict[str, float | None]]:
         conventional = settle_conventional(settlement.profiles, settlement.flows)
         settlement.flows.release_scratch()
     base = Baseline.of(settlement.profiles, settlement.flows, conventional)
-    return {m: mechanism_metrics(r, base) for m, r in settlement.results.items()}
+    batteries = getattr(settlement, "batteries", None)
+    extra = batteries.kpis() if batteries is not None else {}  # BATTERY_METRICS
+    return {m: {**mechanism_metrics(r, base), **extra} for m, r in settlement.results.items()}

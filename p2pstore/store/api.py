@@ -279,7 +279,7 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
                     self._require_run(conn, run_id)
                 elif not runs.holds(conn, claim):
                     raise _LostRun  # taken away meanwhile: spare the write
-                for name in reversed(models.RESULT_TABLES):  # a re-write replaces, never mixes
+                for name in reversed((*models.RESULT_TABLES, *models.BATTERY_TABLES)):  # a re-write replaces, never mixes
                     table = models.Base.metadata.tables[name]
                     conn.execute(delete(table).where(table.c.run_id == run_id))
                 with (progress or no_progress)(expected_rows(settlement, series), f"storing run {run_id}") as bar:

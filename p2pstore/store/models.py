@@ -108,6 +108,9 @@ Timestamp = DateTime(timezone=True)
 #: Household labels: "C1" for generated households, the files' names for imported ones.
 HouseholdLabel = String(MAX_HOUSEHOLD_NAME)
 HOUSEHOLD_KINDS = ("consumer", "prosumer")
+#: Kinds of a run's households: the shared battery is the member ``community_battery`` of kind
+#: ``battery`` (docs/batteries.md).
+RUN_HOUSEHOLD_KINDS = (*HOUSEHOLD_KINDS, "battery")
 PROFILE_SET_KINDS = ("profiles", "tariffs")
 TARIFF_MODES = ("none", "flat", "time")
 
@@ -175,7 +178,7 @@ class Household(Base):
 
     __tablename__ = "households"
     __table_args__ = (
-        CheckConstraint(_in("kind", HOUSEHOLD_KINDS), name="kind"),
+        CheckConstraint(_in("kind", RUN_HOUSEHOLD_KINDS), name="kind"),
         UniqueConstraint("run_id", "household"),
     )
 
@@ -363,6 +366,42 @@ RESULT_TABLES = (
     "run_mechanisms", "households", "bills", "daily_bills", "clearing_prices", "community_series",
     "household_slots", "mechanism_slots", "household_series_explicit", "run_metrics",
 )
+
+
+class RunBattery(Base):
+    """A battery of a run (docs/batteries.md): a home battery under its household's name, the
+    shared one as ``community_battery``; its parameters and the dispatch rule."""
+
+    __tablename__ = "batteries"
+
+    run_id: Mapped[int] = run_fk()
+    household: Mapped[str] = mapped_column(HouseholdLabel, primary_key=True)
+    dispatch: Mapped[str] = mapped_column(String(32))      # the rule of the home batteries
+    capacity_kwh: Mapped[float] = mapped_column(Float)     # usable capacity
+    power_kw: Mapped[float] = mapped_column(Float)         # charge and discharge limit, AC side
+    efficiency: Mapped[float] = mapped_column(Float)       # one way
+    soc_min: Mapped[float] = mapped_column(Float)          # fractions of the capacity
+    soc_max: Mapped[float] = mapped_column(Float)
+    soc_initial: Mapped[float] = mapped_column(Float)
+
+
+class BatterySeries(Base):
+    """A battery's charge, discharge (kW, AC side) and energy at the end of each slot (kWh)
+    (``--series full``)."""
+
+    __tablename__ = "battery_series"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    run_id: Mapped[int] = run_fk()
+    household: Mapped[str] = mapped_column(HouseholdLabel, primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    charge_kw: Mapped[float] = mapped_column(Float)
+    discharge_kw: Mapped[float] = mapped_column(Float)
+    soc_kwh: Mapped[float] = mapped_column(Float)
+
+
+#: Tables of a run's batteries (rows only for runs with batteries; deleted with their run).
+BATTERY_TABLES = ("batteries", "battery_series")
 
 
 class Schedule(Base):

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sqlalchemy as sa
 
+from p2pstore.batteries import keys as battery_keys
 from p2pstore.errors import InputError, NotFoundError
 from p2pstore.profiles.sets import ProfileSet, SetShape, TariffTable
 from p2pstore.store.models import (
@@ -426,8 +427,9 @@ def resolve(conn: Connection, scenario: Scenario, cache: dict | None = None) -> 
         links["tariffs"], table = cache[key]
         changes.update(tariffs=None, tariffs_hash=table.content_hash)
     if not scenario.imported:
+        labels = [f"C{k + 1}" for k in range(scenario.consumers)] + [f"P{k + 1}" for k in range(scenario.prosumers)]
+        scenario = battery_keys.pin(scenario, lambda: labels)  # a battery file, read and checked
         if table is not None:  # the generated community's labels and slots
-            labels = [f"C{k + 1}" for k in range(scenario.consumers)] + [f"P{k + 1}" for k in range(scenario.prosumers)]
             start = dt.datetime.combine(scenario.start_date, dt.time())
             table.aligned(labels, start, scenario.slot_minutes, scenario.slots)
         resolved = scenario.replace(**changes) if changes else scenario
@@ -443,6 +445,7 @@ def resolve(conn: Connection, scenario: Scenario, cache: dict | None = None) -> 
     if meta["tariffs"] == "none" and table is None:
         raise InputError(f"profile set {scenario.profiles!r} has no tariffs: give a tariff file (--tariffs FILE)")
     rows, first, n = shape.selection(scenario.households, scenario.seed, scenario.start, scenario.days)
+    scenario = battery_keys.pin(scenario, lambda: shape.names)  # batteries of households not drawn stay unused
     if table is not None:
         start = shape.start + dt.timedelta(minutes=shape.slot_minutes * first)
         table.aligned([shape.names[i] for i in rows], start, shape.slot_minutes, n)

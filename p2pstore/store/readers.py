@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, case, select
 from p2pstore.errors import InputError, NotFoundError
 from p2pstore import registry
 from p2pstore.store.models import (
+    BatterySeries,
     Bill,
     ClearingPrice,
     CommunitySeries,
@@ -35,6 +36,7 @@ from p2pstore.store.models import (
     Household,
     HOUSEHOLD_SERIES,
     Run,
+    RunBattery,
     RunMetric,
     ScenarioRow,
 )
@@ -96,6 +98,8 @@ _SELECTS = {
     "household_series": lambda: select(_hseries),
     "community_series": lambda: select(_cseries),
     "run_metrics": _metrics_select,
+    "batteries": lambda: select(RunBattery.__table__),
+    "battery_series": lambda: select(BatterySeries.__table__),
 }
 
 #: Sort keys of each table's rows (``mechanism`` in settlement order).
@@ -105,6 +109,7 @@ _ORDER = {
     "clearing_prices": ("run_id", "mechanism", "slot"), "community_series": ("run_id", "mechanism", "slot"),
     "household_series": ("run_id", "mechanism", "household", "slot"),
     "run_metrics": ("run_id", "mechanism", "metric"),
+    "batteries": ("run_id", "household"), "battery_series": ("run_id", "household", "slot"),
 }
 
 
@@ -284,7 +289,9 @@ class StoreReaders:
         for run_id, run_batch, spec_json, consumers, prosumers, days in raw.itertuples(index=False):
             row: dict[str, Any] = {"run_id": int(run_id), "batch": run_batch}
             for key, value in json.loads(spec_json).items():
-                if isinstance(value, list) and key == "mechanisms":
+                if key == "batteries":  # pinned battery rows: their number groups runs
+                    row[key] = len(value)
+                elif isinstance(value, list) and key == "mechanisms":
                     row[key] = ",".join(map(str, value))
                 elif isinstance(value, list) and len(value) == 2:
                     row[f"{key}_low"], row[f"{key}_high"] = value

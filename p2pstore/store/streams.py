@@ -33,7 +33,7 @@ from p2pstore.store.readers import table_select
 
 #: Tables an export writes, in order. Per-slot tables are read per (run, mechanism[, household]).
 EXPORT_TABLES = ("runs", "scenarios", "households", "bills", "daily_bills", "clearing_prices",
-                 "household_series", "community_series", "run_metrics")
+                 "household_series", "community_series", "run_metrics", "batteries", "battery_series")
 
 #: Partitioning of each table: by run, by run and mechanism, or by run, mechanism and household.
 _PARTITION = {"clearing_prices": "mechanism", "community_series": "mechanism", "household_series": "household"}

@@ -29,7 +29,8 @@ import numpy as np
 
 from p2pstore import registry
 from p2pstore.errors import InputError
-from p2pstore.store.models import PROFILE_TABLES, RESULT_TABLES, SERIES_MODES, Base
+from p2pstore.store.battery_rows import battery_blocks, battery_rows
+from p2pstore.store.models import BATTERY_TABLES, PROFILE_TABLES, RESULT_TABLES, SERIES_MODES, Base
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -38,7 +39,7 @@ Block = dict[str, Any]
 
 #: Columns each table is bulk-loaded with, in order (result tables and profile-set tables).
 COLUMNS: dict[str, tuple[str, ...]] = {
-    name: tuple(c.name for c in Base.metadata.tables[name].columns) for name in (*RESULT_TABLES, *PROFILE_TABLES)
+    name: tuple(c.name for c in Base.metadata.tables[name].columns) for name in (*RESULT_TABLES, *BATTERY_TABLES, *PROFILE_TABLES)
 }
 
 _PG_EPOCH_US = np.datetime64("2000-01-01T00:00:00", "us")
@@ -66,6 +67,7 @@ def result_blocks(run_id: int, settlement, series: str = "full") -> Iterator[tup
         yield "community_series", [_community(run_id, m, r) for m, r in settlement.results.items()]
     if series == "full":
         yield from _household_series(run_id, settlement)
+    yield from battery_blocks(run_id, getattr(settlement, "batteries", None), series)
     yield "run_metrics", [_metrics(run_id, settlement)]
 
 
@@ -379,6 +381,7 @@ def expected_rows(settlement, series: str = "full") -> int:
     if series == "full":
         derived = len(derivable_mechanisms(settlement))
         rows += (n * h + derived * h if derived else 0) + (m - derived) * n * h
+    rows += battery_rows(getattr(settlement, "batteries", None), series)
     return rows + sum(len(values) for values in settlement.metrics.values())  # run_metrics
 
 
