@@ -74,8 +74,7 @@ def scenario_options(fn=None, *, settle: bool = True, series_default: str = "ful
             "--tariffs", type=click.Path(dir_okay=False), metavar="FILE",
             help="Tariff file (CSV/Parquet: [timestamp,] [household,] buy, sell) replacing the drawn or "
                  "stored tariffs; it is stored with the run.")),
-        *realistic_options(),
-        *battery_options(),
+        *realistic_options(), *battery_options(),
         ("mechanisms", click.option(
             "--mechanism", "mechanisms", multiple=True, metavar="NAME", cls=LazyHelpOption,
             help_text=lambda: (f"Mechanism to settle (repeatable; default: {', '.join(registry.DEFAULT)}). "
