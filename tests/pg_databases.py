@@ -42,7 +42,15 @@ def make_pg_database() -> str:
 
 
 def drop_pg_database(url: str) -> None:
-    pg_admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    """Drop the database, and its query gate role (``p2pstore_reader_<oid>``, cluster-wide)."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True, connect_timeout=5) as conn:
+        oid = conn.execute("SELECT oid FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if oid is not None:
+        pg_admin(f"DROP ROLE IF EXISTS p2pstore_reader_{oid[0]}")
 
 
 def pg_url(name: str) -> str:

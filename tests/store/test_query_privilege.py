@@ -78,7 +78,37 @@ def test_pg_query_runs_as_the_reader_role(pg_store):
                                     "current_setting('transaction_read_only'), count(*) FROM bills")
     assert cols == ["current_user", "session_user", "current_setting", "count"]
     (current, session, read_only, n), = rows
-    assert current == "p2pstore_reader" and session == "postgres" and read_only == "on" and n > 0
+    oid = run_readonly_query(pg_store.engine, "SELECT oid FROM pg_database WHERE datname = current_database()")[1]
+    assert current == f"p2pstore_reader_{oid[0][0]}"  # this database's gate role, a member of p2pstore_reader
+    assert session == "postgres" and read_only == "on" and n > 0
+    with _pg(pg_url(pg_store.engine.url.database)) as conn:
+        assert conn.execute("SELECT pg_has_role(%s, 'p2pstore_reader', 'MEMBER'), r.rolsuper, r.rolcanlogin "
+                            "FROM pg_roles r WHERE r.rolname = %s", (current, current)).fetchone() == (True, False, False)
+
+
+def test_pg_a_member_of_the_reader_role_cannot_alter_the_gate(pg_store):
+    """Another role made a member of p2pstore_reader (as another database's owner may be) cannot
+    switch this database's gate to SECURITY INVOKER or replace it: the gate is owned by this
+    database's gate role, of which nobody is a member. Queries keep working."""
+    import psycopg
+
+    member = f"p2pstore_test_member_{uuid.uuid4().hex[:8]}"
+    database = pg_store.engine.url.database
+    pg_admin(f"CREATE ROLE {member} LOGIN IN ROLE p2pstore_reader")
+    try:
+        url = pg_url(database).replace("//postgres@", f"//{member}@")
+        with _pg(url) as conn:
+            for sql in ("ALTER FUNCTION p2pstore_readonly_query(text, bigint) SECURITY INVOKER",
+                        "ALTER FUNCTION p2pstore_readonly_query(text, bigint) OWNER TO p2pstore_reader",
+                        "DROP FUNCTION p2pstore_readonly_query(text, bigint)"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege, match="must be owner"):
+                    conn.execute(sql)
+            conn.execute("SET ROLE p2pstore_reader")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="must be owner"):
+                conn.execute("ALTER FUNCTION p2pstore_readonly_query(text, bigint) SECURITY INVOKER")
+        assert run_readonly_query(pg_store.engine, "SELECT count(*) FROM bills")[1][0][0] > 0
+    finally:
+        pg_admin(f"DROP ROLE {member}")
 
 
 @pytest.mark.parametrize("sql_template, words", [
