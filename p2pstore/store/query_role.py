@@ -27,6 +27,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from p2pstore.errors import StoreError
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
@@ -122,8 +124,6 @@ def install_query_role(conn: Connection) -> bool:
     the function are in place.
     """
     from sqlalchemy import text  # SQLAlchemy: loaded with the migrations that call this
-
-    from p2pstore.errors import StoreError
 
     if conn.dialect.name != "postgresql":
         return False
