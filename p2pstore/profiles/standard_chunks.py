@@ -6,7 +6,8 @@ Its slot noise is drawn from two streams (loads, PV) in blocks of
 draws both streams once and records their states at every block, and a chunk is regenerated from
 the block that holds its first household (the few rows before it are dropped). Tariffs, sizes,
 day factors and events are drawn whole (``[N]`` and ``[N, days]`` values) as the whole
-generator draws them.
+generator draws them. Individual loads (``load_model = "individual"``) are regenerated the same
+way from the states of :class:`~p2pstore.profiles.occupancy.IndividualLoads` at each of its blocks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from p2pstore.profiles.base import Profiles, generated_profiles
 from p2pstore.profiles.chunks import ChunkSource, CommunityFrame
+from p2pstore.profiles.occupancy import IndividualLoads
 from p2pstore.profiles.standard import (_BLOCK_ROWS, horizon_load_per_annual_kwh, horizon_pv_per_kwp,
                                         scaled_with_slot_noise)
 
@@ -50,11 +52,16 @@ class StandardChunks(ChunkSource):
         sell[nc:] = tariff_rng.uniform(*s.prosumer_sell_tariff, size=npro)
         self._annual_kwh = size_rng.uniform(*s.annual_load_kwh, size=n)
         self._kwp = size_rng.uniform(*s.pv_kwp, size=npro)
-        day_factor = np.maximum(load_rng.normal(1.0, s.load_day_noise, size=(n, days)), 0.0)
-        self._load_scale = self._annual_kwh[:, None] * day_factor
-        self._load_states = _block_states(load_rng, n, days, periods)
+        self._individual = None
+        if s.load_model == "individual":  # each household its own load, regenerated block by block
+            self._individual = IndividualLoads(s.start_date, days, s.slot_minutes, n, load_rng, s.latitude)
+            self._load_states = self._individual.block_states()
+        else:
+            day_factor = np.maximum(load_rng.normal(1.0, s.load_day_noise, size=(n, days)), 0.0)
+            self._load_scale = self._annual_kwh[:, None] * day_factor
+            self._load_states = _block_states(load_rng, n, days, periods)
         self._pv_states = _block_states(pv_rng, npro, days, periods)
-        self._load_base = horizon_load_per_annual_kwh(s)
+        self._load_base = None if self._individual is not None else horizon_load_per_annual_kwh(s)
         self._pv_base = horizon_pv_per_kwp(s)
         out_households = nc + event_rng.integers(0, npro, size=s.inverter_outages)
         out_days = event_rng.integers(0, days, size=s.inverter_outages)
@@ -85,7 +92,10 @@ class StandardChunks(ChunkSource):
         s = self.scenario
         nc, h = s.consumers, s.slots
         load = np.empty((stop - start, h))
-        self._rows(self._load_states, self._load_base, self._load_scale, s.load_slot_noise, start, stop, load)
+        if self._individual is not None:
+            self._individual.rows(self._load_states, start, stop, load)
+        else:
+            self._rows(self._load_states, self._load_base, self._load_scale, s.load_slot_noise, start, stop, load)
         pv = np.zeros((stop - start, h))
         first_pv = max(start, nc)
         if first_pv < stop:

@@ -122,3 +122,20 @@ def test_keys_that_do_not_go_together_are_refused(values, field, problem):
     with pytest.raises(ScenarioError) as err:
         from_mapping({"generator": "standard", **values})
     assert err.value.field == field and problem in str(err.value)
+
+
+@pytest.mark.parametrize("size", [64, 70, 1000])
+def test_individual_loads_in_chunks_are_the_whole_community_bit_for_bit(size):
+    """Chunked settlement regenerates any rows from the model's block states (sizes that are and
+    are not multiples of its 64-household block)."""
+    from p2pstore.profiles.standard_chunks import StandardChunks
+
+    s = scenario(consumers=70, prosumers=80, days=3, load_model="individual", latitude=-33.87, longitude=151.21)
+    whole = generate(s)
+    source = StandardChunks(s)
+    bounds = list(range(0, 150, size)) + [150]
+    source.prepare(bounds)
+    for start, stop in zip(bounds, bounds[1:]):
+        part = source.chunk(start, stop)
+        np.testing.assert_array_equal(part.load_kw, whole.load_kw[start:stop])
+        np.testing.assert_array_equal(part.pv_kw, whole.pv_kw[start:stop])
