@@ -12,6 +12,7 @@ from p2pstore.status import RUN_STATUSES
 RUNS_COMMANDS = {
     "list": "runs:list_runs",
     "show": "runs:show_run",
+    "verify": "runs:verify_run",
     "cancel": "queue_cmds:cancel_runs",
     "retry": "queue_cmds:retry_runs",
     "wait": "queue_cmds:wait_runs",
@@ -27,6 +28,7 @@ def runs():
     Examples:
       p2pstore runs list
       p2pstore runs show 1 --json
+      p2pstore runs verify 1
       p2pstore runs wait --batch demo
       p2pstore runs retry --failed
       p2pstore runs delete --batch demo --yes
@@ -58,13 +60,16 @@ def list_runs(ctx, status, batch, as_json, fmt):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def show_run(ctx, run_id, as_json):
-    """Show one run: state, scenario, and community bill per mechanism.
+    """Show one run: state, scenario, community bill per mechanism, and the software that
+    settled it (p2pstore, Python, numpy, pandas, scipy, pvlib, demandlib, plugins, git commit).
 
     \b
     Example:
       p2pstore runs show 1
+      p2pstore runs show 1 --json | jq .provenance
     """
     from p2pstore.store.run_mechanisms import stored_mechanisms  # the store: loaded when the command runs
+    from p2pstore.store.provenance_rows import read_provenance  # as above
 
     store = open_store(ctx)
     run = store.get_run(run_id)
@@ -72,8 +77,10 @@ def show_run(ctx, run_id, as_json):
     mechanisms = stored_mechanisms(store.engine, run_id)
     bills = store.bills([run_id])
     totals = bills.groupby("mechanism", sort=False)["bill"].sum().to_dict() if not bills.empty else {}
+    versions = read_provenance(store.engine, [run_id]).get(run_id, {})
     if as_json:
-        echo_json({"run": run, "scenario": scenario.to_dict(), "mechanisms": mechanisms, "totals": totals})
+        echo_json({"run": run, "scenario": scenario.to_dict(), "mechanisms": mechanisms, "totals": totals,
+                   "provenance": versions})
         return
     for key, value in run.items():
         click.echo(f"{key:>14}: {value}")
@@ -82,6 +89,35 @@ def show_run(ctx, run_id, as_json):
         click.echo(f"{m['mechanism']:>14}: {m['label']}" + (f", plugin {m['plugin']}" if m["plugin"] else ""))
     for mechanism, total in totals.items():
         click.echo(f"{'total ' + mechanism:>14}: {total:.2f} {scenario.currency}")
+    shown = ", ".join(f"{k} {v}" for k, v in versions.items()) or "not recorded (stored by an older p2pstore)"
+    click.echo(f"{'software':>14}: {shown}")
+
+
+@click.command("verify")
+@click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: identical, differences, versions_changed.")
+@click.pass_context
+def verify_run(ctx, run_id, as_json):
+    """Settle a stored run's scenario again and compare with its stored results.
+
+    Exit 0 when every stored value is identical; exit 1 with a summary of what differs (tables,
+    columns, how many values, the largest difference) and of the software versions that changed
+    since the run was stored; exit 2 on an error (a run without results). Nothing is written.
+
+    \b
+    Examples:
+      p2pstore runs verify 1
+      p2pstore runs verify 1 --json
+    """
+    from p2pstore.reports.verify import verify_run as verify
+
+    result = verify(open_store(ctx), run_id)
+    if as_json:
+        echo_json(result.to_dict())
+    else:
+        click.echo(result.summary())
+    if not result.identical:
+        ctx.exit(1)
 
 
 @click.command("delete")

@@ -1,6 +1,6 @@
 """The report of one stored run: the notebook's daily table and its two figures, community load
 and PV over a June and a December week, bills per household (and by kind of household),
-clearing prices over time and by hour of day, and the KPI table.
+clearing prices over time and by hour of day, the KPI table and the software that settled it.
 Nothing here writes to the store."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from p2pstore.reports.figure_style import DEFAULT_OPTIONS, PRINT_DPI, FigureOpti
 from p2pstore.reports.groups import kind_table
 from p2pstore.reports.numbers import format_value, metric_label
 from p2pstore.reports.report_page import Report
+from p2pstore.store.provenance_rows import read_provenance
 
 
 def run_spec(store, run_id: int) -> dict:
@@ -86,6 +87,19 @@ def kpi_digits(table: pd.DataFrame) -> dict:
     mechs = [c for c in table.columns if c not in ("metric", "meaning", "definition")]
     digits = row_decimals(table["metric"], table[mechs]) if len(table) else []
     return {c: digits for c in mechs}
+
+
+def provenance_table(store, run_ids: list[int]) -> pd.DataFrame:
+    """The software that settled the runs: per component, its versions and how many runs used each
+    (runs stored before provenance was recorded are counted as ``not recorded``)."""
+    found = read_provenance(store.engine, run_ids)
+    rows = [(component, version, run_id) for run_id, versions in found.items() for component, version in versions.items()]
+    table = pd.DataFrame(rows, columns=["component", "version", "run_id"])
+    table = table.groupby(["component", "version"], sort=False)["run_id"].nunique().reset_index(name="runs")
+    missing = len(set(run_ids) - set(found))
+    if missing:
+        table = pd.concat([table, pd.DataFrame([{"component": "(all)", "version": "not recorded", "runs": missing}])])
+    return table.reset_index(drop=True)
 
 
 def run_start(spec: dict, daily: pd.DataFrame) -> pd.Timestamp | None:
@@ -199,4 +213,7 @@ def single_run_report(store, run_id: int, *, figure_format: str | None = None, d
     report.heading("KPIs", "Per mechanism; definitions, formulas and sources in docs/metrics.md.")
     kpis = kpi_table(metrics, currency)
     report.table(kpis, digits=kpi_digits(kpis))
+    report.heading("Software", "The versions that settled this run; p2pstore runs verify settles it again and "
+                   "compares.")
+    report.table(provenance_table(store, [run_id]), digits=None)
     return report

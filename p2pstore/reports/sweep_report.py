@@ -18,7 +18,7 @@ from p2pstore.reports.figure_style import DEFAULT_OPTIONS, PRINT_DPI, FigureOpti
 from p2pstore.reports.groups import compare_by_kind
 from p2pstore.reports.numbers import format_value, metric_label
 from p2pstore.reports.report_page import Report
-from p2pstore.reports.run_report import currency_of_spec, safe_url
+from p2pstore.reports.run_report import currency_of_spec, provenance_table, safe_url
 
 #: Scenario parameters tried, in order, when a many-run report has no ``by``: the first that
 #: takes more than one value among the runs is used.
@@ -140,6 +140,8 @@ def many_runs_report(store, run_ids: Iterable[int] | None = None, batch: str | N
     _comparison_table(report, table, by)
     report.heading("Runs included")
     report.table(_runs_table(runs, params, metrics, by), digits=2)
+    report.heading("Software", "The versions that settled the runs, and how many runs each.")
+    report.table(provenance_table(store, ids), digits=None)
     return report
 
 

@@ -361,10 +361,21 @@ class RunMetric(Base):
     value: Mapped[float | None] = mapped_column(Float)
 
 
+class RunProvenance(Base):
+    """The software that settled a run (:mod:`p2pstore.provenance`): one row per component
+    (``p2pstore``, ``python``, ``numpy``, ..., ``plugin:<name>``, ``git_commit``)."""
+
+    __tablename__ = "run_provenance"
+
+    run_id: Mapped[int] = run_fk()
+    component: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(200))
+
+
 #: Result tables in write order (all keyed by run_id, deleted with their run).
 RESULT_TABLES = (
     "run_mechanisms", "households", "bills", "daily_bills", "clearing_prices", "community_series",
-    "household_slots", "mechanism_slots", "household_series_explicit", "run_metrics",
+    "household_slots", "mechanism_slots", "household_series_explicit", "run_metrics", "run_provenance",
 )
 
 

@@ -23,7 +23,7 @@ import numbers
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, case, select
+from sqlalchemy import Float, bindparam, case, cast, select
 
 from p2pstore.errors import InputError, NotFoundError
 from p2pstore import registry
@@ -67,6 +67,8 @@ _runs_scen = _runs.join(_scen, _runs.c.scenario_id == _scen.c.id)
 def _runs_select():
     cols = [_runs.c.id.label("run_id")] + [c for c in _runs.c if c.name != "id"]
     cols += [_scen.c.spec_hash] + [_scen.c[name] for name in SCENARIO_COLUMNS]
+    households = _scen.c.consumers + _scen.c.prosumers  # size and prosumer share: columns, not JSON
+    cols += [households.label("households"), (cast(_scen.c.prosumers, Float) / households).label("prosumer_share")]
     return select(*cols).select_from(_runs_scen)
 
 

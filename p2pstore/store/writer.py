@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from p2pstore import registry
+from p2pstore import provenance, registry
 from p2pstore.errors import InputError
 from p2pstore.store.battery_rows import battery_blocks, battery_rows
 from p2pstore.store.models import BATTERY_TABLES, PROFILE_TABLES, RESULT_TABLES, SERIES_MODES, Base
@@ -69,6 +69,14 @@ def result_blocks(run_id: int, settlement, series: str = "full") -> Iterator[tup
         yield from _household_series(run_id, settlement)
     yield from battery_blocks(run_id, getattr(settlement, "batteries", None), series)
     yield "run_metrics", [_metrics(run_id, settlement)]
+    yield "run_provenance", [_provenance(run_id, settlement)]
+
+
+def _provenance(run_id: int, s) -> Block:
+    """The software settling ``s`` (:func:`p2pstore.provenance.collect`), one row per component."""
+    found = provenance.collect(s.results)
+    return {"run_id": run_id, "component": np.asarray(list(found), dtype=object),
+            "version": np.asarray(list(found.values()), dtype=object)}
 
 
 def _mechanisms(run_id: int, s) -> Block:
@@ -382,6 +390,7 @@ def expected_rows(settlement, series: str = "full") -> int:
         derived = len(derivable_mechanisms(settlement))
         rows += (n * h + derived * h if derived else 0) + (m - derived) * n * h
     rows += battery_rows(getattr(settlement, "batteries", None), series)
+    rows += len(provenance.collect(settlement.results))  # run_provenance
     return rows + sum(len(values) for values in settlement.metrics.values())  # run_metrics
 
 

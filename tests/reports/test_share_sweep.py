@@ -106,3 +106,31 @@ def test_pivot_mean_ci95_without_baseline(share_sweep, sweep_url):
     assert "mmr: mean ± 95% CI (%)" in header and "conventional" not in header
     first = wide.iloc[0]
     assert f"{first['mmr']:.2f} ± {first['mmr_ci95_high'] - first['mmr']:.2f}" in rows[0]
+
+
+def test_the_sweep_variables_are_columns_of_the_runs_export_and_of_the_paper_outputs(share_sweep, sweep_url, tmp_path):
+    """The swept share is a Parquet column of the batch's export (not only inside spec_json), the
+    report's PDF figures embed TrueType fonts at most 7.5 in wide, its SVGs keep text as text,
+    and the LaTeX table has its caption, label and at most 8 columns."""
+    import re
+
+    import pyarrow.parquet as pq
+
+    invoke(sweep_url, "export", "--batch", "share", "--format", "parquet", "-o", str(tmp_path / "x"))
+    runs = pq.read_table(tmp_path / "x" / "runs.parquet").to_pandas()
+    assert {"prosumer_share", "households"} <= set(runs.columns)
+    assert sorted(set(runs["prosumer_share"].round(12))) == SHARES and set(runs["households"]) == {HOUSEHOLDS}
+    for fmt in ("pdf", "svg"):
+        invoke(sweep_url, "report", "--batch", "share", "-o", str(tmp_path / f"{fmt}.html"),
+               "--figures-dir", str(tmp_path / fmt), "--figure-format", fmt)
+    for path in (tmp_path / "pdf").iterdir():
+        data = path.read_bytes()
+        assert not re.search(rb"/Subtype\s*/Type3", data) and re.search(rb"/Subtype\s*/(TrueType|CIDFontType2)", data)
+        width = float(re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+)", data).group(1))
+        assert width <= 7.5 * 72, (path.name, width / 72)
+    for path in (tmp_path / "svg").iterdir():
+        assert "<text" in path.read_text()
+    tex = invoke(sweep_url, "compare", "--batch", "share", "--by", "prosumer_share", "--format", "latex",
+                 "--caption", "Savings", "--label", "tab:share")
+    assert r"\begin{table}" in tex and r"\caption{Savings}" in tex and r"\label{tab:share}" in tex
+    assert len(re.search(r"\\begin\{tabular\}\{([lrc]+)\}", tex).group(1)) <= 8
