@@ -95,9 +95,9 @@ def metric_distribution(values: pd.DataFrame, metric: str, ylabel: str | None = 
         data = [mine.loc[mine[by] == g, "value"].to_numpy() for g in groups]
         boxes(ax, data, np.arange(len(groups)), 0.6, color(mechs[0]), rng)
         ax.set_title(group_label(mechs))
-        ax.set_xticks(range(len(groups)), [tick_text(g, 10) for g in groups],
-                      rotation=0 if len(groups) <= 6 and all(len(tick_text(g, 10)) <= 4 for g in groups) else 45,
-                      ha="center" if len(groups) <= 6 else "right")
+        labels = [tick_text(g, 10) for g in groups]
+        flat = sum(len(t) + 2 for t in labels) * 0.065 < fig.get_figwidth() / ncols - 0.5  # ~0.065 in per char
+        ax.set_xticks(range(len(groups)), labels, rotation=0 if flat else 45, ha="center" if flat else "right")
         ax.grid(True, axis="y", linestyle="--", alpha=0.5)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
