@@ -11,8 +11,9 @@ from p2pstore.reports.compare import COMPARE_FORMATS, PIVOT_ALIASES, PIVOT_STATS
 
 def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None, *, single: bool = False) -> dict:
     """Exactly one of --run (if ``single`` is allowed), --runs, --batch, as library arguments."""
+    # loaded when the command runs: `p2pstore --help` stays free of pandas and the store
     from p2pstore.errors import P2PStoreError
-    from p2pstore.reports.compare import parse_run_ids
+    from p2pstore.reports.compare import parse_run_ids  # as above
 
     given = [name for name, v in (("--run", run_id), ("--runs", run_ids), ("--batch", batch)) if v is not None]
     if len(given) != 1:
@@ -61,15 +62,17 @@ def compare(ctx, run_ids, batch, by, metrics, mechanisms, pivot, fmt, caption, l
           --mechanism mmr --mechanism bill_sharing --format latex --caption "Savings (%)" --label tab:savings
       p2pstore compare --batch tou --by tariffs --metric community_bill
     """
+    # loaded when the command runs: `p2pstore --help` stays free of pandas and the store
     from p2pstore.reports.compare import compare as compare_runs, pivot_compare, render_compare, render_pivot
 
-    from p2pstore.errors import P2PStoreError
+    from p2pstore.errors import P2PStoreError  # as above
 
     if fmt != "latex" and (caption is not None or label is not None):
         raise P2PStoreError("--caption and --label go with --format latex")
     table = compare_runs(open_store(ctx), **_selection(run_ids, batch), by=by, metrics=list(metrics) or None,
                          mechanisms=list(mechanisms) or None)
     if fmt == "latex":
+        # loaded when the command runs: `p2pstore --help` stays free of pandas and the store
         from p2pstore.reports.latex_table import latex_compare
 
         click.echo(latex_compare(table, pivot, caption=caption, label=label, layout=layout))
@@ -113,9 +116,10 @@ def report(ctx, run_id, run_ids, batch, by, out, figures_dir, figure_format, dpi
           --mechanism mmr --mechanism bill_sharing --axis-label "prosumer_share=Share of prosumers"
       p2pstore report --batch pv --png-dir figs/ --dpi 150 -o pv.html
     """
+    # loaded when the command runs: `p2pstore --help` stays free of pandas and the store
     from p2pstore.cli.progress import progress_bar
-    from p2pstore.reports.figure_style import FigureOptions, parse_labels
-    from p2pstore.reports.html import make_report
+    from p2pstore.reports.figure_style import FigureOptions, parse_labels  # as above
+    from p2pstore.reports.html import make_report  # as above
 
     sel = _selection(run_ids, batch, run_id, single=True)
     options = FigureOptions(title=not no_titles, width=figure_width, height=figure_height,

@@ -109,6 +109,7 @@ def verify_run(ctx, run_id, as_json):
       p2pstore runs verify 1
       p2pstore runs verify 1 --json
     """
+    # loaded when the command runs: `p2pstore --help` stays free of the store and numpy
     from p2pstore.reports.verify import verify_run as verify
 
     result = verify(open_store(ctx), run_id)
