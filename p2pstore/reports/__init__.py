@@ -27,6 +27,11 @@ _EXPORTS = {
     "export_run": ("p2pstore.reports.export", "export_run"),
     "export_batch": ("p2pstore.reports.export", "export_batch"),
     "pivot_compare": ("p2pstore.reports.compare", "pivot_compare"),
+    "latex_compare": ("p2pstore.reports.latex_table", "latex_compare"),
+    "bills_by_kind": ("p2pstore.reports.groups", "bills_by_kind"),
+    "compare_by_kind": ("p2pstore.reports.groups", "compare_by_kind"),
+    "verify_run": ("p2pstore.reports.verify", "verify_run"),
+    "FigureOptions": ("p2pstore.reports.figure_style", "FigureOptions"),
 }
 
 __all__ = sorted(_EXPORTS)

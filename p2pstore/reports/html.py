@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from p2pstore import registry
 from p2pstore.errors import P2PStoreError
 from p2pstore.progress import ProgressFactory, no_progress
 from p2pstore.reports.figure_style import DEFAULT_OPTIONS, FIGURE_FORMATS, PRINT_DPI, FigureOptions
@@ -41,6 +42,9 @@ def make_report(store, out: str | Path, *, run_id: int | None = None, run_ids: I
         raise P2PStoreError(f"unknown figure format {figure_format!r} (known: {', '.join(FIGURE_FORMATS)})")
     if dpi is not None and not 10 <= dpi <= 2400:
         raise P2PStoreError(f"--dpi must be between 10 and 2400, got {dpi}")
+    for name in options.mechanisms or ():
+        if registry.find(name) is None:
+            raise P2PStoreError(registry.unknown_message(name))
     check_output_file(out, "report file")
     if figures_dir is not None:
         check_output_dir(figures_dir, "--png-dir" if png_dir is not None else "--figures-dir")

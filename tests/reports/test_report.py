@@ -217,3 +217,27 @@ def test_report_of_a_profile_set_run_names_its_first_day_and_weekdays_of_its_yea
     fig.canvas.draw()
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
     assert ticks[0] == "Mon 01 Jan 2024" and "Sun 07 Jan 2024" in ticks  # 1 Jan 2025 was a Wednesday
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--figure-width", "26"], "figure width must be between 1.5 and 7.2 inches, got 26"),
+    (["--axis-label", "no equals sign"], "bad axis label 'no equals sign': expected NAME=TEXT"),
+    (["--mechanism", "auction"], "unknown mechanism 'auction'"),
+])
+def test_report_figure_options_are_checked(sweep, tmp_path, args, message):
+    result = invoke(sweep.url, "report", "--batch", "sweep", "-o", str(tmp_path / "r.html"), *args)
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_options_reach_every_figure(sweep, tmp_path):
+    from matplotlib.image import imread
+
+    result = invoke(sweep.url, "report", "--batch", "sweep", "-o", str(tmp_path / "r.html"), "--no-titles",
+                    "--figure-width", "3", "--figure-height", "2.5", "--mechanism", "mmr", "--png-dir",
+                    str(tmp_path / "png"), "--dpi", "100", "--axis-label", "prosumers=Number of prosumers")
+    assert result.exit_code == 0, result.output
+    for path in (tmp_path / "png").iterdir():
+        assert imread(path).shape[:2] == (250, 300), path.name
+    page = (tmp_path / "r.html").read_text()
+    assert "Bill-sharing" not in page.split("Comparison table")[0]  # figures and their sections: mmr only
