@@ -95,6 +95,24 @@ def figure_kinds():
                                                 by_label="Prosumer share (of 20 households)")
 
 
+#: Every figure function the layout test draws (figure_kinds); a new figure kind must be added.
+COVERED = {"daily_load_pv", "daily_community_bill", "load_pv_weeks", "household_bills", "prices_over_time",
+           "prices_by_hour", "metric_distribution", "metric_vs_parameter"}
+
+
+def test_every_figure_kind_is_drawn_by_the_layout_test():
+    import importlib
+    import pkgutil
+
+    import p2pstore.reports
+
+    found = set()
+    for info in pkgutil.iter_modules(p2pstore.reports.__path__, "p2pstore.reports."):
+        module = importlib.import_module(info.name)
+        found |= {name for name, obj in vars(module).items() if getattr(obj, "is_figure", False)}
+    assert found and found <= COVERED, f"figure kinds without a layout test: {sorted(found - COVERED)}"
+
+
 def _texts(fig):
     """Every visible text but tick labels (matplotlib keeps labels of ticks outside the view
     limits and does not draw them; the axes' tight box below covers the drawn ones)."""
