@@ -23,8 +23,10 @@ from p2pstore.store.models import Base
 from p2pstore.store.provenance_rows import read_provenance
 from p2pstore.store.writer import COLUMNS, result_blocks
 
-#: Tables compared (per-household series are derived from these and the stored profiles).
-COMPARED = ("households", "bills", "daily_bills", "clearing_prices", "community_series", "run_metrics")
+#: Tables compared (per-household series are derived from these and the stored profiles), when
+#: the run stores them.
+COMPARED = ("households", "bills", "daily_bills", "clearing_prices", "community_series", "run_metrics",
+            "batteries", "battery_series")
 
 
 @dataclasses.dataclass
