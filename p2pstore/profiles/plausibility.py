@@ -10,9 +10,9 @@ the warning says which:
 
 * **kWh per slot imported as kW** (the default ``--unit kW``): consumption about
   ``60 / slot_minutes`` times too low (4x with 15-minute slots) and plausible once multiplied:
-  ``--unit kWh``; a household below the range, or every household below
-  :data:`KWH_AS_KW_MEDIAN` when the community's median is (homes of 1,000-1,500 kWh/year exist,
-  whole communities of them rarely);
+  ``--unit kWh``, said when the community's median home is below :data:`KWH_AS_KW_MEDIAN` (and
+  then for every home below it): a small home exists, a whole community of them rarely; a single
+  home below the range gets the generic advice to check the unit;
 * **kW imported with** ``--unit kWh``: as many times too high: drop ``--unit kWh``;
 * **W as kW**: about 1,000 times too high: divide the values by 1,000 (``--unit`` takes kW or
   kWh).
@@ -55,12 +55,13 @@ def unit_warnings(names, load_kw: np.ndarray, slot_minutes: int, unit: str | Non
     too_low = active & (annual < low)
     too_high = annual > high
     median = float(np.median(annual[active])) if active.any() else 0.0
-    if unit != "kWh" and factor > 1 and median < KWH_AS_KW_MEDIAN and low <= median * factor <= high:
+    kwh_likely = unit != "kWh" and factor > 1 and median < KWH_AS_KW_MEDIAN and low <= median * factor <= high
+    if kwh_likely:
         # most of the community is small: energies per slot read as power, more likely than tiny homes
         too_low = active & (annual < KWH_AS_KW_MEDIAN)
     if too_low.any():
         k = int(np.flatnonzero(too_low)[0])
-        if unit != "kWh" and factor > 1 and low <= annual[k] * factor <= high:
+        if kwh_likely:
             out.append(f"{_first(names, too_low)}: {annual[k]:,.0f} kWh/year read as kW is implausibly low for "
                        f"a home (plausible {low:,.0f}-{high:,.0f}; community median {median:,.0f}); "
                        f"{annual[k] * factor:,.0f} kWh/year if the values are kWh per {slot_minutes}-minute slot: "

@@ -192,3 +192,9 @@ def test_a_community_of_ordinary_homes_in_kwh_per_slot_warns_even_when_some_look
 def test_a_community_of_small_homes_in_kw_is_not_taken_for_kwh():
     kw = frame(**{f"flat{k}": np.full(96, v) for k, v in enumerate(np.linspace(1600, 3000, 5) / 8760)})
     assert not [m for m in caught(load=kw) if "kWh/year" in m]
+
+
+def test_one_small_home_among_ordinary_ones_gets_the_generic_advice():
+    kw = frame(tiny=np.full(96, 800 / 8760), **{f"home{k}": np.full(96, 3500 / 8760) for k in range(4)})
+    [message] = [m for m in caught(load=kw) if "kWh/year" in m]
+    assert "household 'tiny'" in message and "check the unit" in message and "import with --unit kWh" not in message
