@@ -77,6 +77,15 @@ def community_source(store, scenario):
     return generated_chunks(scenario, table)
 
 
+def check_run_disk(store, scenario, series: str, **size) -> None:
+    """Refuse ``series='full'`` of a run whose rows would not fit the SQLite store's disk
+    (:func:`p2pstore.disk_plan.check_disk`); ``size``: households and slots once known."""
+    from p2pstore.disk_plan import check_disk  # lazy: only when a run is stored
+
+    if store.dialect == "sqlite":
+        check_disk(store.engine.url.database, scenario, series, **size)
+
+
 def execute_run(store, claim, *, patience: float | None = None, on_retry: OnRetry | None = None,
                 progress=None, memory_limit: int | None = None):
     """Compute the run ``claim`` holds and write its results in one transaction.
@@ -97,7 +106,9 @@ def execute_run(store, claim, *, patience: float | None = None, on_retry: OnRetr
         series = store.get_run(claim.run_id)["series"]
         if not scenario.imported and check_memory(scenario, series, memory_limit).chunked:
             return series, scenario, None, community_source(store, scenario)
-        return series, scenario, community_profiles(store, scenario), None
+        profiles = community_profiles(store, scenario)
+        check_run_disk(store, scenario, series, households=profiles.n_households, slots=profiles.n_slots)
+        return series, scenario, profiles, None
 
     series, scenario, profiles, source = call_with_retry(read, patience=patience, on_retry=on_retry)
     settlement = simulate(scenario, profiles, source=source, series=series, memory_limit=memory_limit)
@@ -175,6 +186,7 @@ def run_now(store, scenario, series: str = "full", *, batch: str | None = None, 
 
     check_batch(batch)
     check_memory(scenario, series, memory_limit)  # refused before a run is stored
+    check_run_disk(store, scenario, series)
     me = worker_name("cli")
     claim = call_with_retry(
         lambda: store.create_claimed_run(RunRequest(scenario, series, batch=batch, max_attempts=1), me, lease_s),
