@@ -136,9 +136,9 @@ class CommunityFrame:
 class ChunkSource:
     """Households ``[start, stop)`` of one community on demand (module docstring).
 
-    ``frame``: the :class:`CommunityFrame`; ``bytes_per_household``: memory a chunk holds per
-    household beyond its ``[k, H]`` load and PV (generators' scratch), for sizing chunks;
-    ``resident_bytes``: memory the source holds whatever the chunk size (a community in memory).
+    ``frame``: the :class:`CommunityFrame` (a generator's is known once :meth:`prepare` ran);
+    ``n_households``: ``N``; ``resident_bytes``: memory the source holds whatever the chunk size
+    (a community in memory).
     """
 
     frame: CommunityFrame | None = None
