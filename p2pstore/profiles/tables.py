@@ -175,16 +175,36 @@ def _check_parquet_memory(path: Path, name: str) -> None:
     check_import_memory(name, meta.num_columns, meta.num_rows, PARQUET_BYTES_PER_CELL, path)
 
 
+def _smaller(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _address_space_left() -> int | None:
+    """Bytes this process may still map under ``ulimit -v`` (RLIMIT_AS), or None without a limit."""
+    try:
+        import resource  # POSIX only: no address-space limit elsewhere
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/statm", encoding="ascii") as f:
+            mapped = int(f.read().split()[0]) * resource.getpagesize()
+        return max(0, limit - mapped)
+    except (ImportError, OSError, ValueError):
+        return None
+
+
 def check_import_memory(name: str, columns: int, rows: int, bytes_per_cell: int, path: Path | None = None,
                         available: int | None = None) -> None:
     """:class:`InputError` naming the need when reading ``rows`` x ``columns`` cells would take
     more memory than this machine has available (``available`` bytes; default: measured now,
-    see :func:`p2pstore.limits.available_memory_bytes`; ``P2PSTORE_IMPORT_MEMORY`` bytes caps it)."""
+    see :func:`p2pstore.limits.available_memory_bytes`, and what ``ulimit -v`` leaves;
+    ``P2PSTORE_IMPORT_MEMORY`` bytes caps it)."""
     needed = rows * columns * bytes_per_cell
     if needed == 0:
         return
     if available is None:
-        available = available_memory_bytes()
+        available = _smaller(available_memory_bytes(), _address_space_left())
         cap = os.environ.get("P2PSTORE_IMPORT_MEMORY")
         if cap:
             try:

@@ -198,3 +198,24 @@ def test_one_small_home_among_ordinary_ones_gets_the_generic_advice():
     kw = frame(tiny=np.full(96, 800 / 8760), **{f"home{k}": np.full(96, 3500 / 8760) for k in range(4)})
     [message] = [m for m in caught(load=kw) if "kWh/year" in m]
     assert "household 'tiny'" in message and "check the unit" in message and "import with --unit kWh" not in message
+
+
+def test_a_large_file_is_refused_under_an_address_space_limit(tmp_path):
+    """``ulimit -v`` (RLIMIT_AS) counts as memory the import cannot have, in a child process."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "wide.csv"
+    header = ",".join(["timestamp"] + [f"H{k}" for k in range(400)])
+    row = ",".join(["0.123"] * 400)
+    stamps = pd.date_range("2025-01-01", periods=6000, freq="15min").strftime("%Y-%m-%d %H:%M")
+    path.write_text(header + "\n" + "\n".join(f"{t},{row}" for t in stamps) + "\n")
+    code = ("import resource, sys\n"
+            "import pandas, pyarrow  # loaded before the limit: only the file's cells count\n"
+            "from p2pstore.errors import InputError\n"
+            "from p2pstore.profiles.importer import read_profile_set\n"
+            "with open('/proc/self/statm') as f: mapped = int(f.read().split()[0]) * resource.getpagesize()\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (mapped + 64 * 2**20, resource.RLIM_INFINITY))\n"
+            "try:\n    read_profile_set(load=sys.argv[1])\nexcept InputError as e:\n    print(e)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert "importing it needs about" in done.stdout and "401 columns" in done.stdout, done.stdout + done.stderr
