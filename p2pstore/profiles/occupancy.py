@@ -248,10 +248,10 @@ def _block(out: np.ndarray, sizes: np.ndarray, intensity: np.ndarray, cal: _Cale
     # continuous part by lookup: code = occupancy + 6 * dark (one byte per slot) -> kW of the household
     eff = EFFECTIVE_OCCUPANCY
     table = base[:, None, None] + eff[None, None, :] * (ACTIVE_KW + lighting[:, None, None] * np.array([[0.0], [1.0]]))
-    code = active + cal.dark_code[None, :, :]
+    code = np.add(active, cal.dark_code[None, :, :], out=active)   # in place: code % 6 is the occupancy
     for row in range(b):  # codes are in range: "wrap" skips the bounds check
         np.take(table[row].reshape(-1), code[row], out=out[row], mode="wrap")
-    add_appliance_events(out.reshape(-1), active, (sizes / 2.0) ** 0.7 * intensity, cal, rng)
+    add_appliance_events(out.reshape(-1), code, (sizes / 2.0) ** 0.7 * intensity, cal, rng)
 
 
 def active_occupancy(sizes: np.ndarray, cal: _Calendar, rng: np.random.Generator) -> np.ndarray:
@@ -302,13 +302,13 @@ def active_occupancy(sizes: np.ndarray, cal: _Calendar, rng: np.random.Generator
     return active
 
 
-def add_appliance_events(out: np.ndarray, active: np.ndarray, use: np.ndarray, cal: _Calendar,
+def add_appliance_events(out: np.ndarray, code: np.ndarray, use: np.ndarray, cal: _Calendar,
                          rng: np.random.Generator) -> None:
     """Add to ``out`` [B * days * periods] the kW of every appliance's switch-on events
-    (module docstring) in households with ``active`` [B, days, periods] occupants that use
-    appliances ``use`` [B] times as often as a two-person household."""
-    b, d, p = active.shape
-    flat_active = active.reshape(-1)
+    (module docstring) in households with ``code % 6`` [B, days, periods] active occupants that
+    use appliances ``use`` [B] times as often as a two-person household."""
+    b, d, p = code.shape
+    flat_code = code.reshape(-1)
     slot_hours = cal.slot_minutes / 60.0
     for appliance in APPLIANCES:
         # a Poisson process: the events of a household over the horizon, each on a uniform day
@@ -320,7 +320,7 @@ def add_appliance_events(out: np.ndarray, active: np.ndarray, use: np.ndarray, c
         household = np.repeat(np.arange(b), counts)
         quantile = rng.integers(0, INVERSE_CDF_STEPS, size=total)
         first = (household * d + rng.integers(0, d, size=total)) * p + cal.starts[appliance.name][quantile]
-        first = first[flat_active[first] > 0]        # switched on only when someone is active (CREST)
+        first = first[flat_code[first] % 6 > 0]      # switched on only when someone is active (CREST)
         length = rng.uniform(0.7, 1.3, size=first.size) * (appliance.minutes / 60.0 / slot_hours)  # in slots
         span = int(math.ceil(appliance.minutes * 1.3 / cal.slot_minutes))
         fill = np.clip(length[:, None] - np.arange(span)[None, :], 0.0, 1.0)        # share of each slot in use
