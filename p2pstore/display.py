@@ -58,6 +58,26 @@ PARAMETERS: dict[str, tuple[str, str | None]] = {
     "inverter_outages": ("Inverter outages", None),
     "maintenance_windows": ("Maintenance windows", None),
     "maintenance_slots": ("Maintenance length", "slots"),
+    "load_day_noise": ("Daily load noise", None),
+    "load_slot_noise": ("Slot load noise", None),
+    "pv_cloud_noise": ("PV cloud noise", None),
+    "pv_slot_noise": ("PV slot noise", None),
+    "battery_file": ("Battery file", None),
+    "batteries": ("Batteries", None),
+    "battery_dispatch": ("Battery dispatch", None),
+    "battery_share": ("Battery share of prosumers", None),
+    "battery_kwh_per_kwp": ("Battery size", "kWh/kWp"),
+    "battery_kw_per_kwh": ("Battery power", "kW/kWh"),
+    "battery_efficiency": ("Battery efficiency", None),
+    "battery_soc_min": ("Battery minimum charge", None),
+    "battery_soc_max": ("Battery maximum charge", None),
+    "battery_soc_initial": ("Battery initial charge", None),
+    "shared_battery_kwh": ("Shared battery capacity", "kWh"),
+    "shared_battery_kw": ("Shared battery power", "kW"),
+    "shared_battery_efficiency": ("Shared battery efficiency", None),
+    "shared_battery_soc_min": ("Shared battery minimum charge", None),
+    "shared_battery_soc_max": ("Shared battery maximum charge", None),
+    "shared_battery_soc_initial": ("Shared battery initial charge", None),
     "batch": ("Batch", None),
 }
 
@@ -104,6 +124,6 @@ def parameter_value(name: str, value: Any) -> Any:
         return UNSET
     if name in HASH_PARAMETERS:
         return str(value)[:HASH_CHARS]
-    if name in ("tariffs", "weather") and isinstance(value, str):
+    if name in ("tariffs", "weather", "battery_file") and isinstance(value, str):
         return value.replace("\\", "/").rsplit("/", 1)[-1]
     return value

@@ -1,5 +1,5 @@
-"""KPIs by group of households: consumers against prosumers (and any other kind a run stores),
-for the bill and savings KPIs.
+"""KPIs by group of households: consumers against prosumers, and battery owners apart (any other
+kind a run stores too), for the bill and savings KPIs.
 
 The community KPIs of ``run_metrics`` hide who gains: a mechanism that lowers the community bill
 may do so at the consumers' or at the prosumers' expense. Here each run's per-household bills
@@ -21,7 +21,18 @@ BASELINE = "conventional"
 KIND_COLUMNS = ("households", "bill_total", "bill_per_household", "savings_vs_conventional",
                 "savings_per_household", "savings_vs_conventional_pct")
 #: Kinds in the order they are reported (other kinds after them, sorted).
-KIND_ORDER = ("consumer", "prosumer")
+KIND_ORDER = ("consumer", "prosumer", "consumer with battery", "prosumer with battery")
+BATTERY_SUFFIX = " with battery"
+
+
+def with_battery_kinds(bills: pd.DataFrame, owners: set[tuple[int, str]]) -> pd.DataFrame:
+    """``bills`` with the kind of every battery owner (``(run_id, household)`` in ``owners``)
+    suffixed ``" with battery"``: battery owners are a group of their own."""
+    if not owners:
+        return bills
+    owned = [(int(r), str(h)) in owners for r, h in zip(bills["run_id"], bills["household"])]
+    return bills.assign(kind=bills["kind"].where(~pd.Series(owned, index=bills.index),
+                                                 bills["kind"] + BATTERY_SUFFIX))
 
 
 def bills_by_kind(bills: pd.DataFrame) -> pd.DataFrame:

@@ -15,9 +15,10 @@ from p2pstore.reports import figures as F
 from p2pstore.reports.compare import metric_order, ordered_mechanisms, row_decimals, select_runs
 from p2pstore.reports.daily import notebook_daily_frame
 from p2pstore.reports.figure_style import DEFAULT_OPTIONS, PRINT_DPI, FigureOptions
-from p2pstore.reports.groups import kind_table
+from p2pstore.reports.groups import kind_table, with_battery_kinds
 from p2pstore.reports.numbers import format_value, metric_label
 from p2pstore.reports.report_page import Report
+from p2pstore.store.battery_owners import battery_owners
 from p2pstore.store.provenance_rows import read_provenance
 
 
@@ -152,7 +153,8 @@ def _daily_section(report: Report, daily, currency: str, community: str, options
                   title="Daily community bill under different mechanisms")
 
 
-def _bills_section(report: Report, bills, currency: str, community: str, options: FigureOptions) -> None:
+def _bills_section(report: Report, store, run_id: int, bills, currency: str, community: str,
+                   options: FigureOptions) -> None:
     many = bills["household"].nunique() > F.MAX_BARS
     report.heading("Bills per household", f"Bill over the horizon ({currency}); negative = net income."
                    + (f" The figure shows their distribution ({community})." if many else ""))
@@ -164,9 +166,10 @@ def _bills_section(report: Report, bills, currency: str, community: str, options
     report.table(wide.reset_index())
     report.figure("household-bills", F.household_bills(bills, currency, community, options),
                   title="Bill per household under different mechanisms")
-    report.heading("Bills and savings by kind of household", "Per kind of household: the total bill, the bill "
-                   "per household, and the savings against the same households' conventional bill.")
-    report.table(kind_table(bills, currency))
+    report.heading("Bills and savings by kind of household", "Per kind of household (battery owners apart): the "
+                   "total bill, the bill per household, and the savings against the same households' conventional "
+                   "bill.")
+    report.table(kind_table(with_battery_kinds(bills, battery_owners(store.engine, [run_id])), currency))
 
 
 def _prices_section(report: Report, prices, currency: str, community: str, options: FigureOptions) -> None:
@@ -208,7 +211,7 @@ def single_run_report(store, run_id: int, *, figure_format: str | None = None, d
             report.paragraph("No per-slot series stored for this run (stored with --series full or community).")
         else:
             report.figure("load-pv-weeks", F.load_pv_weeks(series, options), title="Community load and PV over a week")
-        _bills_section(report, bills, currency, community, options)
+        _bills_section(report, store, run_id, bills, currency, community, options)
         _prices_section(report, prices, currency, community, options)
     report.heading("KPIs", "Per mechanism; definitions, formulas and sources in docs/metrics.md.")
     kpis = kpi_table(metrics, currency)

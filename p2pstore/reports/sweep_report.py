@@ -15,17 +15,19 @@ from p2pstore.reports import sweep_figures as SF
 from p2pstore.reports.compare import (compare_metrics, format_run_ids, metric_order, ordered_mechanisms, row_decimals,
                                       scenario_parameter, select_runs, with_derived_params)
 from p2pstore.reports.figure_style import DEFAULT_OPTIONS, PRINT_DPI, FigureOptions
-from p2pstore.reports.groups import compare_by_kind
+from p2pstore.reports.groups import compare_by_kind, with_battery_kinds
 from p2pstore.reports.numbers import format_value, metric_label
 from p2pstore.reports.report_page import Report
 from p2pstore.reports.run_report import currency_of_spec, provenance_table, safe_url
+from p2pstore.store.battery_owners import battery_owners
 
 #: Scenario parameters tried, in order, when a many-run report has no ``by``: the first that
 #: takes more than one value among the runs is used.
 GROUPING_CANDIDATES = ("prosumer_share", "prosumers", "consumers", "households", "days", "generator", "weather",
                        "pv_kwp", "annual_load_kwh", "pv_sizing_factor",
                        "prosumer_sell_tariff", "consumer_buy_tariff", "prosumer_buy_tariff",
-                       "inverter_outages", "maintenance_windows", "mechanisms", "start")
+                       "inverter_outages", "maintenance_windows", "battery_share", "battery_kwh_per_kwp",
+                       "shared_battery_kwh", "battery_dispatch", "tariffs", "profiles", "mechanisms", "start")
 #: Savings KPIs whose distribution a many-run report shows, in order of preference.
 SAVINGS_METRICS = ("savings_vs_conventional_pct", "savings_vs_conventional")
 
@@ -93,7 +95,7 @@ def _kind_section(report: Report, store, ids: list[int], currency: str, options:
         bills = bills[bills["mechanism"].isin(options.mechanisms)]
     if bills.empty:
         return
-    table = compare_by_kind(bills)
+    table = compare_by_kind(with_battery_kinds(bills, battery_owners(store.engine, ids)))
     table["mechanism"] = display.mechanisms(table["mechanism"])
     units = {"bill_per_household": currency, "savings_per_household": currency, "savings_vs_conventional_pct": "%"}
     table.insert(3, "unit", table["metric"].map(units))

@@ -35,3 +35,28 @@ def test_kinds_compare_across_runs(sweep):
     values = per_run[(per_run["kind"] == "prosumer") & (per_run["mechanism"] == "mmr")]["savings_per_household"]
     assert row["n"] == len(sweep.ids) and row["mean"] == pytest.approx(values.mean())
     assert row["sd"] == pytest.approx(np.std(values, ddof=1))
+
+
+def test_battery_owners_are_a_group_of_their_own(db_url):
+    from p2pstore import Scenario, Store, run_scenario
+    from p2pstore.reports.groups import with_battery_kinds
+    from p2pstore.reports.html import single_run_report
+    from p2pstore.store.battery_owners import battery_owners
+
+    store = Store(db_url)
+    try:
+        run_id = run_scenario(Scenario(days=2, consumers=2, prosumers=4, battery_share=0.5), store,
+                              series="none").run_id
+        owners = battery_owners(store.engine, [run_id])
+        bills = store.bills([run_id])
+        kinds = bills_by_kind(with_battery_kinds(bills, owners))
+        page = single_run_report(store, run_id).to_html()
+    finally:
+        store.close()
+    assert len(owners) == 2 and all(h.startswith("P") for _, h in owners)
+    assert list(dict.fromkeys(kinds["kind"])) == ["consumer", "prosumer", "prosumer with battery"]
+    assert kinds.groupby("kind")["households"].first().to_dict() == {
+        "consumer": 2, "prosumer": 2, "prosumer with battery": 2}
+    mmr = kinds[kinds["mechanism"] == "mmr"]["bill_total"].sum()
+    assert mmr == pytest.approx(bills[bills["mechanism"] == "mmr"]["bill"].sum(), rel=1e-12)
+    assert "<td>prosumer with battery</td>" in page
