@@ -13,7 +13,7 @@ from p2pstore import display
 from p2pstore.progress import ProgressFactory, no_progress
 from p2pstore.reports import figures as F
 from p2pstore.reports.compare import metric_order, ordered_mechanisms, row_decimals, select_runs
-from p2pstore.reports.daily import notebook_daily_frame
+from p2pstore.settlement.daily import notebook_daily_frame
 from p2pstore.reports.figure_style import DEFAULT_OPTIONS, PRINT_DPI, FigureOptions
 from p2pstore.reports.groups import kind_table, with_battery_kinds
 from p2pstore.reports.numbers import format_value, metric_label

@@ -1,9 +1,15 @@
 """The notebook's daily table: per day, average load per house, average PV per prosumer and the
-community bill under each mechanism."""
+community bill under each mechanism; computed (:func:`daily_table`) and shaped as the notebook
+prints it (:func:`notebook_daily_frame`, for the CLI and the HTML report)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+
+#: Short names of the notebook's bill columns (``bill_conv_Rs``, ``bill_mmr_Rs``, ``bill_bs_Rs``).
+DAILY_SHORT = {"conventional": "conv", "mmr": "mmr", "bill_sharing": "bs"}
 
 
 def daily_table(settlement) -> dict:
@@ -36,3 +42,21 @@ def daily_table(settlement) -> dict:
         "avg_pv_kwh_per_prosumer": pv_daily / n_prosumers if n_prosumers else np.full(days, np.nan),
         "bill": {m: per_day(r.community_cost) for m, r in settlement.results.items()},
     }
+
+
+def notebook_daily_frame(day: np.ndarray, avg_load_kwh: np.ndarray, avg_pv_kwh: np.ndarray,
+                         bills: Mapping[str, np.ndarray], currency: str = "Rs"):
+    """``daily_df`` as the notebook prints it: day, avg_load_kWh_per_house,
+    avg_pv_kWh_per_prosumer (kWh/day) and one ``bill_<short>_<currency>`` column per mechanism
+    (community bill per day), in the order of ``bills``. Arrays are ``[D]``."""
+    # lazy: pandas takes a third of a second to import and settling a run never needs it
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "day": day,
+        "avg_load_kWh_per_house": avg_load_kwh,
+        "avg_pv_kWh_per_prosumer": avg_pv_kwh,
+    })
+    for mechanism, values in bills.items():
+        frame[f"bill_{DAILY_SHORT.get(mechanism, mechanism)}_{currency}"] = values
+    return frame
