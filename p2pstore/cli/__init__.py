@@ -9,12 +9,16 @@ or refuses the command print as one line and exit 2, never as a traceback.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
+import os
 import sys
+import warnings
 
 import click
 
 from p2pstore import __version__
+from p2pstore.errors import P2PStoreError, StoreError
 
 #: command name -> "module:attribute" (relative to p2pstore.cli). Add a line to register a command.
 COMMANDS: dict[str, str] = {
@@ -51,8 +55,6 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(f"p2pstore.cli.{module}"), attr)
 
     def invoke(self, ctx):
-        from p2pstore.errors import P2PStoreError
-
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -72,10 +74,9 @@ def _database_error(exc: BaseException) -> str | None:
     else (a bug, or an error that already says what failed)."""
     if not any(m in sys.modules for m in ("sqlalchemy", "sqlite3", "psycopg")):
         return None
-    from p2pstore.errors import StoreError
-
     if isinstance(exc, StoreError) and (exc.detail is None or exc.context is not None):
         return None
+    # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.store.retry import TRANSIENT, classify, describe
 
     kind = classify(exc)
@@ -135,6 +136,7 @@ def open_store(ctx: click.Context, *, writes: bool = False):
     ``writes``: True for commands that write (they create the schema in an *empty* database, and
     refuse a read-only one); read commands keep the default and never create or change schema.
     """
+    # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.store import Store
 
     return patiently(lambda: Store(db_url(ctx), migrate=writes, sqlite_busy_timeout_s=CLI_BUSY_TIMEOUT_S))
@@ -144,6 +146,7 @@ def patiently(fn, patience: float | None = CLI_PATIENCE_S, *, outages: bool = Fa
     """``fn()``, retried while a SQLite file is locked by another writer (and, with ``outages``,
     while the database does not answer), saying so once on stderr (``waiting for the database
     (...)``); one line and exit 2 after ``patience`` seconds (None: no limit)."""
+    # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.store.retry import call_with_retry, describe, is_lock_wait, is_transient
 
     said = []
@@ -165,8 +168,6 @@ def without_cyclic_gc():
     numpy and SQLAlchemy, tens of thousands of long-lived objects the collector would traverse
     again and again (about a seventh of the import time), and settling and storing one run makes
     next to no cyclic garbage. Reference counting still frees everything else."""
-    import gc
-
     was = gc.isenabled()
     gc.disable()
     try:
@@ -195,8 +196,6 @@ def _single_threaded_blas() -> None:
     100-household year about a fifth of its CPU time. And a threaded product splits its rows
     by the number of cores, so its last bits depended on the machine that settled the run; with
     one thread they are the same everywhere."""
-    import os
-
     for name in BLAS_THREAD_VARIABLES:
         os.environ.setdefault(name, "1")
 
@@ -204,8 +203,6 @@ def _single_threaded_blas() -> None:
 def _one_line_warnings() -> None:
     """Show p2pstore's own warnings (odd data, an ignored plugin) as ``Warning: <message>`` lines
     on stderr instead of Python's two-line format with a source line."""
-    import warnings
-
     default = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):

@@ -6,6 +6,7 @@ import click
 
 from p2pstore.cli import db_url, open_store, patiently
 from p2pstore.cli.formatting import echo_json
+from p2pstore.limits import format_bytes
 
 
 @click.group()
@@ -24,7 +25,14 @@ def db():
 @db.command()
 @click.pass_context
 def upgrade(ctx):
-    """Migrate the database to the newest schema revision (creates it if empty)."""
+    """Migrate the database to the newest schema revision (creates it if empty).
+
+    \b
+    Examples:
+      p2pstore db upgrade
+      p2pstore --db postgresql://postgres@127.0.0.1/p2p db upgrade
+    """
+    # lazy: Alembic and the store import SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.store import migrate
 
     before, after = migrate.upgrade(db_url(ctx))
@@ -34,7 +42,13 @@ def upgrade(ctx):
 @db.command()
 @click.pass_context
 def current(ctx):
-    """Print the database's schema revision and the newest one this p2pstore knows."""
+    """Print the database's schema revision and the newest one this p2pstore knows.
+
+    \b
+    Example:
+      p2pstore db current
+    """
+    # lazy: Alembic and the store import SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.store import migrate
 
     rev, head = migrate.current(db_url(ctx))
@@ -53,7 +67,7 @@ def info(ctx, as_json):
       p2pstore db info
       p2pstore db info --json
     """
-    from p2pstore.limits import format_bytes
+    # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.store.maintenance import info as db_info
 
     engine = open_store(ctx).engine
@@ -92,6 +106,7 @@ def vacuum(ctx, full, as_json):
       p2pstore db vacuum
       p2pstore --db postgresql://postgres@127.0.0.1/p2p db vacuum --full
     """
+    # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.store.maintenance import format_growth, vacuum as do_vacuum
 
     engine = open_store(ctx).engine

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import csv
+import datetime as dt
+import decimal
+import io
 import json
+import math
 import warnings
 
 import click
 
 from p2pstore.csv_cells import safe_row
+from p2pstore.errors import DataWarning
+from p2pstore.reports.tables import render_table
 
 FORMATS = ("table", "csv", "json")
 
@@ -23,8 +30,6 @@ def render(df, fmt: str = "table", *, float_digits: int | None = None) -> str:
     """Render a DataFrame (see :func:`p2pstore.reports.tables.render_table`): aligned text,
     Markdown or LaTeX with floats at ``float_digits`` decimals (None: exact), or CSV / JSON at
     full precision."""
-    from p2pstore.reports.tables import render_table
-
     return render_table(df, fmt, decimals={} if float_digits is None else float_digits)
 
 
@@ -36,14 +41,14 @@ def echo_json(obj) -> None:
 def echo_warnings():
     """Print the :class:`~p2pstore.errors.DataWarning` s raised inside the block as
     ``Warning: <message>`` lines on stderr (other warnings are not the user's business)."""
-    from p2pstore.errors import DataWarning
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
         yield
     for w in caught:
         if issubclass(w.category, DataWarning):
             click.echo(f"Warning: {w.message}", err=True)
+
+
 #: Rows ``query`` shows in the table format unless ``--limit`` says otherwise (csv and json stream
 #: every row).
 TABLE_ROW_LIMIT = 1000
@@ -52,11 +57,9 @@ TABLE_ROW_LIMIT = 1000
 def echo_rows(columns: list[str], batches, fmt: str) -> int:
     """Print a query's rows as they arrive (csv: a line per row; json: one array, a record per
     line; table: collected, then aligned). Returns the number of rows printed."""
-    import csv
-    import io
-
     n = 0
     if fmt == "table":
+        # lazy: pandas takes a third of a second to import; csv and json stream without it
         import pandas as pd
 
         rows = [r for batch in batches for r in batch]
@@ -86,10 +89,6 @@ def echo_rows(columns: list[str], batches, fmt: str) -> int:
 def _json_value(v):
     """A database value as JSON: numbers stay numbers (non-finite ones null), times ISO 8601,
     bytes hex, anything else its text."""
-    import datetime as dt
-    import decimal
-    import math
-
     if v is None or isinstance(v, (bool, int, str)):
         return v
     if isinstance(v, float):

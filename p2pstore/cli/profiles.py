@@ -3,11 +3,13 @@ as profile sets."""
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from p2pstore.cli import LazyGroup, open_store
 from p2pstore.cli.formatting import echo_json, echo_warnings, format_option, render
-from p2pstore.cli.options import scenario_options
+from p2pstore.cli.options import scenario_from_options, scenario_options
 
 #: subcommand -> "module:attr" under p2pstore.cli
 PROFILES_COMMANDS = {
@@ -118,8 +120,6 @@ def generate_profiles(ctx, name, scenario_file, replace, write_csv, as_json, **f
       p2pstore profiles generate year --generator standard --days 365 --seed 7 --write-csv year-csv
       p2pstore profiles generate tou scenario.toml --tariffs examples/profiles/tou_tariffs.csv --days 7
     """
-    from p2pstore.cli.options import scenario_from_options
-
     scenario = scenario_from_options(scenario_file, **flags)
     result = open_store(ctx, writes=True).generate_profiles(name, scenario, replace=replace, write_csv=write_csv)
     if as_json:
@@ -166,8 +166,6 @@ def show_profiles(ctx, name, as_json):
     info = open_store(ctx).profile_set(name)
     members = info.pop("members")
     if as_json:
-        import json
-
         info["members"] = json.loads(render(members, "json"))
         echo_json(info)
         return

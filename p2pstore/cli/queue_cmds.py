@@ -5,18 +5,19 @@ Thin: parse options, call :mod:`p2pstore.jobs`, print.
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import sys
-import time
 
 import click
 
 from p2pstore.cli import LazyGroup, db_url, open_store, patiently
-from p2pstore.cli.formatting import echo_json, echo_warnings
+from p2pstore.cli.formatting import echo_json, echo_warnings, render
 from p2pstore.cli.memory import memory_limit_option, share_memory_limit
 from p2pstore.cli.options import (SERIES_DEFAULT, scenario_from_options, scenario_options,
                                   scenario_values_from_options)
 from p2pstore.jobs.options import DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY, WORKER_DEFAULTS as W
+from p2pstore.errors import InputError
+from p2pstore.jobs.enqueue import enqueue as enqueue_runs, parse_at, plan_sweep
 from p2pstore.reports.compare import format_run_ids
 
 
@@ -59,19 +60,15 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
       p2pstore enqueue --sweep profiles=demo,other --tariffs tou.csv
       p2pstore enqueue --generator standard --days 365 --sweep pv_kwp=2:4,4:8 --seeds 1..5
     """
-    from p2pstore.jobs.enqueue import enqueue, parse_at, plan_sweep
-
     base = scenario_values_from_options(scenario_file, **flags)
     not_before = parse_at(at)
     if seeds and flags.get("seed") is not None:
-        from p2pstore.errors import InputError
-
         raise InputError("give --seed or --seeds, not both")
     batch, scenarios = plan_sweep(base, sweeps=sweeps, seeds=seeds, batch=batch, series=series,
                                   max_attempts=max_attempts, memory_limit=memory_limit)  # checked before the database opens
     store = open_store(ctx, writes=True)
     with echo_warnings():
-        ids = patiently(lambda: enqueue(store, scenarios, batch=batch, series=series, priority=priority,
+        ids = patiently(lambda: enqueue_runs(store, scenarios, batch=batch, series=series, priority=priority,
                                         not_before=not_before, max_attempts=max_attempts, memory_limit=memory_limit))
     if as_json:
         echo_json({"batch": batch, "run_ids": ids})
@@ -121,8 +118,7 @@ def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, max_run_
       p2pstore --db postgresql://postgres@db/p2p worker --concurrency 4 --max-run-time 3600
       p2pstore worker --concurrency 2 --memory-limit 8GB    # 4 GB per settling process
     """
-    import logging
-
+    # lazy: the worker imports SQLAlchemy, numpy and APScheduler, which `p2pstore --help` must not load
     from p2pstore.jobs.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -137,20 +133,7 @@ def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, max_run_
     ctx.exit(code)
 
 
-# -- runs cancel / retry / wait ----------------------------------------------------------------
-#: Seconds between the progress lines ``runs wait`` prints when stderr is not a terminal.
-PIPED_EVERY = 10.0
-
-
-def format_eta(seconds: float) -> str:
-    """``"1h02m"``, ``"3m05s"`` or ``"42s"``."""
-    s = int(round(seconds))
-    if s >= 3600:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
-
-
-
+# -- runs cancel / retry (runs wait: p2pstore.cli.wait) ------------------------------------------
 def _echo_ids(done: str, ids: list[int]) -> None:
     """``cancelled 3 run(s): 4-6`` (no list when nothing changed)."""
     click.echo(f"{done} {len(ids)} run(s){': ' + format_run_ids(ids, sep=', ') if ids else ''}")
@@ -168,6 +151,7 @@ def cancel_runs(ctx, run_ids, batch):
       p2pstore runs cancel 12 13
       p2pstore runs cancel --batch demo
     """
+    # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.store.runs import cancel
 
     engine = open_store(ctx, writes=True).engine
@@ -186,98 +170,11 @@ def retry_runs(ctx, run_ids, failed):
       p2pstore runs retry 12
       p2pstore runs retry --failed
     """
+    # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.store.runs import retry
 
     engine = open_store(ctx, writes=True).engine
     _echo_ids("requeued", patiently(lambda: retry(engine, list(run_ids) or None, failed=failed)))
-
-
-@click.command("wait")
-@click.argument("run_ids", type=int, nargs=-1)
-@click.option("--batch", help="Wait for every run of this batch.")
-@click.option("--timeout", type=click.FloatRange(min=0), help="Give up after this many seconds (exit 2).")
-@click.option("--poll", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
-              help="Seconds between checks.")
-@click.option("--report-every", type=click.FloatRange(min=0.05), default=PIPED_EVERY, show_default=True,
-              help="When stderr is not a terminal: seconds between progress lines (with the ETA).")
-@click.pass_context
-def wait_runs(ctx, run_ids, batch, timeout, poll, report_every):
-    """Wait until runs finish, with a progress bar; exit 1 if any failed.
-
-    The summary line gives the database's size before and after the wait (what the runs took).
-    Without ids or --batch, waits for every run queued or running now. When stderr is not a
-    terminal (a log, a pipe), a progress line with the ETA is printed every --report-every
-    seconds (when something changed) instead. While the database is away it says so and keeps
-    checking, with backoff (until --timeout, if given).
-
-    \b
-    Examples:
-      p2pstore runs wait --batch demo --timeout 600
-      p2pstore runs wait 4 5 6
-    """
-    from p2pstore.errors import NotFoundError, P2PStoreError
-    from p2pstore.status import FINAL_STATUSES, RunStatus
-    from p2pstore.store.runs import pending_ids, status_counts
-
-    from p2pstore.store.maintenance import database_size, format_growth
-
-    start = time.monotonic()
-    patience = timeout  # None: wait for the database as long as it takes
-    engine = patiently(lambda: open_store(ctx).engine, patience, outages=True)
-    size_before = patiently(lambda: database_size(engine), patience, outages=True)
-    ids = list(run_ids) or None
-    if ids is None and batch is None:
-        ids = patiently(lambda: pending_ids(engine), patience, outages=True)
-        if not ids:
-            click.echo("nothing queued or running")
-            return
-    counts = patiently(lambda: status_counts(engine, ids, batch), patience, outages=True)
-    total = sum(counts.values())
-    if ids and total != len(set(ids)):
-        raise NotFoundError("some of the given run ids do not exist")
-    if batch and total == 0:
-        raise NotFoundError(f"no runs in batch {batch!r}")
-    done0 = sum(counts[s] for s in FINAL_STATUSES)
-    order = (RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled, RunStatus.running, RunStatus.queued)
-
-    def label(c, rate):
-        parts = [f"{s} {c[s]}" for s in order if c[s]]
-        return " | ".join(parts) + (f" | {rate:.2f} runs/s" if rate else "")
-
-    def remaining():
-        return None if timeout is None else max(0.0, timeout - (time.monotonic() - start))
-
-    tty = sys.stderr.isatty()
-    drawn = click.progressbar(length=total, label=label(counts, 0), show_eta=True, show_pos=True,
-                              file=sys.stderr, width=30) if tty else contextlib.nullcontext()
-    shown, printed_at, printed = done0, -report_every, None
-    with drawn as bar:
-        if bar is not None:
-            bar.update(done0)
-        while True:
-            done = sum(counts[s] for s in FINAL_STATUSES)
-            elapsed = time.monotonic() - start
-            rate = (done - done0) / elapsed if elapsed > 0 else 0.0
-            if bar is not None:
-                bar.label = label(counts, rate)
-                bar.update(done - shown)
-                shown = done
-            elif done < total and elapsed - printed_at >= report_every and (done, counts) != printed:
-                # piped: a line now and then (when something changed), with the ETA
-                click.echo(f"{done}/{total} finished ({label(counts, rate)}), "
-                           f"ETA {format_eta((total - done) / rate) if rate else 'unknown'}", err=True)
-                printed_at, printed = elapsed, (done, dict(counts))
-            if done >= total:
-                break
-            if timeout is not None and elapsed >= timeout:
-                raise P2PStoreError(f"timed out after {timeout:g} s: {total - done} of {total} runs unfinished "
-                                    f"({label(counts, 0)})")
-            time.sleep(poll)
-            counts = patiently(lambda: status_counts(engine, ids, batch), remaining(), outages=True)
-    size_after = patiently(lambda: database_size(engine), remaining(), outages=True)
-    click.echo(f"{total} run(s): {label(counts, 0)}; {format_growth(size_before, size_after)} while waiting")
-    if counts[RunStatus.failed]:
-        ctx.exit(1)
 
 
 # -- schedules ---------------------------------------------------------------------------------
@@ -324,6 +221,7 @@ def schedule_add(ctx, name, cron, timezone, scenario_file, series, priority, max
       p2pstore schedule add nightly --cron "0 2 * * *" scenario.toml
       p2pstore schedule add hourly-mmr --cron "0 * * * *" --mechanism mmr --series none
     """
+    # lazy: jobs.schedules imports SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.jobs.schedules import add_schedule, check_schedule, next_fire_time
 
     check_schedule(name, cron, timezone, max_attempts)  # before opening (or creating) the database
@@ -345,6 +243,7 @@ def schedule_list(ctx, as_json):
     Example:
       p2pstore schedule list --json
     """
+    # lazy: jobs.schedules imports SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.jobs.schedules import list_schedules, next_fire_time
 
     rows = list_schedules(open_store(ctx).engine)
@@ -356,9 +255,8 @@ def schedule_list(ctx, as_json):
     if not rows:
         click.echo("(no schedules)")
         return
+    # lazy: pandas takes a third of a second to import; only a table of schedules needs it
     import pandas as pd
-
-    from p2pstore.cli.formatting import render
 
     cols = ["id", "name", "cron", "timezone", "paused", "next_fire_time", "last_fire_time", "runs",
             "mechanisms", "series", "scenario_id"]
@@ -366,6 +264,7 @@ def schedule_list(ctx, as_json):
 
 
 def _set_paused(ctx, name, paused):
+    # lazy: jobs.schedules imports SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.jobs.schedules import set_paused
 
     engine = open_store(ctx, writes=True).engine
@@ -377,7 +276,12 @@ def _set_paused(ctx, name, paused):
 @click.argument("name")
 @click.pass_context
 def schedule_pause(ctx, name):
-    """Stop a schedule firing (workers pick the change up within --schedule-sync)."""
+    """Stop a schedule firing (workers pick the change up within --schedule-sync).
+
+    \b
+    Example:
+      p2pstore schedule pause nightly
+    """
     _set_paused(ctx, name, True)
 
 
@@ -385,7 +289,12 @@ def schedule_pause(ctx, name):
 @click.argument("name")
 @click.pass_context
 def schedule_resume(ctx, name):
-    """Let a paused schedule fire again."""
+    """Let a paused schedule fire again.
+
+    \b
+    Example:
+      p2pstore schedule resume nightly
+    """
     _set_paused(ctx, name, False)
 
 
@@ -393,7 +302,13 @@ def schedule_resume(ctx, name):
 @click.argument("name")
 @click.pass_context
 def schedule_remove(ctx, name):
-    """Delete a schedule; the runs it queued stay."""
+    """Delete a schedule; the runs it queued stay.
+
+    \b
+    Example:
+      p2pstore schedule remove nightly
+    """
+    # lazy: jobs.schedules imports SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.jobs.schedules import remove_schedule
 
     engine = open_store(ctx, writes=True).engine

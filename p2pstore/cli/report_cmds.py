@@ -6,15 +6,23 @@ import click
 
 from p2pstore.cli import open_store
 from p2pstore.cli.formatting import echo_warnings, format_option
-from p2pstore.reports.compare import COMPARE_FORMATS, PIVOT_ALIASES, PIVOT_STATS, known_parameters
+from p2pstore.errors import P2PStoreError
+from p2pstore.progress import progress_bar
+from p2pstore.reports.compare import (
+    COMPARE_FORMATS,
+    PIVOT_ALIASES,
+    PIVOT_STATS,
+    compare as compare_runs,
+    known_parameters,
+    parse_run_ids,
+    pivot_compare,
+    render_compare,
+    render_pivot,
+)
 
 
 def _selection(run_ids: str | None, batch: str | None, run_id: int | None = None, *, single: bool = False) -> dict:
     """Exactly one of --run (if ``single`` is allowed), --runs, --batch, as library arguments."""
-    # loaded when the command runs: `p2pstore --help` stays free of pandas and the store
-    from p2pstore.errors import P2PStoreError
-    from p2pstore.reports.compare import parse_run_ids  # as above
-
     given = [name for name, v in (("--run", run_id), ("--runs", run_ids), ("--batch", batch)) if v is not None]
     if len(given) != 1:
         options = "--run ID, --runs IDS or --batch NAME" if single else "--runs IDS or --batch NAME"
@@ -62,17 +70,12 @@ def compare(ctx, run_ids, batch, by, metrics, mechanisms, pivot, fmt, caption, l
           --mechanism mmr --mechanism bill_sharing --format latex --caption "Savings (%)" --label tab:savings
       p2pstore compare --batch tou --by tariffs --metric community_bill
     """
-    # loaded when the command runs: `p2pstore --help` stays free of pandas and the store
-    from p2pstore.reports.compare import compare as compare_runs, pivot_compare, render_compare, render_pivot
-
-    from p2pstore.errors import P2PStoreError  # as above
-
     if fmt != "latex" and (caption is not None or label is not None):
         raise P2PStoreError("--caption and --label go with --format latex")
     table = compare_runs(open_store(ctx), **_selection(run_ids, batch), by=by, metrics=list(metrics) or None,
                          mechanisms=list(mechanisms) or None)
     if fmt == "latex":
-        # loaded when the command runs: `p2pstore --help` stays free of pandas and the store
+        # lazy: the LaTeX table imports pandas, which `p2pstore --help` must not load
         from p2pstore.reports.latex_table import latex_compare
 
         click.echo(latex_compare(table, pivot, caption=caption, label=label, layout=layout))
@@ -116,10 +119,10 @@ def report(ctx, run_id, run_ids, batch, by, out, figures_dir, figure_format, dpi
           --mechanism mmr --mechanism bill_sharing --axis-label "prosumer_share=Share of prosumers"
       p2pstore report --batch pv --png-dir figs/ --dpi 150 -o pv.html
     """
-    # loaded when the command runs: `p2pstore --help` stays free of pandas and the store
-    from p2pstore.cli.progress import progress_bar
-    from p2pstore.reports.figure_style import FigureOptions, parse_labels  # as above
-    from p2pstore.reports.html import make_report  # as above
+    # lazy: figure_style imports matplotlib and the HTML report pandas and numpy, which
+    # `p2pstore --help` (it imports every command module) must not load
+    from p2pstore.reports.figure_style import FigureOptions, parse_labels
+    from p2pstore.reports.html import make_report  # lazy, as above
 
     sel = _selection(run_ids, batch, run_id, single=True)
     options = FigureOptions(title=not no_titles, width=figure_width, height=figure_height,
@@ -155,9 +158,8 @@ def export(ctx, run_id, batch, fmt, out, partial):
       p2pstore runs wait --batch share && p2pstore export --batch share -o share/
       p2pstore export --batch share --partial -o share-so-far/
     """
-    from p2pstore.cli.progress import progress_bar  # loaded when the command runs, as the export
-    from p2pstore.errors import P2PStoreError  # loaded when the command runs, as the export
-    from p2pstore.reports.export import export_batch, export_run  # pyarrow and the store: when it runs
+    # lazy: ~10 ms at start-up that only this command needs (it loads pyarrow itself when writing)
+    from p2pstore.reports.export import export_batch, export_run
 
     if (run_id is None) == (batch is None):
         raise P2PStoreError("give a RUN_ID or --batch NAME" + (", not both" if batch is not None else ""))

@@ -59,6 +59,7 @@ def query(ctx, sql, fmt, timeout, limit):
       p2pstore query "SELECT * FROM household_series WHERE run_id = 1" --format csv > series.csv
       p2pstore query "SELECT * FROM runs" --limit 20 --timeout 10
     """
+    # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.store.query import open_readonly_query
 
     if limit is None:

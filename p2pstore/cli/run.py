@@ -10,9 +10,9 @@ from p2pstore.cli import open_store, without_cyclic_gc
 from p2pstore.cli.formatting import echo_json, echo_warnings, render
 from p2pstore.cli.memory import memory_limit_option
 from p2pstore.cli.options import SERIES_DEFAULT, scenario_from_options, scenario_options
-from p2pstore.cli.progress import note, progress_bar
 from p2pstore.jobs.execute import RunInterrupted, run_now
 from p2pstore.jobs.interrupts import signals_interrupt
+from p2pstore.progress import note, progress_bar
 from p2pstore.reports.numbers import format_number
 from p2pstore.reports.tables import aligned_text
 from p2pstore.simulate import check_memory
@@ -115,7 +115,8 @@ def totals_table(settlement, currency: str) -> str:
 
 def daily_frame(settlement, currency: str):
     """The notebook's ``daily_df`` of a settlement just computed."""
-    from p2pstore.reports.daily import notebook_daily_frame  # numpy: only for --daily
+    # lazy: the settlement package imports numpy (start-up of every command's --help)
+    from p2pstore.settlement.daily import notebook_daily_frame
 
     d = settlement.daily
     return notebook_daily_frame(d["day"], d["avg_load_kwh_per_house"], d["avg_pv_kwh_per_prosumer"],

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from p2pstore.cli import LazyGroup, open_store
+from p2pstore.cli import LazyGroup, open_store, patiently
 from p2pstore.cli.formatting import echo_json, format_option, render
+from p2pstore.reports.compare import format_run_ids
 from p2pstore.status import RUN_STATUSES
 
 #: subcommand -> "module:attr" under p2pstore.cli
@@ -15,7 +16,7 @@ RUNS_COMMANDS = {
     "verify": "runs:verify_run",
     "cancel": "queue_cmds:cancel_runs",
     "retry": "queue_cmds:retry_runs",
-    "wait": "queue_cmds:wait_runs",
+    "wait": "wait:wait_runs",
     "delete": "runs:delete_runs",
 }
 
@@ -140,9 +141,8 @@ def delete_runs(ctx, run_ids, batch, yes, as_json):
       p2pstore runs delete --batch demo --yes --json
       p2pstore runs delete --batch demo --yes && p2pstore db vacuum
     """
-    from p2pstore.cli import patiently  # the CLI package imports this module lazily: no cycle at start-up
-    from p2pstore.reports.compare import format_run_ids  # pandas-free, but loaded only when deleting
-    from p2pstore.store import runs as store_runs  # the store: loaded when the command runs
+    # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
+    from p2pstore.store import runs as store_runs
 
     ids = list(run_ids) or None
     engine = open_store(ctx, writes=True).engine
