@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import re
 import warnings
 from collections.abc import Callable, Iterable
@@ -112,6 +113,7 @@ def _name_problem(name: str) -> str | None:
 @functools.cache
 def _entry_point_plugins() -> tuple[Mechanism, ...]:
     """Plugins installed as entry points, sorted by name (read from package metadata only)."""
+    # lazy: importlib.metadata costs ~25 ms and the CLI loads this module for every --help
     from importlib.metadata import entry_points
 
     found: dict[str, Mechanism] = {}
@@ -176,8 +178,6 @@ def load(mechanism: Mechanism) -> Callable:
         return mechanism.function
     module_name, _, attr = mechanism.target.partition(":")
     try:
-        import importlib
-
         obj = importlib.import_module(module_name)
         for part in attr.split(".") if attr else ():
             obj = getattr(obj, part)

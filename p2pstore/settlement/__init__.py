@@ -13,6 +13,7 @@ from p2pstore import registry
 from p2pstore.profiles.base import Profiles
 from p2pstore.settlement.daily import daily_table
 from p2pstore.settlement.metrics import compute_metrics
+from p2pstore.settlement.plugin import settle_plugin
 from p2pstore.settlement.result import Flows, MechanismResult
 
 __all__ = ["Flows", "MechanismResult", "Settlement", "settle", "settle_one"]
@@ -56,8 +57,6 @@ def settle_one(name: str, profiles: Profiles, flows: Flows) -> MechanismResult:
     function = registry.load(mechanism)
     if mechanism.builtin:
         return function(profiles, flows)
-    from p2pstore.settlement.plugin import settle_plugin
-
     return settle_plugin(name, mechanism.describe(), function, profiles, flows)
 
 
