@@ -22,11 +22,9 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from broken_plugin import make_broken_plugin
-from p2pstore import registry
+from example_plugin import needs_example_plugin
 from p2pstore.cli import cli
-
-RESULT_TABLES = ("households", "bills", "daily_bills", "clearing_prices", "community_series",
-                 "household_series", "run_metrics")
+from p2pstore.store.models import RESULT_TABLES
 
 
 def invoke(db_url, *args):
@@ -42,12 +40,6 @@ def scalar_rows(db_url, sql, **params):
             return [tuple(r) for r in conn.execute(text(sql), params)]
     finally:
         engine.dispose()
-
-
-def require_example_plugin():
-    assert "flat_p2p" in registry.names(), (
-        "the example plugin is not installed: pip install -e examples/mechanism-plugin "
-        "(the README's test command does)")
 
 
 def expected_flat_p2p(days: int) -> np.ndarray:
@@ -70,8 +62,8 @@ def expected_flat_p2p(days: int) -> np.ndarray:
     return cost.sum(axis=1), mid
 
 
+@needs_example_plugin
 def test_example_plugin_is_settled_stored_and_compared(db_url):
-    require_example_plugin()
     out = json.loads(invoke(db_url, "run", "--days", "3", "--mechanism", "conventional", "--mechanism", "flat_p2p",
                             "--json"))
     assert list(out["bills"]) == ["conventional", "flat_p2p"]
@@ -118,7 +110,7 @@ BROKEN = {
 
 
 def assert_nothing_stored(db_url, run_id):
-    for table in RESULT_TABLES:
+    for table in (*RESULT_TABLES, "household_series"):
         assert scalar_rows(db_url, f"SELECT COUNT(*) FROM {table} WHERE run_id = :r", r=run_id) == [(0,)], table
 
 

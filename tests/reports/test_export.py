@@ -37,7 +37,6 @@ def test_export_csv(sweep, tmp_path):
 
 
 def test_export_parquet(sweep, tmp_path):
-    pytest.importorskip("pyarrow")
     paths = export_run(sweep.store, sweep.ids[0], tmp_path / "pq", "parquet")
     assert {p.name for p in paths} >= {f"{t}.parquet" for t in TABLES}
     prices = pd.read_parquet(tmp_path / "pq" / "clearing_prices.parquet")
@@ -62,7 +61,6 @@ def test_export_unknown_run(sweep, tmp_path):
 
 def test_export_files_equal_the_readers(sweep, tmp_path):
     """Every exported table holds the rows and values its reader returns, in the same order."""
-    pytest.importorskip("pyarrow")
     run_id = sweep.ids[0]
     export_run(sweep.store, run_id, tmp_path / "csv", "csv")
     export_run(sweep.store, run_id, tmp_path / "pq", "parquet")
@@ -89,7 +87,6 @@ def test_export_files_equal_the_readers(sweep, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_batch_export_covers_every_run_once_per_table(sweep, tmp_path, fmt):
-    pytest.importorskip("pyarrow")
     from p2pstore.reports.export import export_batch
 
     steps = []

@@ -14,6 +14,7 @@ from p2pstore.registry import BUILTINS
 from p2pstore.scenario import Scenario
 from p2pstore.store import Store, migrate, writer
 
+from example_plugin import needs_example_plugin
 from store_helpers import count
 
 SERIES = ("load_kw", "pv_kw", "grid_import_kwh", "grid_export_kwh", "p2p_import_kwh", "p2p_export_kwh", "cost")
@@ -63,7 +64,8 @@ def _expected(r, p) -> dict[str, np.ndarray]:
             "p2p_export_kwh": r.p2p_export_kwh(), "cost": r.cost}
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", [pytest.param(name, marks=needs_example_plugin if name == "plugin" else ())
+                                  for name in CASES])
 def test_view_returns_the_settlement_arrays(store, case):
     settlement = CASES[case]()
     p = settlement.profiles
@@ -106,6 +108,7 @@ def test_view_returns_the_settlement_arrays(store, case):
     assert [row[1:3] for row in streamed[::h]] == [(m, str(x)) for m in settlement.results for x in p.labels]
 
 
+@needs_example_plugin
 def test_read_only_query_reads_the_view_and_its_tables(store):
     """``p2pstore query`` (on PostgreSQL: the reader role's gate function) reads the view and the
     tables it is made of, migrated in by 0006."""
