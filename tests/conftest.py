@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pg_databases import drop_pg_database, make_pg_database
-
-BACKENDS = ["sqlite", "postgresql"]
+from pg_databases import BACKENDS, drop_pg_database, make_pg_database
 
 
 @pytest.fixture(params=BACKENDS)

@@ -13,6 +13,11 @@ import uuid
 
 import pytest
 
+#: The backends a store test runs on. The PostgreSQL run is marked ``slow``: the fast tier
+#: (``pytest -m "not slow"``) runs these tests on SQLite only and keeps the tests written for
+#: PostgreSQL alone; the full suite (CI) runs both.
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
+
 PG_ADMIN_URL = os.environ.get(
     "P2PSTORE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

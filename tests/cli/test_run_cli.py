@@ -21,6 +21,7 @@ def invoke(db_url, *args):
     return result
 
 
+@pytest.mark.slow
 def test_default_run_reproduces_the_notebook(db_url):
     result = invoke(db_url, "run", "--json")
     assert result.exit_code == 0, result.output

@@ -35,6 +35,7 @@ def _cli_run_id(store) -> int:
     return wait_for(find, 60, what="the run of `p2pstore run`")
 
 
+@pytest.mark.slow
 def test_a_run_held_for_many_leases_beside_a_reaping_worker_succeeds_once(store, procs, workers, tmp_path):
     """`run --lease 5` computes for a long time (held) beside a worker with --stale-after 1
     --heartbeat 0.3: the lease is `run`'s own and renewed by `run` itself, the worker never takes
@@ -75,6 +76,7 @@ def test_a_run_held_for_many_leases_beside_a_reaping_worker_succeeds_once(store,
     assert count(store, "SELECT COUNT(*) FROM bills WHERE run_id=:r", r=rid) == 30
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["computed", "writing"])
 def test_ctrl_c_cancels_the_run_and_no_worker_ever_settles_it(store, procs, workers, tmp_path, point):
     gates = Gates(tmp_path / "run-gates")
@@ -136,6 +138,7 @@ def test_a_run_taken_away_says_so_in_one_line(store, procs, tmp_path, cli):
                                "database was unreachable); its results were not written")
 
 
+@pytest.mark.slow
 def test_writes_wait_for_a_locked_database_and_keep_their_results(backend, store, procs, workers, gates, tmp_path):
     """A worker holds its result write (on SQLite: the only write lock) while a `run`, a second
     worker and `runs cancel` want to write: they wait, say so, and lose nothing."""

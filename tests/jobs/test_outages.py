@@ -66,6 +66,7 @@ def _no_traceback(*procs):
         assert "Traceback" not in p.log, f"{p.name}:\n{p.log}"
 
 
+@pytest.mark.slow
 def test_an_outage_mid_sweep_run_and_wait_loses_and_doubles_nothing(cluster, url, store, procs, tmp_path):
     ids = enqueue(store, [Scenario(days=1, seed=s) for s in range(6)], series="community", batch="sweep")
     worker_gates, run_gates = Gates(tmp_path / "worker-gates"), Gates(tmp_path / "run-gates")
@@ -113,6 +114,7 @@ def test_a_burst_worker_with_a_wrong_password_ends_in_one_line(cluster, url, sto
     _no_traceback(w)
 
 
+@pytest.mark.slow
 def test_commands_that_lose_the_database_for_good_say_so_in_one_line(cluster, url, store, procs, tmp_path):
     [held] = enqueue(store, [Scenario(days=1)], series="none", batch="b")
     gates, run_gates = Gates(tmp_path / "gates"), Gates(tmp_path / "run-gates")

@@ -78,6 +78,7 @@ def _fire(url, sid, fire_time, barrier, out):
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_two_processes_firing_the_same_time_enqueue_one_run(db_url, store):
     from p2pstore.scenario import Scenario
 
@@ -99,6 +100,7 @@ def test_two_processes_firing_the_same_time_enqueue_one_run(db_url, store):
     assert sch.fire_schedule(store.engine, sid, when + dt.timedelta(minutes=1)) is None
 
 
+@pytest.mark.slow
 def test_a_schedule_fired_by_two_workers_enqueues_one_run_per_firing(store, workers):
     from p2pstore.scenario import Scenario
 

@@ -72,6 +72,7 @@ def _settler(pid: int) -> list[int]:
     return [c for c in _children(pid) if "resource_tracker" not in Path(f"/proc/{c}/cmdline").read_text()]
 
 
+@pytest.mark.slow
 def test_killed_worker_run_is_taken_back_and_completed_by_another(store, workers, gates):
     days = 3
     scenario = Scenario(days=days, seed=5)
@@ -108,6 +109,7 @@ def test_killed_worker_run_is_taken_back_and_completed_by_another(store, workers
 FAILING = unsettleable_scenario()
 
 
+@pytest.mark.slow
 def test_failing_run_is_retried_then_failed_with_its_error(store, workers):
     [rid] = enqueue(store, [FAILING], series="none", max_attempts=3)
     w = workers("w", "--burst", *FAST)
@@ -120,6 +122,7 @@ def test_failing_run_is_retried_then_failed_with_its_error(store, workers):
     assert count(store, "SELECT COUNT(*) FROM bills WHERE run_id=:r", r=rid) == 0
 
 
+@pytest.mark.slow
 def test_max_run_time_fails_the_run_and_the_worker_carries_on(store, workers, gates):
     [fine] = _enqueue(store, 1, priority=-1)
     [stuck, after] = enqueue(store, [TINY.replace(seed=s) for s in (5, 6)], series="none", max_attempts=3)
@@ -137,6 +140,7 @@ def test_max_run_time_fails_the_run_and_the_worker_carries_on(store, workers, ga
     assert "Traceback" not in w.log
 
 
+@pytest.mark.slow
 def test_cancelling_a_running_run_stops_only_its_settlement(store, workers, gates, cli):
     a, b = _enqueue(store, 2)
     gates.close("computed")
@@ -154,6 +158,7 @@ def test_cancelling_a_running_run_stops_only_its_settlement(store, workers, gate
     assert "lost 1" in w.log and "failed 0" in w.log
 
 
+@pytest.mark.slow
 def test_a_run_reaped_from_its_worker_and_claimed_again_by_it_commits_once(store, workers, gates):
     """The guard compares claims, not worker names: the old attempt is stopped, the new one
     commits, and the worker's bookkeeping (by token) ends clean."""
@@ -188,6 +193,7 @@ def _reaper_passes(gates, worker: str, leases: int, lease_s: float = 2.0) -> Non
              what=f"{leases} lease(s) of reaper passes by {worker}")
 
 
+@pytest.mark.slow
 def test_leases_outlive_a_long_write_beside_them(store, workers, gates):
     """Short leases (2 s): run A holds its write (on SQLite, the database's only write lock) for
     several leases while run B of the same worker computes; neither that worker nor a second
@@ -214,6 +220,7 @@ def test_leases_outlive_a_long_write_beside_them(store, workers, gates):
     assert "reaped" not in w.log + other.log and "taken away" not in w.log
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_group_mid_write_finishes_the_run_within_the_grace(store, workers, gates):
     [rid] = _enqueue(store, 1)
     gates.close("writing", rid)
@@ -229,6 +236,7 @@ def test_sigterm_to_the_group_mid_write_finishes_the_run_within_the_grace(store,
     assert "BrokenProcessPool" not in w.log and "Traceback" not in w.log
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["grace", "second-signal"])
 def test_sigterm_to_the_group_past_the_grace_releases_the_run_without_a_failure(store, workers, gates, how):
     [rid] = _enqueue(store, 1)
@@ -268,6 +276,7 @@ def test_sigint_past_the_grace_releases_the_held_run(store, workers, gates):
     assert "released unfinished run" in w.log
 
 
+@pytest.mark.slow
 def test_concurrency_beyond_memory_is_capped_with_a_warning(store, workers):
     from p2pstore.jobs.pool import CHILD_MEMORY_BYTES, concurrency_cap
 
@@ -282,6 +291,7 @@ def test_concurrency_beyond_memory_is_capped_with_a_warning(store, workers):
     assert count(store, "SELECT COUNT(*) FROM runs WHERE status='succeeded'") == 3
 
 
+@pytest.mark.slow
 def test_a_long_running_worker_waits_for_a_database_that_is_not_there_yet(backend, tmp_path, workers):
     """One clear line per attempt, no traceback; proceeds when the database appears."""
     if backend == "sqlite":

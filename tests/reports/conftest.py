@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from pg_databases import drop_pg_database, make_pg_database
+from pg_databases import BACKENDS, drop_pg_database, make_pg_database
 
 from p2pstore import Scenario, Store
 from p2pstore.simulate import simulate
@@ -30,7 +30,7 @@ def store_run(store: Store, scenario: Scenario, *, batch: str | None = None, ser
     return run_id
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def sweep_url(request, tmp_path_factory):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('sweep') / 'p2pstore.db'}"

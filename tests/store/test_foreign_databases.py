@@ -136,6 +136,7 @@ def foreign_pg():
         drop_pg_database(url)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: a[0])
 def test_foreign_pg_database_is_left_alone(foreign_pg, args):
     before = _pg_tables(foreign_pg)
@@ -158,6 +159,7 @@ def own_template():
         pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [*COMMANDS, ["db", "upgrade"], ["db", "current"]], ids=lambda a: " ".join(a[:2]))
 def test_template_databases_are_refused(own_template, args):
     code, line = _p2pstore(own_template, args)

@@ -164,6 +164,7 @@ def test_pg_privileged_settings_are_refused(pg_store, sql):
     assert "permission denied to set parameter" in _refused(pg_store, sql)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sql", [
     "SET ROLE postgres", "RESET ROLE", "ALTER SYSTEM SET work_mem = '1GB'", "SELECT pg_reload_conf(); ",
     "DO $$ BEGIN PERFORM pg_read_file('/etc/hostname'); END $$",
@@ -222,6 +223,7 @@ def test_pg_foreign_tables_are_not_granted(pg_store, tmp_path):
     assert "permission denied for foreign table leak" in _refused(pg_store, "SELECT * FROM leak")
 
 
+@pytest.mark.slow
 def test_pg_timeout_ends_sleep_and_endless_recursion(pg_store):
     for sql in ("SELECT pg_sleep(60)",
                 "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
