@@ -51,7 +51,7 @@ def _metric_heading(metric: str, currency: str, width: int) -> str:
 
 def _wide(table: pd.DataFrame, by: str | None, stat: str, currency: str) -> list[str]:
     mechs = ordered_mechanisms(table["mechanism"])
-    head = ([latex_escape(display.parameter(by, currency))] if by else [""]) + \
+    head = ([latex_escape(display.parameter(by, currency))] if by else ["KPI"]) + \
         [latex_escape(display.mechanism(m)) for m in mechs] + ["$n$"]
     span = rf" & \multicolumn{{{len(mechs)}}}{{c}}{{{STAT_TITLES.get(stat, stat)}}} & \\"
     out = [rf"\begin{{tabular}}{{l{'r' * (len(mechs) + 1)}}}", r"\toprule", span, rf"\cmidrule(lr){{2-{len(mechs) + 1}}}",
@@ -60,9 +60,8 @@ def _wide(table: pd.DataFrame, by: str | None, stat: str, currency: str) -> list
         rows = table[table["metric"] == metric]
         cells = dict(zip(zip(rows[by] if by else [None] * len(rows), rows["mechanism"]),
                          _cells(rows, stat, row_decimals(rows["metric"], rows[["mean"]]))))
-        if k:
-            out.append(r"\addlinespace")
         if by:
+            out += [r"\addlinespace"] if k else []
             out.append(_metric_heading(metric, currency, len(head)))
         for value in dict.fromkeys(rows[by]) if by else [None]:
             first = format_value(display.parameter_value(by, value)) if by else metric_label(metric, currency)

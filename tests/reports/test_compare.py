@@ -221,7 +221,8 @@ def test_latex_format_is_a_papers_table(sweep):
     assert r"\multicolumn{3}{c}{mean $\pm$ 95\,\% CI}" in out
     assert sum(line.startswith(("2 &", "4 &")) for line in lines) == 2 and "bill\\_sharing" not in out
     pivot = invoke(sweep.url, "compare", "--batch", "sweep", "--pivot", "mean±sd", "--format", "latex").output
-    assert r"$\pm$" in pivot and r"\addlinespace" in pivot and r"\caption" not in pivot
+    assert r"$\pm$" in pivot and r"\caption" not in pivot
+    assert r"KPI & Conventional & MMR & Bill-sharing & $n$ \\" in pivot  # ungrouped: a row per KPI
     ascii_spelling = invoke(sweep.url, "compare", "--batch", "sweep", "--pivot", "mean+-sd", "--format", "latex").output
     assert ascii_spelling == pivot
     long = invoke(sweep.url, "compare", "--batch", "sweep", "--by", "prosumers", "--metric", "community_bill",
