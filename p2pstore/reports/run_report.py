@@ -12,6 +12,7 @@ import pandas as pd
 from p2pstore import display
 from p2pstore.progress import ProgressFactory, no_progress
 from p2pstore.reports import figures as F
+from p2pstore.reports.battery_figures import battery_run_section
 from p2pstore.reports.compare import metric_order, ordered_mechanisms, row_decimals, select_runs
 from p2pstore.settlement.daily import notebook_daily_frame
 from p2pstore.reports.figure_style import DEFAULT_OPTIONS, PRINT_DPI, FigureOptions
@@ -211,6 +212,7 @@ def single_run_report(store, run_id: int, *, figure_format: str | None = None, d
             report.paragraph("No per-slot series stored for this run (stored with --series full or community).")
         else:
             report.figure("load-pv-weeks", F.load_pv_weeks(series, options), title="Community load and PV over a week")
+        battery_run_section(report, store, run_id, prices, options)
         _bills_section(report, store, run_id, bills, currency, community, options)
         _prices_section(report, prices, currency, community, options)
     report.heading("KPIs", "Per mechanism; definitions, formulas and sources in docs/metrics.md.")

@@ -12,6 +12,7 @@ import pandas as pd
 from p2pstore import display
 from p2pstore.progress import ProgressFactory, no_progress
 from p2pstore.reports import sweep_figures as SF
+from p2pstore.reports.battery_figures import battery_sweep_section
 from p2pstore.reports.compare import (compare_metrics, format_run_ids, metric_order, ordered_mechanisms, row_decimals,
                                       scenario_parameter, select_runs, with_derived_params)
 from p2pstore.reports.figure_style import DEFAULT_OPTIONS, PRINT_DPI, FigureOptions
@@ -139,6 +140,7 @@ def many_runs_report(store, run_ids: Iterable[int] | None = None, batch: str | N
         if by is not None:
             _kpi_figures(report, table, names, by, by_label, currency, options)
     _kind_section(report, store, ids, currency, options)
+    battery_sweep_section(report, metrics, params, by, currency, options)
     _comparison_table(report, table, by)
     report.heading("Runs included")
     report.table(_runs_table(runs, params, metrics, by), digits=2)
