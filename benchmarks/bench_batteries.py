@@ -20,6 +20,7 @@ Wall and CPU times are printed: on a machine shared with other work, CPU time is
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,6 +30,8 @@ import uuid
 from pathlib import Path
 
 BATTERIES = ["--battery-share", "1", "--shared-battery-kwh", "100"]
+#: CPU seconds (user + system) of each ``cli_run``, in order.
+CPU: list[float] = []
 
 
 def _stats(values: list[float]) -> str:
@@ -43,9 +46,13 @@ def cli_run(tmp: Path, extra: list[str]) -> float:
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cmd = [sys.executable, "-m", "p2pstore", "--db", url, "run", "--consumers", "30", "--prosumers", "70",
            "--days", "365", "--series", "none", "--json", *extra]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+    return wall
 
 
 def goal_a(repeat: int) -> bool:
@@ -53,17 +60,19 @@ def goal_a(repeat: int) -> bool:
     ok = True
     with tempfile.TemporaryDirectory(prefix="bench_batteries_") as tmp:
         for rule in ("self_consumption", "community"):
-            plain, batt = [], []
+            plain, batt, plain_cpu, batt_cpu = [], [], [], []
             for k in range(repeat):
                 order = (False, True) if k % 2 == 0 else (True, False)
                 for with_batteries in order:
                     extra = [*BATTERIES, "--battery-dispatch", rule] if with_batteries else []
                     (batt if with_batteries else plain).append(cli_run(Path(tmp), extra))
+                    (batt_cpu if with_batteries else plain_cpu).append(CPU[-1])
             ratio = statistics.median(batt) / statistics.median(plain)
+            on_cpu = statistics.median(batt_cpu) / statistics.median(plain_cpu)
             ok &= ratio <= 1.5
-            print(f"    without batteries        {_stats(plain)}")
-            print(f"    with batteries ({rule:16s}) {_stats(batt)}")
-            print(f"    ratio {ratio:.2f}x (goal <= 1.5x)  {'met' if ratio <= 1.5 else 'NOT met'}")
+            print(f"    without batteries             wall {_stats(plain)}; CPU {_stats(plain_cpu)}")
+            print(f"    with batteries ({rule:16s}) wall {_stats(batt)}; CPU {_stats(batt_cpu)}")
+            print(f"    ratio: wall {ratio:.2f}x, CPU {on_cpu:.2f}x (goal <= 1.5x)  {'met' if ratio <= 1.5 else 'NOT met'}")
     return ok
 
 

@@ -105,7 +105,8 @@ def _settle_with_batteries(scenario: Scenario, profiles, settle):
     dispatch if it has any (the stage between profiles and settlement; docs/batteries.md)."""
     from p2pstore.batteries.stage import apply_batteries  # numpy: imported when a run settles
 
-    scenario = battery_keys.pin(scenario, lambda: [str(x) for x in profiles.labels])  # a file not queued through a store
+    if not scenario.imported or scenario.battery_file is not None:  # a drawn set's batteries were checked on its names
+        scenario = battery_keys.pin(scenario, lambda: [str(x) for x in profiles.labels])
     staged = apply_batteries(scenario, profiles)
     if staged is None:
         return settle(profiles, scenario.mechanisms)

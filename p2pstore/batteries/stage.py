@@ -91,7 +91,7 @@ def home_fleet(scenario, profiles: Profiles) -> tuple[np.ndarray, Fleet]:
     prosumers = np.flatnonzero(profiles.kinds == "prosumer")
     order = np.random.default_rng([s.seed, _DRAW_STREAM]).permutation(len(prosumers))
     chosen = np.sort(prosumers[order[:share_count(s.battery_share, len(prosumers))]])
-    peak = profiles.pv_kw[chosen].max(axis=1) if profiles.n_slots else np.zeros(len(chosen))
+    peak = profiles.pv_kw.max(axis=1)[chosen] if profiles.n_slots else np.zeros(len(chosen))  # no gathered copy
     capacity = s.battery_kwh_per_kwp * peak
     n = len(chosen)
     return chosen, Fleet(capacity, s.battery_kw_per_kwh * capacity, np.full(n, s.battery_efficiency),

@@ -115,3 +115,26 @@ def test_a_bad_battery_file_is_one_line_and_stores_nothing(db_url, tmp_path, row
         assert result.output.strip().splitlines() == [f"Error: {path}: {message}" + result.output.split(message)[1].rstrip()]
         assert "Traceback" not in result.output
     assert _count_runs(db_url) == 0
+
+
+def test_batteries_on_a_profile_set_and_a_draw_of_it(store, tmp_path):
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "profiles"
+    store.import_profiles("demo", load=examples / "load.csv", pv=examples / "pv.csv", tariffs=examples / "tariffs.csv")
+    path = tmp_path / "batteries.csv"
+    path.write_text("household,capacity_kwh,power_kw,efficiency,soc_min,soc_max,soc_initial\n"
+                    "house-01,5,2.5,0.95,0.1,1,0.5\nhouse-07,5,2.5,0.95,0.1,1,0.5\n")
+    _, whole = run_scenario(Scenario(profiles="demo", battery_file=str(path), shared_battery_kwh=10.0), store)
+    assert list(whole.batteries.labels) == ["house-01", "house-07", "community_battery"]
+    run_id, drawn = run_scenario(Scenario(profiles="demo", households=4, seed=2, battery_file=str(path)), store)
+    labels = list(map(str, drawn.profiles.labels))
+    assert list(drawn.batteries.labels) == [x for x in ("house-01", "house-07") if x in labels]  # the others unused
+    stored = _read(store, f"SELECT household FROM batteries WHERE run_id = {run_id}")["household"].tolist()
+    assert stored == list(drawn.batteries.labels)
+    path.write_text("household,capacity_kwh,power_kw,efficiency,soc_min,soc_max,soc_initial\n"
+                    "house-99,5,2.5,0.95,0.1,1,0.5\n")
+    from p2pstore.errors import InputError
+
+    with pytest.raises(InputError, match="line 2, column 'household': no household 'house-99'"):
+        run_scenario(Scenario(profiles="demo", households=4, seed=2, battery_file=str(path)), store)
