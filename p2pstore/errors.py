@@ -95,6 +95,16 @@ class UnknownMechanismError(P2PStoreError):
     """A mechanism name that neither a built-in nor an installed plugin provides."""
 
 
+class UnsettleableError(P2PStoreError):
+    """A stored run that can never be settled here as it is stored: a worker fails it at once,
+    without the retries that could not pass."""
+
+
+class MechanismNotInstalledError(UnsettleableError, UnknownMechanismError):
+    """A stored run names a mechanism no built-in or installed plugin provides (the plugin that
+    was to settle it, or did, has been uninstalled); the message names the plugin."""
+
+
 class MechanismError(P2PStoreError):
     """A plugin mechanism that cannot be loaded, raises, or returns costs of the wrong shape or
     with NaN; the message names the plugin. The run fails and none of its results are written."""

@@ -61,6 +61,7 @@ class AttemptOutcome(enum.StrEnum):
     committed = "committed"  # results stored, run succeeded
     lost = "lost"  # the claim no longer held the run at commit: nothing stored
     error = "error"  # the settlement or the write raised (detail: the error text)
+    unsettleable = "unsettleable"  # it can never pass as stored, e.g. a plugin not installed (detail: the text)
     died = "died"  # the settling process exited (detail: why)
     killed = "killed"  # the worker stopped the process (detail: a KillReason)
 

@@ -17,7 +17,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from p2pstore.errors import DatabaseUnavailable, P2PStoreError, StoreError
+from p2pstore import registry
+from p2pstore.errors import DatabaseUnavailable, MechanismNotInstalledError, P2PStoreError, StoreError
 from p2pstore.jobs.holds import hold
 from p2pstore.jobs.interrupts import interrupt_exit_code, interrupt_name
 from p2pstore.status import ClaimOutcome
@@ -103,6 +104,7 @@ def execute_run(store, claim, *, patience: float | None = None, on_retry: OnRetr
 
     def read():
         scenario = store.scenario_of(claim.run_id)
+        require_installed(store, claim.run_id, scenario.mechanisms)
         series = store.get_run(claim.run_id)["series"]
         if not scenario.imported and check_memory(scenario, series, memory_limit).chunked:
             return series, scenario, None, community_source(store, scenario)
@@ -116,6 +118,19 @@ def execute_run(store, claim, *, patience: float | None = None, on_retry: OnRetr
     committed = store_results(store, claim, settlement, series, patience=patience, on_retry=on_retry,
                               progress=progress)
     return committed, settlement
+
+
+def require_installed(store, run_id: int, mechanisms) -> None:
+    """:class:`MechanismNotInstalledError`, naming the plugin, unless every one of a stored run's
+    ``mechanisms`` is a built-in or an installed plugin: settling it could never pass."""
+    from p2pstore.store.run_mechanisms import plugin_of  # the store (SQLAlchemy): loaded when a run is settled
+
+    missing = [m for m in mechanisms if registry.find(m) is None]
+    if missing:
+        described = ", ".join(f"{m!r}" + (f" ({p})" if (p := plugin_of(store.engine, m)) else "") for m in missing)
+        raise MechanismNotInstalledError(
+            f"run {run_id} needs mechanism plugin {described}, which is not installed here: install it on the "
+            f"workers, then 'p2pstore runs retry {run_id}' (retrying without it cannot pass)")
 
 
 def store_results(store, claim, settlement, series: str, *, patience: float | None = None,

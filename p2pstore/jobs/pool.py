@@ -32,6 +32,7 @@ import threading
 import time
 from multiprocessing.connection import wait
 
+from p2pstore.errors import UnsettleableError
 from p2pstore.jobs.execute import error_text, execute_run
 from p2pstore.status import AttemptOutcome, KillReason
 from p2pstore.store import Store
@@ -135,7 +136,8 @@ def child_main(url: str, parent_pid: int, conn) -> None:
             committed, _ = execute_run(store, Claim(run_id, token, owner), on_retry=on_retry)
             conn.send((Msg.done, token, AttemptOutcome.committed if committed else AttemptOutcome.lost, None))
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the run by the parent
-            conn.send((Msg.done, token, AttemptOutcome.error, error_text(exc)))
+            outcome = AttemptOutcome.unsettleable if isinstance(exc, UnsettleableError) else AttemptOutcome.error
+            conn.send((Msg.done, token, outcome, error_text(exc)))
 
 
 # -- parent --------------------------------------------------------------------------------------

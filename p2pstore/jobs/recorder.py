@@ -89,6 +89,8 @@ class OutcomeRecorder:
                 log.warning("worker %s: released unfinished run %d back to the queue", self.name, rid)
         elif outcome == AttemptOutcome.killed and detail == KillReason.timeout:
             self._timed_out(claim)
+        elif outcome == AttemptOutcome.unsettleable:
+            self._failed(claim, detail or "?", retry=False)
         else:
             self._failed(claim, detail or "?")
 
@@ -99,10 +101,12 @@ class OutcomeRecorder:
             self.stats[Tally.failed] += 1
             log.error("worker %s: run %d failed: %s", self.name, claim.run_id, error)
 
-    def _failed(self, claim: runs.Claim, error: str) -> None:
+    def _failed(self, claim: runs.Claim, error: str, *, retry: bool = True) -> None:
+        """Record a failed attempt: requeued while attempts remain and ``retry`` (an error that
+        cannot pass is not retried), else failed."""
         o = self.opts
         status = self._with_database(lambda: runs.fail(
-            self.engine, claim, error, backoff_base=o.backoff_base, backoff_cap=o.backoff_cap))
+            self.engine, claim, error, retry=retry, backoff_base=o.backoff_base, backoff_cap=o.backoff_cap))
         first = error.splitlines()[0]
         if status == RunStatus.queued:
             self.stats[Tally.retried] += 1

@@ -25,3 +25,12 @@ def stored_mechanisms(engine: Engine, run_id: int) -> list[dict[str, Any]]:
             .where(RunMechanism.run_id == run_id).order_by(RunMechanism.position))
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(stmt)]
+
+
+def plugin_of(engine: Engine, mechanism: str) -> str | None:
+    """How the newest run settled with ``mechanism`` described its plugin
+    (``"dist version (module:function)"``), None if no stored run says."""
+    stmt = (select(RunMechanism.plugin).where(RunMechanism.mechanism == mechanism, RunMechanism.plugin.is_not(None))
+            .order_by(RunMechanism.run_id.desc()).limit(1))
+    with engine.connect() as conn:
+        return conn.execute(stmt).scalar()

@@ -37,6 +37,9 @@ def orphaned_run(db_url, tmp_path, monkeypatch):
         assert PLUGIN in registry.names()
         out = json.loads(invoke(db_url, "run", "--days", "1", "--mechanism", "conventional", "--mechanism", PLUGIN,
                                 "--batch", "orphans", "--json"))
+        queued = json.loads(invoke(db_url, "enqueue", "--days", "1", "--seed", "5", "--series", "none",
+                                   "--mechanism", "mmr", "--mechanism", PLUGIN, "--batch", "later", "--json"))
+        out["queued"] = queued["run_ids"][0]
     sys.path.remove(site)
     registry.refresh()
     assert PLUGIN not in registry.names()
@@ -64,3 +67,29 @@ def test_a_plugin_run_is_read_without_the_plugin(orphaned_run, db_url, tmp_path)
     assert PLUGIN in (tmp_path / "batch" / "bills.csv").read_text()
     invoke(db_url, "report", "--run", str(run_id), "-o", str(tmp_path / "run.html"))
     assert PLUGIN in (tmp_path / "run.html").read_text()
+
+
+def test_rerunning_without_the_plugin_fails_once_naming_it(orphaned_run, db_url):
+    """A queued run whose plugin was uninstalled meanwhile: the worker fails it at its first
+    attempt (of 3 allowed), naming the plugin as the settled run stored it; no backoff, no retry."""
+    import subprocess
+
+    from sqlalchemy import create_engine, text
+
+    run_id = orphaned_run["queued"]
+    worker = subprocess.run([sys.executable, "-m", "p2pstore", "--db", db_url, "worker", "--burst", "--poll", "0.1"],
+                            capture_output=True, text=True, timeout=300)
+    assert worker.returncode == 0, worker.stderr
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            status, attempts, max_attempts, error = conn.execute(text(
+                "SELECT status, attempts, max_attempts, error FROM runs WHERE id = :r"), {"r": run_id}).one()
+    finally:
+        engine.dispose()
+    assert (status, attempts, max_attempts) == ("failed", 1, 3)
+    assert error.splitlines()[0] == (
+        f"MechanismNotInstalledError: run {run_id} needs mechanism plugin '{PLUGIN}' (broken-mechanisms 0.1 "
+        f"(broken_mechanisms:fine)), which is not installed here: install it on the workers, then "
+        f"'p2pstore runs retry {run_id}' (retrying without it cannot pass)")
+    assert "will retry" not in worker.stderr
