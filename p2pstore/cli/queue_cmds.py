@@ -15,9 +15,9 @@ from p2pstore.cli.formatting import echo_json, echo_warnings, render
 from p2pstore.cli.memory import memory_limit_option, share_memory_limit
 from p2pstore.cli.options import (SERIES_DEFAULT, scenario_from_options, scenario_options,
                                   scenario_values_from_options)
-from p2pstore.jobs.options import DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY, WORKER_DEFAULTS as W
 from p2pstore.errors import InputError
 from p2pstore.jobs.enqueue import enqueue as enqueue_runs, parse_at, plan_sweep
+from p2pstore.jobs.options import DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY, NO_WAIT_STALE_HELP, WORKER_DEFAULTS as W
 from p2pstore.reports.compare import format_run_ids
 
 
@@ -82,6 +82,7 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
               help="Runs settled at once, each in its own process (capped to what memory allows, "
                    "with a warning).")
 @click.option("--burst", is_flag=True, help="Exit 0 once nothing is queued or running for this worker.")
+@click.option("--no-wait-stale", "no_wait_stale", is_flag=True, help=NO_WAIT_STALE_HELP)
 @click.option("--name", help="Worker name stored on its runs (default worker@HOST:PID).")
 @click.option("--poll", type=click.FloatRange(min=0.05), default=W.poll, show_default=True,
               help="Seconds between claim ticks.")
@@ -102,7 +103,7 @@ def enqueue(ctx, scenario_file, series, sweeps, seeds, batch, priority, max_atte
               help="First wait between attempts while the database is unreachable (doubles, max 30 s).")
 @memory_limit_option
 @click.pass_context
-def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, max_run_time, backoff, grace,
+def worker(ctx, concurrency, burst, no_wait_stale, name, poll, heartbeat, stale_after, max_run_time, backoff, grace,
            schedule_sync, connect_retry, memory_limit):
     """Claim queued runs and settle them; fire cron schedules.
 
@@ -114,7 +115,7 @@ def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, max_run_
 
     \b
     Examples:
-      p2pstore worker --burst                       # drain the queue, then exit
+      p2pstore worker --burst                       # drain the queue (a dead worker's runs too), then exit
       p2pstore --db postgresql://postgres@db/p2p worker --concurrency 4 --max-run-time 3600
       p2pstore worker --concurrency 2 --memory-limit 8GB    # 4 GB per settling process
     """
@@ -126,7 +127,7 @@ def worker(ctx, concurrency, burst, name, poll, heartbeat, stale_after, max_run_
     logging.getLogger("alembic").setLevel(logging.WARNING)
     share_memory_limit(memory_limit, concurrency)
     code = run_worker(
-        db_url(ctx), name, concurrency=concurrency, burst=burst, poll=poll,
+        db_url(ctx), name, concurrency=concurrency, burst=burst, wait_stale=not no_wait_stale, poll=poll,
         heartbeat=heartbeat, stale_after=stale_after, max_run_time=max_run_time, backoff_base=backoff,
         grace=grace, schedule_sync=schedule_sync, connect_retry=connect_retry,
     )

@@ -11,6 +11,7 @@ from p2pstore.jobs.inflight import Inflight
 from p2pstore.jobs.options import WorkerOptions
 from p2pstore.jobs.recorder import Tally
 from p2pstore.jobs.signals import StopControl
+from p2pstore.jobs.stale_leases import StaleLeases
 from p2pstore.store import runs
 
 log = logging.getLogger("p2pstore.worker")
@@ -29,6 +30,7 @@ class Claimer:
         self.name, self.engine, self.opts, self.capacity = name, engine, opts, capacity
         self.inflight, self.pool, self.control, self.stats = inflight, pool, control, stats
         self.scheduler = None  # set once the scheduler exists
+        self.stale = StaleLeases(name, engine, opts.wait_stale)
         self._lock = threading.Lock()
         self._claiming = False
         self._wake_pending = False
@@ -66,7 +68,7 @@ class Claimer:
             log.info("worker %s: claimed run %d", self.name, claim.run_id)
             self.pool.submit(claim)
         if self.opts.burst and not len(self.inflight) and not self.control.stopping():
-            if not runs.has_pending_work(self.engine):
+            if not runs.has_pending_work(self.engine) and not self.stale.waiting():
                 log.info("worker %s: burst: nothing queued or running for me; stopping", self.name)
                 self.control.stop_event.set()
 

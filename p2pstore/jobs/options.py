@@ -11,7 +11,7 @@ import dataclasses
 
 from p2pstore.status import BACKOFF_BASE_S, BACKOFF_CAP_S, DEFAULT_MAX_ATTEMPTS
 
-__all__ = ["DEFAULT_MAX_ATTEMPTS", "DEFAULT_PRIORITY", "WORKER_DEFAULTS", "WorkerOptions"]
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "DEFAULT_PRIORITY", "NO_WAIT_STALE_HELP", "WORKER_DEFAULTS", "WorkerOptions"]
 
 #: ``--priority`` of queued runs and schedules (lower runs first, like nice).
 DEFAULT_PRIORITY = 0
@@ -32,8 +32,13 @@ class WorkerOptions:
     grace: float = 30.0  # on SIGTERM/SIGINT, wait this long for held runs before releasing them
     connect_retry: float = 2.0  # first wait between attempts while the database is away (doubles up to 30 s)
     burst: bool = False
+    wait_stale: bool = True  # burst: wait for the leases of other workers' runs that are not renewed
     max_run_time: float | None = None  # fail a run whose attempt takes longer than this
 
+
+#: ``worker --no-wait-stale``'s help (:attr:`WorkerOptions.wait_stale`, :mod:`p2pstore.jobs.stale_leases`).
+NO_WAIT_STALE_HELP = ("With --burst: exit without waiting for the leases of runs other workers hold (by default "
+                      "it waits, at most one lease, and settles a dead worker's runs).")
 
 #: Every option's default, by field name (the CLI's defaults).
 WORKER_DEFAULTS = WorkerOptions()

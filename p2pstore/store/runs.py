@@ -393,6 +393,24 @@ def has_pending_work(engine: Engine) -> bool:
         ).first() is not None
 
 
+def leases_elsewhere(engine: Engine, owner: str) -> dict[int, tuple[str | None, dt.datetime, float]]:
+    """Running runs held by others whose lease has not expired: ``{id: (worker, lease expiry,
+    seconds left)}`` (a burst worker waits for the leases of dead workers' runs)."""
+    with engine.connect() as conn:
+        now = db_now(conn)
+        rows = conn.execute(sa.select(runs.c.id, runs.c.worker, runs.c.lease_expires_at, now.label("now")).where(
+            runs.c.status == R, runs.c.lease_expires_at >= now, runs.c.worker.is_distinct_from(owner))).all()
+    return {rid: (worker, expires, max(0.0, (_aware(expires) - _aware(at)).total_seconds()))
+            for rid, worker, expires, at in rows}
+
+
+def _aware(t) -> dt.datetime:
+    """A timestamp read back as an aware UTC time (SQLite gives naive UTC, or text for a literal)."""
+    if isinstance(t, str):
+        t = dt.datetime.fromisoformat(t)
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
 # -- user actions --------------------------------------------------------------------------------
 def _selection(ids: Sequence[int] | None, batch: str | None):
     if ids and batch:
