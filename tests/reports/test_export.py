@@ -14,7 +14,7 @@ from p2pstore.errors import DataWarning
 from p2pstore.reports.export import export_run
 
 TABLES = ["runs", "scenarios", "households", "bills", "daily_bills", "clearing_prices",
-          "household_series", "community_series", "run_metrics"]
+          "household_series", "community_series", "run_metrics", "batteries", "battery_series"]
 
 
 def test_export_csv(sweep, tmp_path):
