@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from p2pstore import registry
-from p2pstore.errors import InputError
+from p2pstore.errors import InputError, P2PStoreError
 from p2pstore.limits import HOUSEHOLD_BLOCK
 from p2pstore.profiles.base import Profiles, block_sums
 from p2pstore.profiles.chunks import ChunkSource, CommunityFrame
@@ -115,11 +115,27 @@ def _call_task(bounds: tuple[int, int]):
     return _TASK(*bounds)
 
 
+def _chunk_process_signals() -> None:
+    """A chunk process ends on SIGTERM (the pool stops it so; a worker's settling process, which
+    it is forked from, ignores SIGTERM, and ``p2pstore run`` turns it into an interrupt) and leaves
+    SIGINT and SIGHUP to the process that settles the run."""
+    import signal  # lazy: only chunk processes use it
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
 def _in_order(function, bounds, workers: int) -> Iterator:
     """``function(start, stop)`` for each chunk, yielded in order; ``workers`` > 1: in that many
     forked processes (the generators hold the GIL while they draw, so threads would not help),
-    which return the chunk's small results. Falls back to this process where it cannot fork."""
+    which return the chunk's small results. A chunk process that dies fails the run
+    (``BrokenProcessPool``) instead of leaving it waiting; an error here, or the caller stopping
+    early, stops them. Falls back to this process where it cannot fork."""
     import multiprocessing  # lazy: only chunked runs with workers use it
+    from concurrent.futures import ProcessPoolExecutor  # lazy: likewise
+    from concurrent.futures.process import BrokenProcessPool  # lazy: likewise
 
     global _TASK
     if workers <= 1 or len(bounds) < 2 or multiprocessing.current_process().daemon \
@@ -128,10 +144,19 @@ def _in_order(function, bounds, workers: int) -> Iterator:
             yield function(a, b)
         return
     _TASK = function
+    pool = ProcessPoolExecutor(min(workers, len(bounds)), mp_context=multiprocessing.get_context("fork"),
+                               initializer=_chunk_process_signals)
     try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(bounds))) as pool:
-            yield from pool.imap(_call_task, bounds)
+        yield from pool.map(_call_task, bounds)
+    except BaseException as exc:
+        for process in list((pool._processes or {}).values()):  # no public way to stop them at once
+            process.terminate()
+        if isinstance(exc, BrokenProcessPool):
+            raise P2PStoreError("a process settling household chunks died (out of memory? try a lower "
+                                "--memory-limit); the run's results are not stored") from None
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         _TASK = None
 
 

@@ -48,3 +48,20 @@ def test_worker_shares_its_limit_between_its_settling_processes(db_url, monkeypa
     result = invoke(db_url, "worker", "--burst", "--concurrency", "2", "--memory-limit", "8GB", "--poll", "0.1")
     assert result.exit_code == 0, result.output
     assert os.environ.pop(MEMORY_LIMIT_ENV) == str(4 * 10**9)
+
+
+def test_a_worker_settles_a_run_in_chunks_within_its_limit(db_url):
+    queued = invoke(db_url, "enqueue", *MONTH, "--memory-limit", "300MB", "--json")
+    assert queued.exit_code == 0, queued.output
+    run_id = json.loads(queued.output)["run_ids"][0]
+    worked = invoke(db_url, "worker", "--burst", "--memory-limit", "300MB", "--poll", "0.1")
+    assert worked.exit_code == 0, worked.output
+    os.environ.pop(MEMORY_LIMIT_ENV, None)
+    whole = invoke(db_url, "run", *MONTH, "--json", env={MEMORY_LIMIT_ENV: "64GiB"})
+    assert whole.exit_code == 0, whole.output
+    other = json.loads(whole.output)["run_id"]
+    sql = (f"SELECT COUNT(*) AS n, SUM(CASE WHEN a.bill = b.bill THEN 1 ELSE 0 END) AS same FROM bills a "
+           f"JOIN bills b ON b.run_id = {other} AND b.mechanism = a.mechanism AND b.household = a.household "
+           f"WHERE a.run_id = {run_id}")
+    counted = json.loads(invoke(db_url, "query", sql, "--format", "json").output)[0]
+    assert counted["n"] == 3 * 500 and counted["same"] == counted["n"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from p2pstore import registry
-from p2pstore.errors import InputError
+from p2pstore.errors import InputError, P2PStoreError
 from p2pstore.limits import HOUSEHOLD_BLOCK
 from p2pstore.profiles import generate
 from p2pstore.profiles.base import column_sums
@@ -166,3 +166,15 @@ def test_plugins_settle_in_chunks_only_when_they_say_so():
         whole = settle(profiles, [name])
         chunked = settle_chunked(ProfilesChunks(profiles), [name], HOUSEHOLD_BLOCK)
         np.testing.assert_array_equal(chunked.results[name].bills, whole.results[name].bills)
+
+
+def test_a_chunk_process_that_dies_fails_the_run_in_one_line():
+    import os
+
+    def dies(community):  # only ever called in a chunk process (workers=2)
+        os._exit(3)
+
+    dies.settles_in_chunks = True
+    with _plugin(dies) as name, pytest.raises(P2PStoreError, match="a process settling household chunks died") as err:
+        settle_chunked(ProfilesChunks(generate(_scenario("notebook"))), [name], HOUSEHOLD_BLOCK, workers=2)
+    assert "\n" not in str(err.value)
