@@ -8,13 +8,16 @@ import sys
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import store_run
+from pg_databases import BACKENDS, drop_pg_database, make_pg_database
+
+from p2pstore import Scenario, Store
 
 from p2pstore.cli import cli
 from p2pstore.errors import DataWarning
-from p2pstore.reports.export import export_run
+from p2pstore.reports.export import export_run, export_tables
 
-TABLES = ["runs", "scenarios", "households", "bills", "daily_bills", "clearing_prices",
-          "household_series", "community_series", "run_metrics", "batteries", "battery_series"]
+TABLES = list(export_tables())  # the store's list (EXPORT_TABLES): every export writes each of these
 
 
 def test_export_csv(sweep, tmp_path):
@@ -175,3 +178,46 @@ def test_a_partial_batch_is_refused_or_exported_with_a_warning_and_a_manifest(sw
     assert manifest["results_of"] == sweep.ids and manifest["not_finished"] == [sweep.queued]
     assert sorted(manifest["files"]) == sorted(f"{t}.csv" for t in TABLES)
     assert sorted(set(pd.read_csv(tmp_path / "yes" / "bills.csv")["run_id"])) == sweep.ids
+
+
+def test_the_list_of_exported_tables_has_the_battery_tables():
+    assert TABLES[:9] == ["runs", "scenarios", "households", "bills", "daily_bills", "clearing_prices",
+                          "household_series", "community_series", "run_metrics"]
+    assert {"batteries", "battery_series"} <= set(TABLES) and len(set(TABLES)) == len(TABLES)
+
+
+@pytest.fixture(params=BACKENDS)
+def battery_store(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'b.db'}" if request.param == "sqlite" else make_pg_database()
+    store = Store(url)
+    try:
+        yield store
+    finally:
+        store.engine.dispose()
+        if request.param != "sqlite":
+            drop_pg_database(url)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_battery_tables_are_exported_with_rows_or_as_a_header_only(battery_store, tmp_path, fmt):
+    """A run with batteries: one ``batteries`` row per battery, one ``battery_series`` row per
+    battery and slot. A run without: both files are written all the same, with their columns and
+    no row (every export has the same files, so scripts read them without checking)."""
+    read = pd.read_csv if fmt == "csv" else pd.read_parquet
+    days = 2
+    with_batteries = store_run(battery_store, Scenario(days=days, battery_share=1.0, shared_battery_kwh=10.0,
+                                                       consumers=2, prosumers=2))
+    without = store_run(battery_store, Scenario(days=days, consumers=2, prosumers=2))
+    export_run(battery_store, with_batteries, tmp_path / "with", fmt)
+    export_run(battery_store, without, tmp_path / "without", fmt)
+    batteries = read(tmp_path / "with" / f"batteries.{fmt}")
+    assert sorted(batteries["household"]) == ["P1", "P2", "community_battery"]
+    assert set(batteries["run_id"]) == {with_batteries} and (batteries["capacity_kwh"] > 0).all()
+    series = read(tmp_path / "with" / f"battery_series.{fmt}")
+    slots = days * 24 * 60 // Scenario().slot_minutes
+    assert len(series) == 3 * slots and set(series["run_id"]) == {with_batteries}
+    assert list(series.groupby("household")["slot"].nunique()) == [slots] * 3
+    assert (series["soc_kwh"] >= 0).all() and (series["charge_kw"] * series["discharge_kw"] == 0).all()
+    for name, frame in (("batteries", batteries), ("battery_series", series)):
+        empty = read(tmp_path / "without" / f"{name}.{fmt}")
+        assert list(empty.columns) == list(frame.columns) and len(empty) == 0, name
