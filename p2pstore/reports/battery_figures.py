@@ -14,16 +14,21 @@ import numpy as np
 import pandas as pd
 from matplotlib.dates import DateFormatter, DayLocator
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from sqlalchemy import select
 
+from p2pstore import display
 from p2pstore.batteries.params import COMMUNITY_BATTERY
 from p2pstore.reports.figure_style import (COLUMN_WIDTH, DEFAULT_OPTIONS, PAGE_WIDTH, FigureOptions, color,
-                                           legend_below, new_figure, styled)
+                                           legend_below, new_figure, styled, tick_text, title,
+                                           wrap_label)
 from p2pstore.store.models import BatterySeries, RunBattery
 
 #: Home batteries drawn one by one in the state-of-charge figure; more are drawn as a band.
 MAX_LINES = 6
 VALUE = "value_per_kwh"
+#: Axis label of the capacity a sweep's value of storage is drawn against when no parameter is given.
+CAPACITY_LABEL = "Battery capacity of the run (kWh)"
 
 
 def battery_frames(store, run_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -66,8 +71,7 @@ def soc_week(params: pd.DataFrame, series: pd.DataFrame, times: pd.Series,
     ax.grid(True, linestyle="--", alpha=0.5)
     ax.xaxis.set_major_locator(DayLocator())
     ax.xaxis.set_major_formatter(DateFormatter("%a %d %b"))
-    if options.title:
-        ax.set_title(f"State of charge over the first week ({params['dispatch'].iloc[0]} rule)")
+    title(ax, f"State of charge over the first week ({params['dispatch'].iloc[0]} dispatch)", options)
     handles, labels = ax.get_legend_handles_labels()
     legend_below(fig, handles, labels, grow=options.height is None)
     return fig
@@ -107,12 +111,13 @@ def storage_value(metrics: pd.DataFrame, params: pd.DataFrame) -> pd.DataFrame:
 
 @styled
 def value_per_kwh(value: pd.DataFrame, params: pd.DataFrame, by: str, currency: str = "Rs",
-                  options: FigureOptions = DEFAULT_OPTIONS) -> Figure:
-    """Mean value of storage per kWh of capacity, per mechanism (and dispatch rule, as line
-    styles, when the runs differ in it), against scenario parameter ``by``."""
+                  options: FigureOptions = DEFAULT_OPTIONS, by_label: str | None = None) -> Figure:
+    """Mean value of storage per kWh of capacity (currency/kWh), per mechanism (and dispatch
+    rule, as line styles, when the runs differ in it), against scenario parameter ``by``
+    (``capacity_kwh``: the run's capacity), labelled ``by_label`` (default: its display name)."""
     keep = ["run_id", by] + (["battery_dispatch"] if "battery_dispatch" in params.columns and by != "battery_dispatch"
                              else [])
-    table = value.merge(params[keep], on="run_id", how="left")
+    table = value.drop(columns=[c for c in keep[1:] if c in value.columns]).merge(params[keep], on="run_id", how="left")
     rules = list(dict.fromkeys(table["battery_dispatch"].dropna())) if "battery_dispatch" in table.columns else []
     styles = {rule: ("-", "--", ":", "-.")[k % 4] for k, rule in enumerate(rules)}
     fig = new_figure(*options.size(COLUMN_WIDTH, 2.6))
@@ -123,19 +128,27 @@ def value_per_kwh(value: pd.DataFrame, params: pd.DataFrame, by: str, currency: 
     keys = ["mechanism", "battery_dispatch"] if len(rules) > 1 else ["mechanism"]
     for key, rows in table.groupby(keys, sort=False):
         mech = key[0] if isinstance(key, tuple) else key
-        label = f"{mech}, {key[1]}" if len(keys) > 1 else mech
         mean = rows.groupby(by)[VALUE].mean().reindex(levels)
-        ax.plot([where[v] for v in levels], mean.to_numpy(), styles.get(key[1], "-") if len(keys) > 1 else "-",
-                marker="o", markersize=3, color=color(mech), label=label)
+        ax.plot([where[v] for v in levels], mean.to_numpy(), styles[key[1]] if len(keys) > 1 else "-",
+                marker="o", markersize=3, color=color(mech), label=display.mechanism(mech))
+    handles, labels = ax.get_legend_handles_labels()
+    if len(keys) > 1:  # one entry per mechanism (colour) and one per dispatch rule (line style)
+        first: dict = {}
+        for text, handle in zip(labels, handles):
+            first.setdefault(text, handle)  # each mechanism's colour, in drawing order
+        handles = [*(Line2D([], [], color=h.get_color(), marker="o", markersize=3) for h in first.values()),
+                   *(Line2D([], [], color="gray", linestyle=styles[r]) for r in rules)]
+        labels = [*first, *(f"{r} dispatch" for r in rules)]
     if not numeric:
-        ax.set_xticks(range(len(levels)), [str(v) for v in levels])
-    ax.set_xlabel(options.label(by, by))
-    ax.set_ylabel(options.label(VALUE, f"Value of storage ({currency} per kWh of capacity)"))
+        ax.margins(x=0.2)  # room for the first and last level's tick text
+        ax.set_xticks(range(len(levels)), [tick_text(display.parameter_value(by, v)) for v in levels])
+    default = CAPACITY_LABEL if by == "capacity_kwh" else display.parameter(by, currency)
+    ax.set_xlabel(options.label(by, by_label or default))
+    ax.set_ylabel(options.label(VALUE, wrap_label(f"Value of storage ({currency} per kWh of capacity)",
+                                                  0.8 * fig.get_figheight())))
     ax.axhline(0.0, color="gray", linewidth=0.6)
     ax.grid(True, linestyle="--", alpha=0.5)
-    if options.title:
-        ax.set_title("Community savings per kWh of battery capacity")
-    handles, labels = ax.get_legend_handles_labels()
+    title(ax, "Community savings per kWh of battery capacity", options)
     legend_below(fig, handles, labels, grow=options.height is None)
     return fig
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from p2pstore.jobs.execute import run_scenario
-from p2pstore.reports.battery_figures import storage_value
+from p2pstore.reports.battery_figures import battery_sweep_section, storage_value
+from p2pstore.reports.figure_style import DEFAULT_OPTIONS
+from p2pstore.reports.report_page import Report
 from p2pstore.reports.run_report import single_run_report
 from p2pstore.reports.sweep_report import many_runs_report
 from p2pstore.scenario import Scenario
@@ -49,3 +51,7 @@ def test_a_capacity_sweep_reports_the_value_of_storage(store):
     assert row["value_per_kwh"] == pytest.approx(
         (bill[(base_id, row["mechanism"])] - bill[(row["run_id"], row["mechanism"])]) / cap, rel=1e-12)
     assert "value-per-kwh" in _slugs(many_runs_report(store, batch="cap", by="battery_kwh_per_kwp"))
+    # without a parameter to group by, the value is drawn against each run's capacity (kWh)
+    by_capacity = Report(title="cap")
+    battery_sweep_section(by_capacity, metrics, params, None, "Rs", DEFAULT_OPTIONS)
+    assert _slugs(by_capacity) == ["value-per-kwh"]

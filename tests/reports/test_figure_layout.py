@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from p2pstore import registry
+from p2pstore.reports import battery_figures as B
 from p2pstore.reports import figures as F
 from p2pstore.reports.figure_style import FigureOptions, figure_bytes
 
@@ -73,6 +74,30 @@ def _sweep() -> tuple[pd.DataFrame, pd.DataFrame]:
     return values, table
 
 
+def _batteries(homes: int, days: int = 8) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """``(batteries, battery_series, times)`` of ``homes`` home batteries and the shared one."""
+    names = [f"Household with a long name {i}" for i in range(homes)] + ["community_battery"]
+    times = pd.Series(pd.date_range("2024-06-01", periods=days * 96, freq="15min"))
+    params = pd.DataFrame({"run_id": 1, "household": names, "dispatch": "self_consumption",
+                           "capacity_kwh": 5.0 + np.arange(len(names))})
+    slots = np.arange(len(times))
+    series = pd.concat([pd.DataFrame({"run_id": 1, "household": n, "slot": slots, "charge_kw": 0.0, "discharge_kw": 0.0,
+                                      "soc_kwh": (5.0 + k) * (0.5 + 0.45 * np.sin(slots / 15 + k))})
+                        for k, n in enumerate(names)])
+    return params, series, times
+
+
+def _storage(by: str, levels: list, rules: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(value, params)`` of runs over ``levels`` of ``by`` and dispatch ``rules``, every mechanism."""
+    rng = np.random.default_rng(6)
+    runs = [(r, level, rule) for r, (level, rule) in enumerate((lv, ru) for lv in levels for ru in rules)]
+    params = pd.DataFrame({"run_id": [r for r, _, _ in runs], by: [lv for _, lv, _ in runs],
+                           "battery_dispatch": [ru for _, _, ru in runs], "seed": 1})
+    value = pd.DataFrame([{"run_id": r, "mechanism": m, "seed": 1, "capacity_kwh": 10.0,
+                           B.VALUE: rng.normal(3, 1)} for r, _, _ in runs for m in MECHS])
+    return value, params
+
+
 def figure_kinds():
     """(name, figure) of every figure kind, with many mechanisms of long names."""
     values, table = _sweep()
@@ -93,11 +118,19 @@ def figure_kinds():
     yield "vs-parameter", F.metric_vs_parameter(table, "prosumer_share", "savings_vs_conventional_pct",
                                                 "Savings against conventional settlement (%)",
                                                 by_label="Prosumer share (of 20 households)")
+    yield "battery-soc-week", B.soc_week(*_batteries(3))
+    yield "battery-soc-week-many", B.soc_week(*_batteries(40))
+    yield "value-per-kwh", B.value_per_kwh(*_storage("shared_battery_kwh", [10.0, 50.0, 100.0], ["community"]),
+                                           "shared_battery_kwh", "Rs")
+    yield "value-per-kwh-rules", B.value_per_kwh(*_storage("battery_file", ["a/homes_small.csv", "b/homes_large.csv"],
+                                                           ["self_consumption", "community"]), "battery_file", "Rs")
+    yield "value-per-kwh-capacity", B.value_per_kwh(*_storage("capacity_kwh", [5.0, 10.0], ["community"]),
+                                                    "capacity_kwh", "Rs")
 
 
 #: Every figure function the layout test draws (figure_kinds); a new figure kind must be added.
 COVERED = {"daily_load_pv", "daily_community_bill", "load_pv_weeks", "household_bills", "prices_over_time",
-           "prices_by_hour", "metric_distribution", "metric_vs_parameter"}
+           "prices_by_hour", "metric_distribution", "metric_vs_parameter", "soc_week", "value_per_kwh"}
 
 
 def test_every_figure_kind_is_drawn_by_the_layout_test():
