@@ -37,9 +37,12 @@ def check_disk(database: str | None, scenario, series: str, *, households: int |
                slots: int | None = None) -> None:
     """:class:`InputError` (one line) when the SQLite file ``database`` (a path; None or
     ``:memory:``: nothing checked) lacks the free disk for ``scenario``'s ``series`` rows."""
+    if series != "full" or not database or database == ":memory:":
+        return
     n = households if households is not None else scenario.n_households
-    h = slots if slots is not None else (scenario.slots if scenario.days is not None else None)
-    if series != "full" or not database or database == ":memory:" or n is None or h is None:
+    known = scenario.days is not None and scenario.slot_minutes is not None  # a profile set's: once resolved
+    h = slots if slots is not None else (scenario.slots if known else None)
+    if n is None or h is None:
         return
     needed = series_bytes(scenario.mechanisms, n, h, series)
     folder = Path(database).resolve().parent

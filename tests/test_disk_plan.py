@@ -28,3 +28,15 @@ def test_a_run_whose_rows_do_not_fit_the_disk_is_refused_before_it_is_stored(tmp
     with Store(url) as store:
         assert int(store.query("SELECT COUNT(*) AS n FROM runs")["n"][0]) == 0
         run_scenario(Scenario(days=1), store, series="community")  # other series are not checked
+
+
+def test_a_profile_set_run_is_checked_once_its_slots_are_known(tmp_path, monkeypatch):
+    """A scenario drawn from a profile set leaves ``slot_minutes`` to the set: nothing to check
+    (and no error) before the set is read; with the set's households and slots it is checked."""
+    monkeypatch.setattr(disk_plan, "SQLITE_BYTES_PER_CELL", 2**50)
+    scenario = Scenario(profiles="demo", households=6, days=2)
+    assert scenario.slot_minutes is None
+    database = str(tmp_path / "p.db")
+    disk_plan.check_disk(database, scenario, "full")
+    with pytest.raises(InputError, match="--series full of 6 households x 192 slots"):
+        disk_plan.check_disk(database, scenario, "full", households=6, slots=192)
