@@ -7,6 +7,8 @@ Lazy top-level API (nothing heavy is imported until used):
 - :func:`run_scenario`: settle a scenario now and store it as a run (what ``p2pstore run`` does).
 """
 
+import importlib
+
 __version__ = "0.1.0"
 
 __all__ = ["Store", "Scenario", "run_scenario", "__version__"]
@@ -20,8 +22,6 @@ _LAZY = {
 
 def __getattr__(name):  # lazy: `import p2pstore` must stay cheap for the CLI
     if name in _LAZY:
-        import importlib
-
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(module), attr)
     raise AttributeError(name)

@@ -11,7 +11,7 @@ The helper is a second *process*: ADBC's driver carries its own copy of SQLite, 
 SQLite in one process do not see each other's file locks (see "How To Corrupt An SQLite Database
 File", section 2.2.1; an export test run that way saw "database disk image is malformed").
 Between processes SQLite's locks work as for any other reader. The helper opens the file
-read-only and imports only the standard library, numpy and the driver.
+read-only and imports only the standard library, numpy, the driver and p2pstore's errors.
 
 Protocol: one request line per household, ``run_id position flat_buy flat_sell`` (floats as
 ``float.hex``); per request, in order, a header of five little-endian int64 ``(status, n,
@@ -23,9 +23,15 @@ message follow.
 
 from __future__ import annotations
 
+import signal
 import struct
+import subprocess
 import sys
 from collections.abc import Callable
+
+import numpy as np
+
+from p2pstore.errors import StoreError
 
 #: ``household_slots`` rows a run must have for a helper process to pay off (it takes ~0.2 s to
 #: start, hidden behind the stream's first steps).
@@ -65,8 +71,6 @@ def read_profile(rows: Rows, run_id: int, position: int, flat_buy: float, flat_s
     broadcasts them). Only the columns that carry information are read (the driver's cost grows
     with each one): load and PV; the slots when they are not a range, the tariffs when a slot
     has one."""
-    import numpy as np
-
     params = {"r": run_id, "p": position}
     first, last, tariffs = (int(column[0]) for column in rows("shape", params))
     if last < first:
@@ -89,8 +93,6 @@ class ProfileReader:
     :meth:`p2pstore.store.streams._HouseholdSlots.read` returns. Close it: the helper ends."""
 
     def __init__(self, uri: str, run_id: int, members: list[tuple]):
-        import subprocess
-
         self.run_id = run_id
         self.order = [m[0] for m in members]
         self.flat = {m[0]: (float(m[1]), float(m[2])) for m in members}
@@ -102,8 +104,6 @@ class ProfileReader:
     def get(self, position: int, wanted=lambda position: True) -> tuple | None:
         """The profile of ``position``; the next :data:`AHEAD` households that ``wanted``
         accepts are asked for too."""
-        from p2pstore.errors import StoreError
-
         start = self.index[position]
         ask = [p for p in self.order[start:start + AHEAD] if p not in self.asked and (p == position or wanted(p))]
         try:
@@ -121,10 +121,6 @@ class ProfileReader:
             raise StoreError(f"the profile reader stopped: {self._stderr()}") from None
 
     def _answer(self, position: int) -> tuple | None:
-        import numpy as np
-
-        from p2pstore.errors import StoreError
-
         status, n, first, has_slot, has_tariffs = _HEADER.unpack(_read(self.proc.stdout, _HEADER.size))
         if status == 1:
             return None
@@ -144,8 +140,6 @@ class ProfileReader:
     def close(self) -> None:
         """End the helper: its input ends (it stops), its output is closed (a helper still
         writing answers nobody reads stops too)."""
-        import subprocess
-
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 stream.close()
@@ -167,10 +161,7 @@ def _read(stream, size: int) -> bytes:
 
 def _serve(uri: str) -> None:
     """The helper: answer requests from stdin on stdout until stdin ends."""
-    import signal
-
-    import adbc_driver_sqlite.dbapi as adbc
-    import numpy as np
+    import adbc_driver_sqlite.dbapi as adbc  # the driver: loaded by the helper process only
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; it closes our stdin
     out = sys.stdout.buffer
