@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from sqlalchemy import select
 
-from p2pstore import display
+from p2pstore import display, registry
 from p2pstore.batteries.params import COMMUNITY_BATTERY
 from p2pstore.reports.figure_style import (COLUMN_WIDTH, DEFAULT_OPTIONS, PAGE_WIDTH, FigureOptions, color,
                                            legend_below, new_figure, styled, tick_text, title,
@@ -126,8 +126,9 @@ def value_per_kwh(value: pd.DataFrame, params: pd.DataFrame, by: str, currency: 
     numeric = all(isinstance(v, (int, float, np.integer, np.floating)) for v in levels)
     where = {v: (float(v) if numeric else k) for k, v in enumerate(levels)}
     keys = ["mechanism", "battery_dispatch"] if len(rules) > 1 else ["mechanism"]
-    for key, rows in table.groupby(keys, sort=False):
-        mech = key[0] if isinstance(key, tuple) else key
+    rank = {m: k for k, m in enumerate(registry.ordered(table["mechanism"].unique()))}  # report order
+    for key, rows in sorted(table.groupby(keys, sort=False), key=lambda kv: rank[kv[1]["mechanism"].iloc[0]]):
+        mech = rows["mechanism"].iloc[0]
         mean = rows.groupby(by)[VALUE].mean().reindex(levels)
         ax.plot([where[v] for v in levels], mean.to_numpy(), styles[key[1]] if len(keys) > 1 else "-",
                 marker="o", markersize=3, color=color(mech), label=display.mechanism(mech))
