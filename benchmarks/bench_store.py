@@ -93,7 +93,7 @@ class Databases:
         self.tmp.cleanup()
 
 
-from p2pstore.store.models import RESULT_TABLES  # noqa: E402  (tables a run writes)
+from p2pstore.store.schema import RESULT_TABLES  # noqa: E402  (tables a run writes)
 
 
 # -- the two ways of writing -------------------------------------------------------------------
@@ -120,7 +120,7 @@ def via_store(url: str, settlement, scenario) -> tuple[int, float]:
 
 def prepared_rows(backend: str, run_id: int, settlement) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
     """Every row of the run as the raw driver wants it, per table (built before timing)."""
-    from p2pstore.store import writer
+    from p2pstore.store.results import writer
 
     out = {}
     for table, blocks in writer.result_blocks(run_id, settlement, "full"):
@@ -135,7 +135,8 @@ def prepared_rows(backend: str, run_id: int, settlement) -> dict[str, tuple[tupl
 
 
 def via_raw_driver(backend: str, url: str, settlement, scenario) -> tuple[int, float]:
-    from p2pstore.store import Store, writer
+    from p2pstore.store import Store
+    from p2pstore.store.results import writer
 
     with Store(url) as store:  # schema and the run row, as for the store path
         run_id = store.create_run(scenario)

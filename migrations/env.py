@@ -1,17 +1,17 @@
 """Alembic environment for p2pstore.
 
 The connection comes, in order of preference, from ``config.attributes["connection"]``
-(p2pstore.store.migrate and pytest-alembic pass one, inside their own transaction), from
+(p2pstore.store.schema.migrate and pytest-alembic pass one, inside their own transaction), from
 ``-x db=URL``, from ``sqlalchemy.url``, or from p2pstore's own URL resolution
 (``P2PSTORE_DATABASE_URL``, else ``./p2pstore.db``). After every online run, the read-only query
-role is brought in step with the schema (PostgreSQL; see ``p2pstore.store.query_role``).
+role is brought in step with the schema (PostgreSQL; see ``p2pstore.store.querygate.query_role``).
 """
 
 from __future__ import annotations
 
 from alembic import context
 
-from p2pstore.store.models import Base
+from p2pstore.store.schema import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -36,8 +36,8 @@ def _configure(connection) -> None:
 def _after_migrations() -> None:
     """PostgreSQL: keep the read-only query role's grants and gate function in step with the
     schema after every upgrade (tables of later migrations included); drop the function when the
-    schema is downgraded to nothing. See p2pstore.store.query_role."""
-    from p2pstore.store.query_role import install_query_role, uninstall_query_function
+    schema is downgraded to nothing. See p2pstore.store.querygate.query_role."""
+    from p2pstore.store.querygate.query_role import install_query_role, uninstall_query_function
 
     migration_context = context.get_context()
     connection = migration_context.connection

@@ -47,7 +47,7 @@ BACKOFF_CAP_S = 300.0
 
 
 class ClaimOutcome(enum.StrEnum):
-    """What became of a claim (:func:`p2pstore.store.runs.outcome`): still holding its run,
+    """What became of a claim (:func:`p2pstore.store.queue.runs.outcome`): still holding its run,
     committed it (the run succeeded under it), or lost it (cancelled, reaped, failed)."""
 
     held = "held"

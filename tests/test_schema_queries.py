@@ -18,7 +18,7 @@ import pytest
 
 from p2pstore import Scenario, Store
 from p2pstore.simulate import simulate
-from p2pstore.store.query import run_readonly_query
+from p2pstore.store.querygate.query import run_readonly_query
 
 SCHEMA_MD = Path(__file__).resolve().parents[1] / "docs" / "schema.md"
 FENCE = re.compile(r"^```[ \t]*sql\b([^\n]*)\n(.*?)^```", re.S | re.M | re.I)

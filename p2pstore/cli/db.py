@@ -33,7 +33,7 @@ def upgrade(ctx):
       p2pstore --db postgresql://postgres@127.0.0.1/p2p db upgrade
     """
     # lazy: Alembic and the store import SQLAlchemy and numpy, which `p2pstore --help` must not load
-    from p2pstore.store import migrate
+    from p2pstore.store.schema import migrate
 
     before, after = migrate.upgrade(db_url(ctx))
     click.echo(f"{before or 'empty'} -> {after}")
@@ -49,7 +49,7 @@ def current(ctx):
       p2pstore db current
     """
     # lazy: Alembic and the store import SQLAlchemy and numpy, which `p2pstore --help` must not load
-    from p2pstore.store import migrate
+    from p2pstore.store.schema import migrate
 
     rev, head = migrate.current(db_url(ctx))
     click.echo(f"current: {rev or 'none (empty database)'}\nhead:    {head}")
@@ -68,7 +68,7 @@ def info(ctx, as_json):
       p2pstore db info --json
     """
     # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
-    from p2pstore.store.maintenance import info as db_info
+    from p2pstore.store.schema.maintenance import info as db_info
 
     engine = open_store(ctx).engine
     out = patiently(lambda: db_info(engine))
@@ -107,7 +107,7 @@ def vacuum(ctx, full, as_json):
       p2pstore --db postgresql://postgres@127.0.0.1/p2p db vacuum --full
     """
     # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
-    from p2pstore.store.maintenance import format_growth, vacuum as do_vacuum
+    from p2pstore.store.schema.maintenance import format_growth, vacuum as do_vacuum
 
     engine = open_store(ctx).engine
     before, after = patiently(lambda: do_vacuum(engine, full=full))

@@ -153,7 +153,7 @@ def cancel_runs(ctx, run_ids, batch):
       p2pstore runs cancel --batch demo
     """
     # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
-    from p2pstore.store.runs import cancel
+    from p2pstore.store.queue.actions import cancel
 
     engine = open_store(ctx, writes=True).engine
     _echo_ids("cancelled", patiently(lambda: cancel(engine, list(run_ids) or None, batch)))
@@ -172,7 +172,7 @@ def retry_runs(ctx, run_ids, failed):
       p2pstore runs retry --failed
     """
     # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
-    from p2pstore.store.runs import retry
+    from p2pstore.store.queue.actions import retry
 
     engine = open_store(ctx, writes=True).engine
     _echo_ids("requeued", patiently(lambda: retry(engine, list(run_ids) or None, failed=failed)))
@@ -245,7 +245,8 @@ def schedule_list(ctx, as_json):
       p2pstore schedule list --json
     """
     # lazy: jobs.schedules imports SQLAlchemy and numpy, which `p2pstore --help` must not load
-    from p2pstore.jobs.schedules import list_schedules, next_fire_time
+    from p2pstore.jobs.schedules import next_fire_time
+    from p2pstore.store.queue.schedules import list_schedules
 
     rows = list_schedules(open_store(ctx).engine)
     for r in rows:
@@ -266,7 +267,7 @@ def schedule_list(ctx, as_json):
 
 def _set_paused(ctx, name, paused):
     # lazy: jobs.schedules imports SQLAlchemy and numpy, which `p2pstore --help` must not load
-    from p2pstore.jobs.schedules import set_paused
+    from p2pstore.store.queue.schedules import set_paused
 
     engine = open_store(ctx, writes=True).engine
     patiently(lambda: set_paused(engine, name, paused))
@@ -310,7 +311,7 @@ def schedule_remove(ctx, name):
       p2pstore schedule remove nightly
     """
     # lazy: jobs.schedules imports SQLAlchemy and numpy, which `p2pstore --help` must not load
-    from p2pstore.jobs.schedules import remove_schedule
+    from p2pstore.store.queue.schedules import remove_schedule
 
     engine = open_store(ctx, writes=True).engine
     patiently(lambda: remove_schedule(engine, name))

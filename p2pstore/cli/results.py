@@ -60,7 +60,7 @@ def query(ctx, sql, fmt, timeout, limit):
       p2pstore query "SELECT * FROM runs" --limit 20 --timeout 10
     """
     # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
-    from p2pstore.store.query import open_readonly_query
+    from p2pstore.store.querygate.query import open_readonly_query
 
     if limit is None:
         limit = TABLE_ROW_LIMIT if fmt == "table" else 0

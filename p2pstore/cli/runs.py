@@ -69,8 +69,8 @@ def show_run(ctx, run_id, as_json):
       p2pstore runs show 1
       p2pstore runs show 1 --json | jq .provenance
     """
-    from p2pstore.store.run_mechanisms import stored_mechanisms  # the store: loaded when the command runs
-    from p2pstore.store.provenance_rows import read_provenance  # as above
+    from p2pstore.store.results.run_mechanisms import stored_mechanisms  # the store: loaded when the command runs
+    from p2pstore.store.results.provenance_rows import read_provenance  # as above
 
     store = open_store(ctx)
     run = store.get_run(run_id)
@@ -142,7 +142,7 @@ def delete_runs(ctx, run_ids, batch, yes, as_json):
       p2pstore runs delete --batch demo --yes && p2pstore db vacuum
     """
     # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
-    from p2pstore.store import runs as store_runs
+    from p2pstore.store.queue import actions as store_runs
 
     ids = list(run_ids) or None
     engine = open_store(ctx, writes=True).engine

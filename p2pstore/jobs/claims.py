@@ -12,7 +12,7 @@ from p2pstore.jobs.options import WorkerOptions
 from p2pstore.jobs.recorder import Tally
 from p2pstore.jobs.signals import StopControl
 from p2pstore.jobs.stale_leases import StaleLeases
-from p2pstore.store import runs
+from p2pstore.store.queue import runs
 
 log = logging.getLogger("p2pstore.worker")
 

@@ -136,7 +136,7 @@ def require_installed(store, run_id: int, mechanisms) -> None:
 def store_results(store, claim, settlement, series: str, *, patience: float | None = None,
                   on_retry: OnRetry | None = None, progress=None) -> bool:
     """Write ``settlement`` under ``claim``, retrying transient errors; True once committed."""
-    from p2pstore.store import runs  # the store (SQLAlchemy): loaded when results are written
+    from p2pstore.store.queue import runs  # the store (SQLAlchemy): loaded when results are written
     from p2pstore.store.retry import call_with_retry  # the store (SQLAlchemy): loaded when results are written
 
     tried = False
@@ -196,7 +196,8 @@ def run_now(store, scenario, series: str = "full", *, batch: str | None = None, 
     from p2pstore.jobs.enqueue import check_batch  # jobs.enqueue imports the scenario layer: loaded when a run starts
     from p2pstore.jobs.lease import LeaseKeeper  # threads: loaded when a run starts
     from p2pstore.simulate import check_memory  # numpy settlement: loaded when a run starts
-    from p2pstore.store import RunRequest, runs  # the store (SQLAlchemy): loaded when a run is stored
+    from p2pstore.store import RunRequest  # the store (SQLAlchemy): loaded when a run is stored
+    from p2pstore.store.queue import runs  # the store (SQLAlchemy): loaded when a run is stored
     from p2pstore.store.retry import call_with_retry  # the store (SQLAlchemy): loaded when a run is stored
 
     check_batch(batch)
@@ -234,7 +235,7 @@ def run_now(store, scenario, series: str = "full", *, batch: str | None = None, 
 def _cancel_interrupted(store, claim, why: str = "Ctrl-C") -> str:
     """Cancel the run of an interrupted ``p2pstore run`` (``why``: ``Ctrl-C``, ``SIGTERM``,
     ``SIGHUP``); the one line that says what happened."""
-    from p2pstore.store import runs  # the store (SQLAlchemy): loaded when a run is cancelled
+    from p2pstore.store.queue import runs  # the store (SQLAlchemy): loaded when a run is cancelled
     from p2pstore.store.retry import call_with_retry, describe  # the store (SQLAlchemy): loaded when a run is cancelled
 
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 
-from p2pstore.store.runs import Claim
+from p2pstore.store.queue.runs import Claim
 
 
 @dataclasses.dataclass

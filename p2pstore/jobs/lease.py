@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from p2pstore.jobs.holds import mark
-from p2pstore.store import runs
+from p2pstore.store.queue import runs
 from p2pstore.store.retry import classify
 
 

@@ -37,7 +37,7 @@ from p2pstore.jobs.execute import error_text, execute_run
 from p2pstore.status import AttemptOutcome, KillReason
 from p2pstore.store import Store
 from p2pstore.store.retry import call_with_retry, describe
-from p2pstore.store.runs import Claim
+from p2pstore.store.queue.runs import Claim
 
 log = logging.getLogger("p2pstore.worker")
 
@@ -107,7 +107,7 @@ def child_main(url: str, parent_pid: int, conn) -> None:
     # warm-up, in the child only (the parent never settles): numpy, the settlement and the
     # writer loaded before the child says ready, so that a run's time is its own
     import p2pstore.simulate  # noqa: F401  (start-up cost moved before the first run)
-    import p2pstore.store.writer  # noqa: F401  (start-up cost moved before the first run)
+    import p2pstore.store.results.writer  # noqa: F401  (start-up cost moved before the first run)
 
     def open_store():
         return Store(url, migrate=False, sqlite_busy_timeout_s=SETTLER_BUSY_TIMEOUT_S)

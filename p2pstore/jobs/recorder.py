@@ -17,7 +17,7 @@ from p2pstore.jobs.inflight import Attempt, Inflight
 from p2pstore.jobs.options import WorkerOptions
 from p2pstore.jobs.signals import StopControl
 from p2pstore.status import AttemptOutcome, KillReason, RunStatus
-from p2pstore.store import runs
+from p2pstore.store.queue import runs
 from p2pstore.store.retry import call_with_retry, classify, describe
 
 log = logging.getLogger("p2pstore.worker")

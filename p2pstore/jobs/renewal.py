@@ -9,7 +9,7 @@ import logging
 from p2pstore.jobs.holds import mark
 from p2pstore.jobs.inflight import Inflight
 from p2pstore.status import KillReason
-from p2pstore.store import runs
+from p2pstore.store.queue import runs
 
 log = logging.getLogger("p2pstore.worker")
 

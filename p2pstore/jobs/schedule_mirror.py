@@ -8,8 +8,9 @@ import logging
 from collections.abc import Callable
 
 from p2pstore.jobs import schedules as sch
+from p2pstore.store.queue import schedules as queue_schedules
 from p2pstore.jobs.signals import StopControl
-from p2pstore.store.runs import now_utc
+from p2pstore.store.queue.runs import now_utc
 
 log = logging.getLogger("p2pstore.worker")
 
@@ -38,7 +39,7 @@ class ScheduleMirror:
         if self.control.stopping():
             return
         wanted = {row["id"]: (row["cron"], row["timezone"], row["name"])
-                  for row in sch.active_schedules(self.engine)}
+                  for row in queue_schedules.active_schedules(self.engine)}
         for sid in list(self._jobs):
             if sid not in wanted or wanted[sid][:2] != self._jobs[sid]:
                 self.scheduler.remove_job(job_id(sid))
@@ -62,7 +63,7 @@ class ScheduleMirror:
         fire_time = sch.latest_fire_time(trigger, now_utc())
         if fire_time is None:
             return
-        run_id = sch.fire_schedule(self.engine, schedule_id, fire_time)
+        run_id = queue_schedules.fire_schedule(self.engine, schedule_id, fire_time)
         if run_id is None:
             log.info("worker %s: schedule %r fired for %s: already queued by another worker",
                      self.name, name, fire_time.isoformat())

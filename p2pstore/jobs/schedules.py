@@ -4,7 +4,8 @@ Expressions are parsed by APScheduler's :class:`CronTrigger` (5 crontab fields v
 ``CronTrigger.from_crontab``; a 6-field form with a leading *seconds* field is accepted too), in
 the schedule's IANA time zone. Every worker runs every active schedule in its own in-memory
 APScheduler; a firing inserts a run keyed unique on ``(schedule_id, fire_time)`` with
-``INSERT ... ON CONFLICT DO NOTHING``, so however many workers fire, one run is enqueued.
+``INSERT ... ON CONFLICT DO NOTHING``, so however many workers fire, one run is enqueued. The
+statements over the ``schedules`` table are in :mod:`p2pstore.store.queue.schedules`.
 """
 
 from __future__ import annotations
@@ -13,23 +14,17 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import sqlalchemy as sa
 from apscheduler.triggers.cron import CronTrigger
 
-from p2pstore.errors import IntegrityViolation, NotFoundError, P2PStoreError
+from p2pstore.errors import NotFoundError, P2PStoreError
 from p2pstore.jobs.enqueue import check_max_attempts
 from p2pstore.jobs.options import DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY
 from p2pstore.limits import check_name
-from p2pstore.store import runs
-from p2pstore.store.engine import begin_write
-from p2pstore.store.models import Schedule
-from p2pstore.store.runs import now_utc
+from p2pstore.store.queue import schedules as queue_schedules
+from p2pstore.store.queue.runs import now_utc
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
-
-schedules = Schedule.__table__
-
 
 class ScheduleError(P2PStoreError):
     """A bad schedule (cron expression, time zone, name)."""
@@ -105,82 +100,22 @@ def add_schedule(
     """Create schedule ``name``; return its id. Everything is validated before anything is written."""
     check_schedule(name, cron, timezone, max_attempts)
     engine = store.engine
-    if _find(engine, name) is not None:
+    if queue_schedules.find_schedule(engine, name) is not None:
         raise ScheduleError(f"schedule {name!r} already exists (remove it first)")
     scenario_id = store.save_scenario(scenario)
-    try:
-        with begin_write(engine) as conn:
-            return conn.execute(
-                sa.insert(schedules).values(
-                    name=name, cron=cron, timezone=timezone, scenario_id=scenario_id,
-                    mechanisms=",".join(scenario.mechanisms), series=series, priority=priority,
-                    max_attempts=max_attempts, paused=False,
-                ).returning(schedules.c.id)
-            ).scalar_one()
-    except IntegrityViolation:
-        raise ScheduleError(f"schedule {name!r} already exists (remove it first)") from None
-
-
-def _find(engine: Engine, name: str) -> dict[str, Any] | None:
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(schedules).where(schedules.c.name == name)).mappings().first()
-    return dict(row) if row else None
+    schedule_id = queue_schedules.insert_schedule(engine, {
+        "name": name, "cron": cron, "timezone": timezone, "scenario_id": scenario_id,
+        "mechanisms": ",".join(scenario.mechanisms), "series": series, "priority": priority,
+        "max_attempts": max_attempts,
+    })
+    if schedule_id is None:
+        raise ScheduleError(f"schedule {name!r} already exists (remove it first)")
+    return schedule_id
 
 
 def get_schedule(engine: Engine, name: str) -> dict[str, Any]:
-    row = _find(engine, name)
+    """Schedule ``name``'s row; :class:`NotFoundError` if there is none."""
+    row = queue_schedules.find_schedule(engine, name)
     if row is None:
         raise NotFoundError(f"no schedule named {name!r}")
     return row
-
-
-def list_schedules(engine: Engine, *, active_only: bool = False) -> list[dict[str, Any]]:
-    """Every schedule as a dict, with ``last_fire_time`` (of its newest run) and ``runs``."""
-    last = runs.schedule_run_stats()
-    q = (
-        sa.select(schedules, last.c.last_fire_time, sa.func.coalesce(last.c.runs, 0).label("runs"))
-        .select_from(schedules.outerjoin(last, last.c.schedule_id == schedules.c.id))
-        .order_by(schedules.c.id)
-    )
-    if active_only:
-        q = q.where(schedules.c.paused.is_(False))
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(q).mappings()]
-
-
-def active_schedules(engine: Engine) -> list[dict[str, Any]]:
-    """``id``, ``name``, ``cron`` and ``timezone`` of every schedule not paused: what a worker
-    mirrors on each sync (no per-schedule run statistics, unlike :func:`list_schedules`)."""
-    q = (
-        sa.select(schedules.c.id, schedules.c.name, schedules.c.cron, schedules.c.timezone)
-        .where(schedules.c.paused.is_(False))
-        .order_by(schedules.c.id)
-    )
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(q).mappings()]
-
-
-def set_paused(engine: Engine, name: str, paused: bool) -> None:
-    with begin_write(engine) as conn:
-        n = conn.execute(sa.update(schedules).where(schedules.c.name == name).values(paused=paused)).rowcount
-    if n != 1:
-        raise NotFoundError(f"no schedule named {name!r}")
-
-
-def remove_schedule(engine: Engine, name: str) -> int:
-    """Delete schedule ``name``; its runs stay (their ``schedule_id`` is cleared). Returns its id."""
-    with begin_write(engine) as conn:
-        sid = conn.execute(
-            sa.delete(schedules).where(schedules.c.name == name).returning(schedules.c.id)
-        ).scalar_one_or_none()
-        if sid is None:
-            raise NotFoundError(f"no schedule named {name!r}")
-        runs.detach_schedule(conn, sid)
-    return sid
-
-
-def fire_schedule(engine: Engine, schedule_id: int, fire_time: dt.datetime) -> int | None:
-    """Enqueue the run of one firing; return its id, or None when another worker already did
-    (or the schedule is paused or gone). One ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``."""
-    with begin_write(engine) as conn:
-        return runs.insert_fired_run(conn, schedule_id, fire_time)

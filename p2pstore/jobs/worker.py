@@ -34,9 +34,9 @@ from p2pstore.jobs.signals import StopControl
 from p2pstore.status import KillReason
 from p2pstore.store import Store
 from p2pstore.store.engine import connect, create_engine, engine_url, resolve_url
-from p2pstore.store.maintenance import database_size, format_growth
+from p2pstore.store.schema.maintenance import database_size, format_growth
 from p2pstore.store.retry import PERMANENT, call_with_retry, classify, describe
-from p2pstore.store.runs import now_utc
+from p2pstore.store.queue.runs import now_utc
 
 __all__ = ["Worker", "WorkerOptions", "run_worker"]
 
@@ -228,7 +228,7 @@ class Worker:
 
 
 def _size_or_none(engine) -> int | None:
-    """The database's size in bytes (:func:`p2pstore.store.maintenance.database_size`), None when
+    """The database's size in bytes (:func:`p2pstore.store.schema.maintenance.database_size`), None when
     it cannot be read now (an outage): a summary line does without it."""
     try:
         return database_size(engine)

@@ -10,7 +10,7 @@ failed export leaves no half-written table.
 Both formats are written by pyarrow (a core dependency, imported only once an export starts):
 CSV chunks are formatted by ``pyarrow.csv`` in C++ from columns (:mod:`p2pstore.reports.export_csv`) (numpy columns for ``household_series``, never
 a Python value per cell; a column that repeats one already formatted, as the stream's
-:attr:`~p2pstore.store.streams.Chunk.same` keys say, is not formatted again), Parquet row groups
+:attr:`~p2pstore.store.results.streams.Chunk.same` keys say, is not formatted again), Parquet row groups
 by ``pyarrow.parquet`` (:mod:`p2pstore.reports.export_arrow`). Text cells of CSV files are
 neutralised as :mod:`p2pstore.csv_cells` says (no cell starts in a way a spreadsheet evaluates);
 Parquet keeps the stored text as it is. ``household_series`` is written while a second thread writes the other
@@ -52,7 +52,7 @@ def _require_pyarrow() -> None:
 
 def export_tables() -> tuple[str, ...]:
     """Names of the tables an export writes, in order."""
-    from p2pstore.store.streams import EXPORT_TABLES  # the store's streams: loaded when an export starts
+    from p2pstore.store.results.streams import EXPORT_TABLES  # the store's streams: loaded when an export starts
 
     return EXPORT_TABLES
 

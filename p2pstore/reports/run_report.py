@@ -19,8 +19,8 @@ from p2pstore.reports.figure_style import DEFAULT_OPTIONS, PRINT_DPI, FigureOpti
 from p2pstore.reports.groups import kind_table, with_battery_kinds
 from p2pstore.reports.numbers import format_value, metric_label
 from p2pstore.reports.report_page import Report
-from p2pstore.store.battery_owners import battery_owners
-from p2pstore.store.provenance_rows import read_provenance
+from p2pstore.store.results.battery_owners import battery_owners
+from p2pstore.store.results.provenance_rows import read_provenance
 
 
 def run_spec(store, run_id: int) -> dict:

@@ -2,7 +2,7 @@
 
 The run is settled exactly as a worker settles it (its stored scenario, profile set and tariff
 file: :func:`p2pstore.jobs.execute.community_profiles`), its rows built as the writer builds them
-(:func:`p2pstore.store.writer.result_blocks`), and every stored value of the compared tables is
+(:func:`p2pstore.store.results.writer.result_blocks`), and every stored value of the compared tables is
 checked for equality (NULL equals NULL, nothing else is tolerated). When values differ, the
 summary names the columns, how many values and by how much, and the software versions that
 changed since the run was stored (:mod:`p2pstore.provenance`). Nothing is written.
@@ -19,9 +19,9 @@ from sqlalchemy import select
 from p2pstore import provenance
 from p2pstore.errors import P2PStoreError
 from p2pstore.status import RunStatus
-from p2pstore.store.models import Base
-from p2pstore.store.provenance_rows import read_provenance
-from p2pstore.store.writer import COLUMNS, result_blocks
+from p2pstore.store.schema import Base
+from p2pstore.store.results.provenance_rows import read_provenance
+from p2pstore.store.results.writer import COLUMNS, result_blocks
 
 #: Tables compared (per-household series are derived from these and the stored profiles), when
 #: the run stores them.

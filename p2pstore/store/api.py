@@ -15,8 +15,8 @@ from p2pstore.errors import InputError, NotFoundError
 from p2pstore.status import DEFAULT_MAX_ATTEMPTS
 from p2pstore.store.engine import begin_write, create_engine, db_timestamp, engine_url
 from p2pstore.store.profile_sets import ProfileSetMethods
-from p2pstore.store.readers import StoreReaders
-from p2pstore.store.streams import StoreStreams
+from p2pstore.store.results.readers import StoreReaders
+from p2pstore.store.results.streams import StoreStreams
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 class RunRequest:
     """One run to enqueue.
 
-    ``series``: ``full`` | ``community`` | ``none`` (see :func:`p2pstore.store.writer.result_blocks`).
+    ``series``: ``full`` | ``community`` | ``none`` (see :func:`p2pstore.store.results.writer.result_blocks`).
     ``priority``: lower runs first. ``not_before``: earliest start (None = now, on the DB clock;
     naive datetimes are taken as UTC).
     """
@@ -48,7 +48,7 @@ class _LostRun(Exception):
 class Store(StoreReaders, StoreStreams, ProfileSetMethods):
     """Results store at ``url`` (see :func:`p2pstore.store.engine.resolve_url`).
 
-    On construction the schema revision is checked (:func:`p2pstore.store.migrate.ensure_schema`).
+    On construction the schema revision is checked (:func:`p2pstore.store.schema.migrate.ensure_schema`).
     With ``migrate`` (the default, for code that stores) an *empty* database is migrated to head
     and a read-only or in-memory SQLite database is refused; with ``migrate=False`` (readers) the
     database must already hold p2pstore's schema, and a missing SQLite file is not created.
@@ -58,7 +58,7 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
 
     def __init__(self, url: str | None = None, *, migrate: bool = True,
                  sqlite_busy_timeout_s: float | None = None):
-        from p2pstore.store.migrate import ensure_schema
+        from p2pstore.store.schema.migrate import ensure_schema
 
         self.engine: Engine = create_engine(url, sqlite_busy_timeout_s=sqlite_busy_timeout_s)
         try:
@@ -118,7 +118,7 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
     def _scenario_id(self, conn: Connection, scenario: Scenario, cache: dict | None = None) -> int:
         from sqlalchemy import select
 
-        from p2pstore.store.models import ScenarioRow
+        from p2pstore.store.schema import ScenarioRow
         from p2pstore.store.profile_sets import link, resolve
 
         resolved = resolve(conn, scenario, cache)
@@ -150,7 +150,7 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
         Each scenario is resolved (see :meth:`save_scenario`); a scenario that does not fit its
         profile set or tariff file raises :class:`~p2pstore.errors.InputError` and nothing is
         written."""
-        from p2pstore.store import runs
+        from p2pstore.store.queue import runs
 
         items = list(items)
         for item in items:
@@ -184,8 +184,8 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
     def create_claimed_run(self, item: RunRequest, owner: str, lease_s: float):
         """Insert one run already claimed by ``owner`` with a lease of ``lease_s`` seconds (the
         synchronous ``p2pstore run``: no worker can take it); return its
-        :class:`~p2pstore.store.runs.Claim`. The scenario is resolved as in :meth:`create_runs`."""
-        from p2pstore.store import runs
+        :class:`~p2pstore.store.queue.runs.Claim`. The scenario is resolved as in :meth:`create_runs`."""
+        from p2pstore.store.queue import runs
         from p2pstore.store.profile_sets import read_tariff_files
 
         _check_series(item.series)
@@ -203,7 +203,7 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
         """The run's row as a dict (plus ``spec_hash``); :class:`NotFoundError` if absent."""
         from sqlalchemy import select
 
-        from p2pstore.store.models import Run, ScenarioRow
+        from p2pstore.store.schema import Run, ScenarioRow
 
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -219,7 +219,7 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
         from sqlalchemy import select
 
         from p2pstore.scenario import from_json
-        from p2pstore.store.models import Run, ScenarioRow
+        from p2pstore.store.schema import Run, ScenarioRow
 
         with self.engine.connect() as conn:
             spec = conn.execute(
@@ -233,7 +233,7 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
     def _require_run(self, conn: Connection, run_id: int) -> None:
         from sqlalchemy import select
 
-        from p2pstore.store.models import Run
+        from p2pstore.store.schema import Run
 
         if conn.execute(select(Run.id).where(Run.id == run_id)).first() is None:
             raise NotFoundError(f"run {run_id} does not exist")
@@ -242,12 +242,12 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
     def query(self, sql: str, *, timeout: float | None = None, limit: int | None = None):
         """Run one read-only SQL statement; return a pandas DataFrame (``p2pstore query``).
 
-        ``timeout``: seconds (default :data:`p2pstore.store.query.DEFAULT_TIMEOUT_S`; 0 = none);
+        ``timeout``: seconds (default :data:`p2pstore.store.querygate.query.DEFAULT_TIMEOUT_S`; 0 = none);
         ``limit``: at most this many rows. A write, or anything that would reach beyond the store
         (files, programs, other sessions), is refused with :class:`StoreError` ``"read-only: ..."``
-        and changes nothing; see :func:`p2pstore.store.query.open_readonly_query`.
+        and changes nothing; see :func:`p2pstore.store.querygate.query.open_readonly_query`.
         """
-        from p2pstore.store.query import DEFAULT_TIMEOUT_S, run_readonly_query
+        from p2pstore.store.querygate.query import DEFAULT_TIMEOUT_S, run_readonly_query
 
         return run_readonly_query(self.engine, sql, dataframe=True, limit=limit,
                                   timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout)
@@ -260,7 +260,7 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
         One transaction writes households, bills, daily bills, clearing prices, community series
         (``full``/``community``), household series (``full``) and metrics, then sets
         ``status='succeeded'`` and ``finished_at`` (the commit time) as its last statement. With
-        ``claim`` (a :class:`~p2pstore.store.runs.Claim`), only while that claim holds the run:
+        ``claim`` (a :class:`~p2pstore.store.queue.runs.Claim`), only while that claim holds the run:
         if another process took it (reaper, cancel), nothing is written and False is returned.
         The run's row is locked only by that last statement, so lease renewals and reapers never
         wait for the bulk write. ``before_commit`` is called after the rows are written (a test
@@ -270,7 +270,7 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
         from sqlalchemy import delete
         from p2pstore.progress import no_progress
         from p2pstore.store import models, runs
-        from p2pstore.store.writer import expected_rows, write_settlement
+        from p2pstore.store.results.writer import expected_rows, write_settlement
 
         _check_series(series)
         try:
@@ -294,7 +294,7 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
 
 
 def _check_series(series: str) -> None:
-    from p2pstore.store.models import SERIES_MODES
+    from p2pstore.store.schema import SERIES_MODES
 
     if series not in SERIES_MODES:
         raise InputError(f"series must be one of {', '.join(SERIES_MODES)}, got {series!r}")

@@ -9,7 +9,8 @@ from sqlalchemy import text
 
 from p2pstore.jobs.execute import run_scenario
 from p2pstore.scenario import Scenario
-from p2pstore.store import Store, migrate
+from p2pstore.store import Store
+from p2pstore.store.schema import migrate
 from p2pstore.store.engine import create_engine
 
 BEFORE = "0008"

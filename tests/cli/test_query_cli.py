@@ -80,7 +80,7 @@ def test_timeout_bounds_the_streaming_too(q, db_url):
     the time is up no further batch is fetched (the consumer here waits past the deadline
     between two batches, deterministically)."""
     from p2pstore.store import Store
-    from p2pstore.store.query import BATCH_ROWS, open_readonly_query
+    from p2pstore.store.querygate.query import BATCH_ROWS, open_readonly_query
 
     with Store(db_url) as store:
         started = time.monotonic()

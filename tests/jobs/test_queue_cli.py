@@ -55,7 +55,7 @@ def test_bad_enqueue_is_one_line_exit_2_and_writes_nothing(cli, store, args, mes
 
 
 def test_cancel_retry_and_wait(cli, store):
-    from p2pstore.store import runs
+    from p2pstore.store.queue import runs
 
     ids = json.loads(cli("enqueue", *SMALL, "--seeds", "1..4", "--batch", "b", "--json").output)["run_ids"]
     r = cli("runs", "cancel", str(ids[0]))
@@ -103,7 +103,7 @@ def test_wait_prints_progress_with_eta_when_piped(cli, store, db_url):
     import sys
 
     from p2pstore.simulate import simulate
-    from p2pstore.store import runs
+    from p2pstore.store.queue import runs
 
     def settle_one():
         claim = runs.claim_next(store.engine, "t", 60.0)

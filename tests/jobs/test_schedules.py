@@ -9,6 +9,7 @@ import re
 import pytest
 
 from p2pstore.jobs import schedules as sch
+from p2pstore.store.queue import schedules as queue_schedules
 
 from .conftest import SMALL, count, run_rows, wait_for
 
@@ -26,9 +27,9 @@ def test_schedule_add_list_pause_resume_remove(cli, store):
     assert (row["name"], row["cron"], row["timezone"], row["mechanisms"], row["paused"]) == (
         "nightly", "0 2 * * *", "Europe/Berlin", "mmr", False)
     assert cli("schedule", "pause", "nightly").exit_code == 0
-    assert sch.list_schedules(store.engine, active_only=True) == []
+    assert queue_schedules.list_schedules(store.engine, active_only=True) == []
     assert cli("schedule", "resume", "nightly").exit_code == 0
-    assert len(sch.list_schedules(store.engine, active_only=True)) == 1
+    assert len(queue_schedules.list_schedules(store.engine, active_only=True)) == 1
     assert "nightly" in cli("schedule", "list").output
     assert cli("schedule", "remove", "nightly").exit_code == 0
     assert count(store, "SELECT COUNT(*) FROM schedules") == 0
@@ -69,7 +70,7 @@ def test_latest_fire_time_is_the_nominal_time_every_worker_agrees_on():
 
 
 def _fire(url, sid, fire_time, barrier, out):
-    from p2pstore.jobs.schedules import fire_schedule
+    from p2pstore.store.queue.schedules import fire_schedule
     from p2pstore.store.engine import create_engine
 
     engine = create_engine(url)
@@ -96,8 +97,8 @@ def test_two_processes_firing_the_same_time_enqueue_one_run(db_url, store):
     [run] = run_rows(store)
     assert (run["schedule_id"], run["status"], run["batch"]) == (sid, "queued", "schedule:s")
     # a paused schedule does not fire
-    sch.set_paused(store.engine, "s", True)
-    assert sch.fire_schedule(store.engine, sid, when + dt.timedelta(minutes=1)) is None
+    queue_schedules.set_paused(store.engine, "s", True)
+    assert queue_schedules.fire_schedule(store.engine, sid, when + dt.timedelta(minutes=1)) is None
 
 
 @pytest.mark.slow
@@ -137,10 +138,10 @@ def test_fire_time_is_utc_whatever_the_session_time_zone(db_url, store, monkeypa
     monkeypatch.setenv("PGTZ", "Europe/Berlin")
     berlin = create_engine(db_url)
     try:
-        rid = sch.fire_schedule(berlin, sid, when)  # connects now, in a Berlin session
+        rid = queue_schedules.fire_schedule(berlin, sid, when)  # connects now, in a Berlin session
         monkeypatch.delenv("PGTZ")
         assert rid is not None
-        assert sch.fire_schedule(store.engine, sid, when) is None  # the same firing from a UTC session
+        assert queue_schedules.fire_schedule(store.engine, sid, when) is None  # the same firing from a UTC session
     finally:
         berlin.dispose()
     got = store.get_run(rid)["fire_time"]

@@ -352,7 +352,7 @@ def test_worker_refuses_a_database_not_at_head(db_url, workers):
     from alembic import command
 
     from p2pstore.store.engine import create_engine
-    from p2pstore.store.migrate import alembic_config
+    from p2pstore.store.schema.migrate import alembic_config
 
     engine = create_engine(db_url)
     cfg = alembic_config()

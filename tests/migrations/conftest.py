@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture
 def alembic_config():
-    from p2pstore.store.migrate import alembic_config as make_config
+    from p2pstore.store.schema.migrate import alembic_config as make_config
 
     return make_config()
 

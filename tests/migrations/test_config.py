@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from p2pstore.store.migrate import alembic_config, head_revision
+from p2pstore.store.schema.migrate import alembic_config, head_revision
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ import pytest
 
 from p2pstore.reports.export import export_tables
 from p2pstore.reports.export_csv import write_csv as _write_csv
-from p2pstore.store.streams import Chunk, Column
+from p2pstore.store.results.streams import Chunk, Column
 
 AWKWARD = [0.1, 0.1 + 0.2, 1.0, -0.0, 0.0, 1e16, 1e15 + 0.3, 1e21, 1e22, 123456789012345680.0, 5e-324,
            2.2250738585072014e-308, 1.7976931348623157e308, -1e-7, 1e-5, 100.0, 2.0 / 3.0, -123.456e-200,
@@ -205,7 +205,7 @@ def test_a_column_that_cannot_be_formatted_fails_the_export(tmp_path):
 def test_profiles_read_by_the_helper_process_write_the_same_file(sweep, tmp_path, monkeypatch):
     """Profiles read by the helper process (any run's, threshold lowered; SQLite) or in this
     process (PostgreSQL, small runs): the same household_series file."""
-    from p2pstore import profile_reader
+    from p2pstore.store.results import profile_reader
     from p2pstore.reports import export_csv as export
 
     run_id = sweep.single

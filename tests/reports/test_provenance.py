@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from p2pstore import Scenario, Store, provenance, run_scenario
 from p2pstore.cli import cli
 from p2pstore.reports.verify import verify_run
-from p2pstore.store.provenance_rows import read_provenance
+from p2pstore.store.results.provenance_rows import read_provenance
 
 
 def invoke(url, *args):

@@ -79,7 +79,7 @@ def test_store_is_a_context_manager(db_url):
 
 
 def test_create_claimed_run(store, settlement):
-    from p2pstore.store import runs
+    from p2pstore.store.queue import runs
 
     claim = store.create_claimed_run(RunRequest(SCENARIO, max_attempts=1), "cli@host:1", lease_s=60)
     run = store.get_run(claim.run_id)

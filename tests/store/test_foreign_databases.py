@@ -89,7 +89,7 @@ def test_db_upgrade_adds_p2pstore_to_a_foreign_file_explicitly(foreign_sqlite):
 
 def test_read_commands_never_create_the_schema(db_url):
     """An empty database stays empty under read commands; a command that stores creates it."""
-    from p2pstore.store import migrate
+    from p2pstore.store.schema import migrate
 
     for args in (["query", "SELECT 1"], ["runs", "list"], ["schedule", "list"], ["compare", "--runs", "1"]):
         code, line = _p2pstore(db_url, args)

@@ -11,8 +11,10 @@ import sqlalchemy as sa
 
 from db_counts import table_counts
 from p2pstore.errors import InputError, NotFoundError
-from p2pstore.store import RunRequest, maintenance, runs
-from p2pstore.store.models import RESULT_TABLES, Base
+from p2pstore.store import RunRequest
+from p2pstore.store.queue import actions
+from p2pstore.store.schema import maintenance
+from p2pstore.store.schema import RESULT_TABLES, Base
 from store_helpers import SCENARIO
 
 
@@ -20,7 +22,7 @@ def _per_run(store) -> dict[str, dict[int, int]]:
     """``{table: {run_id: rows}}`` of every table with a run_id column."""
     out = {}
     with store.engine.connect() as conn:
-        for t in runs.run_tables():
+        for t in actions.run_tables():
             out[t.name] = dict(conn.execute(sa.select(t.c.run_id, sa.func.count()).group_by(t.c.run_id)).all())
     return out
 
@@ -43,7 +45,7 @@ def _stored_runs(store, settlement, n=3, batch=None, series="full"):
 
 
 def test_run_tables_are_every_table_with_a_run_id_but_views():
-    names = {t.name for t in runs.run_tables()}
+    names = {t.name for t in actions.run_tables()}
     assert set(RESULT_TABLES) <= names
     assert names == {t.name for t in Base.metadata.sorted_tables
                      if "run_id" in t.c and not t.info.get("is_view")}
@@ -51,7 +53,7 @@ def test_run_tables_are_every_table_with_a_run_id_but_views():
     sa.Table("parent", md, sa.Column("id", sa.Integer, primary_key=True))
     sa.Table("child", md, sa.Column("run_id", sa.ForeignKey("parent.id")))
     sa.Table("a_view", md, sa.Column("run_id", sa.Integer), info={"is_view": True})
-    assert [t.name for t in runs.run_tables(md)] == ["child"]
+    assert [t.name for t in actions.run_tables(md)] == ["child"]
 
 
 def test_delete_removes_every_row_of_the_runs_and_nothing_else(store, settlement, db_url):
@@ -60,7 +62,7 @@ def test_delete_removes_every_row_of_the_runs_and_nothing_else(store, settlement
     before, per_run = table_counts(db_url), _per_run(store)
     assert all(per_run[t][gone] > 0 for t in RESULT_TABLES)  # full series: every table has rows
 
-    out = runs.delete_runs(store.engine, [gone, also_gone, queued])
+    out = actions.delete_runs(store.engine, [gone, also_gone, queued])
     assert out["run_ids"] == sorted([gone, also_gone, queued])
 
     after, per_run_after = table_counts(db_url), _per_run(store)
@@ -87,7 +89,7 @@ def test_delete_removes_every_row_of_the_runs_and_nothing_else(store, settlement
 def test_delete_by_batch(store, settlement):
     keep = _stored_runs(store, settlement, n=1, batch="keep")
     doomed = _stored_runs(store, settlement, n=2, batch="old", series="community")
-    out = runs.delete_runs(store.engine, batch="old")
+    out = actions.delete_runs(store.engine, batch="old")
     assert out["run_ids"] == doomed and out["rows"]["runs"] == 2
     assert set(store.runs()["run_id"]) == set(keep)
 
@@ -97,19 +99,19 @@ def test_refusals_delete_nothing(store, settlement, db_url):
     claim = store.create_claimed_run(RunRequest(SCENARIO, batch="b"), "cli@host:1", lease_s=60)
     before = table_counts(db_url)
     with pytest.raises(InputError, match=f"run {claim.run_id} is running"):
-        runs.delete_runs(store.engine, [done, claim.run_id])
+        actions.delete_runs(store.engine, [done, claim.run_id])
     with pytest.raises(InputError, match="is running"):
-        runs.delete_runs(store.engine, batch="b")
+        actions.delete_runs(store.engine, batch="b")
     with pytest.raises(NotFoundError, match="no run with id 999"):
-        runs.delete_runs(store.engine, [done, 999])
+        actions.delete_runs(store.engine, [done, 999])
     with pytest.raises(NotFoundError, match="no runs in batch 'none'"):
-        runs.delete_runs(store.engine, batch="none")
+        actions.delete_runs(store.engine, batch="none")
     with pytest.raises(InputError, match="not both"):
-        runs.delete_runs(store.engine, [done], batch="b")
+        actions.delete_runs(store.engine, [done], batch="b")
     with pytest.raises(InputError, match="give run ids or --batch"):
-        runs.delete_runs(store.engine)
+        actions.delete_runs(store.engine)
     assert table_counts(db_url) == before
-    assert runs.deletable(store.engine, [done]) == {done: "succeeded"}
+    assert actions.deletable(store.engine, [done]) == {done: "succeeded"}
 
 
 def test_size_vacuum_and_info(store, settlement, backend):
@@ -121,7 +123,7 @@ def test_size_vacuum_and_info(store, settlement, backend):
     assert info["runs"]["succeeded"] == 3 and set(info["runs"]) >= {"queued", "running", "failed"}
     assert info["rows"]["runs"] == 3 and info["rows"]["bills"] == 3 * len(settlement.profiles.labels) * 3
     assert "***" not in info["url"] or "@" in info["url"]
-    runs.delete_runs(store.engine, ids)
+    actions.delete_runs(store.engine, ids)
     before, after = maintenance.vacuum(store.engine)
     assert before > 0 and after > 0
     if backend == "sqlite":

@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import inspect, text
 
 from p2pstore.errors import StoreError
-from p2pstore.store import Store, migrate
+from p2pstore.store import Store
+from p2pstore.store.schema import migrate
 from p2pstore.store.engine import create_engine
-from p2pstore.store.models import Base
+from p2pstore.store.schema import Base
 
 
 def _exec(url: str, sql: str, **params) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from p2pstore.store import Store, migrate
+from p2pstore.store import Store
+from p2pstore.store.schema import migrate
 from p2pstore.store.engine import create_engine
-from p2pstore.store.run_mechanisms import stored_mechanisms
+from p2pstore.store.results.run_mechanisms import stored_mechanisms
 
 
 def test_upgrade_fills_run_mechanisms_from_the_runs(db_url):

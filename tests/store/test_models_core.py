@@ -9,7 +9,7 @@ import sys
 
 import sqlalchemy as sa
 
-from p2pstore.store.models import Run, ScenarioRow
+from p2pstore.store.schema import Run, ScenarioRow
 
 
 def test_a_model_stands_for_its_table():
@@ -28,6 +28,6 @@ def test_nullability_follows_the_annotations():
 
 
 def test_models_import_no_orm():
-    code = "import sys, p2pstore.store.models; print('sqlalchemy.orm' in sys.modules)"
+    code = "import sys, p2pstore.store.schema; print('sqlalchemy.orm' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -106,7 +106,8 @@ def test_sets_in_use_cannot_be_deleted_or_replaced(store):
     with pytest.raises(InputError, match="cannot be replaced"):
         store.save_profile_set("meters", make_set(shift=1.0), replace=True)
     assert count(store, "profile_values") == N * len(TIMES)
-    from p2pstore.jobs.schedules import add_schedule, remove_schedule
+    from p2pstore.jobs.schedules import add_schedule
+    from p2pstore.store.queue.schedules import remove_schedule
 
     store.save_profile_set("spare", make_set(shift=2.0))
     add_schedule(store, "nightly", "0 2 * * *", Scenario(profiles="spare", days=1))
@@ -137,7 +138,7 @@ def test_a_pinned_run_computes_from_its_data_even_after_the_name_moves(store):
     """A queued run keeps the content hash it was queued with: replacing is refused while it
     waits, and a run whose set vanished fails naming the hash rather than using other data."""
     from p2pstore.jobs.execute import execute_run
-    from p2pstore.store import runs
+    from p2pstore.store.queue import runs
 
     store.save_profile_set("meters", make_set())
     run_id = store.create_run(Scenario(profiles="meters", days=1), series="none")

@@ -6,7 +6,7 @@ import pytest
 from store_helpers import SCENARIO, count
 
 from p2pstore.errors import StoreError
-from p2pstore.store.query import run_readonly_query
+from p2pstore.store.querygate.query import run_readonly_query
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from store_helpers import SCENARIO
 
 from p2pstore.errors import StoreError
 from p2pstore.store import Store
-from p2pstore.store.query import open_readonly_query, run_readonly_query
+from p2pstore.store.querygate.query import open_readonly_query, run_readonly_query
 from pg_databases import drop_pg_database, make_pg_database, pg_admin, pg_url
 
 
@@ -209,7 +209,7 @@ def test_pg_dblink_cannot_reach_out(pg_store):
 
 def test_pg_foreign_tables_are_not_granted(pg_store, tmp_path):
     """A file_fdw table in the store's schema would read server files: the reader gets no grant."""
-    from p2pstore.store import migrate
+    from p2pstore.store.schema import migrate
 
     secret = tmp_path / "secret.csv"
     secret.write_text("s3cret\n")
@@ -243,7 +243,7 @@ def test_pg_session_state_does_not_outlive_the_query(pg_store):
 
 def test_pg_reader_role_with_dangerous_privileges_is_refused(pg_store, monkeypatch):
     """If a DBA ever widened the reader role, query refuses instead of running with it."""
-    from p2pstore.store import query_role
+    from p2pstore.store.querygate import query_role
 
     monkeypatch.setattr(query_role, "DANGEROUS_ROLES", (*query_role.DANGEROUS_ROLES, "pg_read_all_data"))
     role = f"p2pstore_test_{uuid.uuid4().hex[:8]}"
@@ -262,7 +262,7 @@ def test_pg_reader_role_with_dangerous_privileges_is_refused(pg_store, monkeypat
 def test_pg_owner_without_createrole_needs_the_role_once(settlement):
     """A store owned by a plain role: `db upgrade` cannot create the reader role, so query refuses
     in one line; once the role exists and the owner is a member, `db upgrade` installs the gate."""
-    from p2pstore.store import migrate
+    from p2pstore.store.schema import migrate
 
     owner = f"p2pstore_test_owner_{uuid.uuid4().hex[:8]}"
     name = f"p2pstore_test_{uuid.uuid4().hex[:12]}"
@@ -353,7 +353,7 @@ def test_limit_stops_an_endless_result_at_once(store):
 
 
 def test_results_stream_in_batches(store):
-    from p2pstore.store import query
+    from p2pstore.store.querygate import query
 
     n = 3 * query.BATCH_ROWS + 7
     sql = f"WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {n}) SELECT n FROM r"

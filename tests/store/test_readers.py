@@ -14,7 +14,7 @@ from p2pstore import Scenario, Store
 from p2pstore.cli import cli
 from p2pstore.errors import NotFoundError
 from p2pstore.simulate import simulate
-from p2pstore.store import readers
+from p2pstore.store.results import readers
 
 MECHS = ["conventional", "mmr", "bill_sharing"]
 LABELS = ["C1", "C2", "P1", "P2", "P3"]

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from p2pstore.cli import cli
-from p2pstore.store import Store, migrate
+from p2pstore.store import Store
+from p2pstore.store.schema import migrate
 from p2pstore.store.engine import create_engine
 
 

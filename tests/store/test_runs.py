@@ -1,4 +1,4 @@
-"""The runs table as a queue (p2pstore.store.runs): claims with tokens and leases, renewal,
+"""The runs table as a queue (p2pstore.store.queue.runs): claims with tokens and leases, renewal,
 guarded outcomes, the reaper, cancel and retry. Both backends."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from p2pstore.errors import InputError, NotFoundError
 from p2pstore.jobs.enqueue import enqueue
 from p2pstore.scenario import Scenario
 from p2pstore.status import RUN_STATUSES, RunStatus
-from p2pstore.store import runs
+from p2pstore.store.queue import actions, runs
 
 from store_helpers import count
 
@@ -55,7 +55,7 @@ def _settle(store, rid):
 
 def test_statuses_are_one_enum_in_the_check_constraint_and_the_cli():
     from p2pstore.cli.runs import list_runs
-    from p2pstore.store.models import Run
+    from p2pstore.store.schema import Run
 
     check = next(c for c in Run.__table__.constraints if getattr(c, "name", "") == "ck_runs_status"
                  or str(getattr(c, "sqltext", "")).startswith("status IN"))
@@ -105,7 +105,7 @@ def test_renew_extends_only_the_leases_a_claim_still_holds(store):
     assert runs.renew(store.engine, [ca, cb], 120) == {ca.token, cb.token}
     assert (store.get_run(a)["lease_expires_at"] - before).total_seconds() > 100
     assert runs.renew(store.engine, [runs.Claim(a, runs.new_token(), "w1")], 120) == set()  # same name, other token
-    runs.cancel(store.engine, [a])
+    actions.cancel(store.engine, [a])
     assert runs.renew(store.engine, [ca], 120) == set()
     assert runs.lost(store.engine, [ca, cb]) == [ca]
 
@@ -258,34 +258,34 @@ def test_cancel_and_retry(store):
     other = _enqueue(store, 1, batch="keep")
     claim = runs.claim_next(store.engine, "w1", 60)
     assert claim.run_id == ids[0]
-    assert runs.cancel(store.engine, batch="b") == ids  # queued and running alike
+    assert actions.cancel(store.engine, batch="b") == ids  # queued and running alike
     assert store.get_run(other[0])["status"] == "queued"
     # the owner of the cancelled running run cannot commit
     assert store.write_results(ids[0], _settle(store, ids[0]), "none", claim=claim) is False
     with pytest.raises(InputError, match="already cancelled"):
-        runs.cancel(store.engine, [ids[1]])
-    assert runs.retry(store.engine, [ids[1]]) == [ids[1]]
+        actions.cancel(store.engine, [ids[1]])
+    assert actions.retry(store.engine, [ids[1]]) == [ids[1]]
     r = store.get_run(ids[1])
     assert (r["status"], r["attempts"], r["finished_at"]) == ("queued", 0, None)
     with pytest.raises(InputError, match="only failed or cancelled"):
-        runs.retry(store.engine, [ids[1]])  # queued now: refused, nothing changes
+        actions.retry(store.engine, [ids[1]])  # queued now: refused, nothing changes
     with pytest.raises(NotFoundError):
-        runs.cancel(store.engine, [999_999])
+        actions.cancel(store.engine, [999_999])
     with pytest.raises(NotFoundError):
-        runs.cancel(store.engine, batch="nope")
+        actions.cancel(store.engine, batch="nope")
     # retry --failed takes every failed run and nothing else
     runs.claim_next(store.engine, "w2", 60)
     failing = runs.claim_next(store.engine, "w2", 60)
     assert runs.fail(store.engine, failing, "E", retry=False) == "failed"
-    assert runs.retry(store.engine, failed=True) == [failing.run_id]
-    assert runs.status_counts(store.engine, batch="b")["cancelled"] == 2
+    assert actions.retry(store.engine, failed=True) == [failing.run_id]
+    assert actions.status_counts(store.engine, batch="b")["cancelled"] == 2
 
 
 def test_a_mixed_id_list_changes_nothing_when_one_is_refused(store):
     ids = _enqueue(store, 2)
-    runs.cancel(store.engine, [ids[0]])
+    actions.cancel(store.engine, [ids[0]])
     with pytest.raises(InputError):
-        runs.cancel(store.engine, ids)  # ids[0] is already cancelled
+        actions.cancel(store.engine, ids)  # ids[0] is already cancelled
     assert store.get_run(ids[1])["status"] == "queued"
 
 

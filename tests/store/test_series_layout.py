@@ -12,7 +12,9 @@ from sqlalchemy import text
 
 from p2pstore.registry import BUILTINS
 from p2pstore.scenario import Scenario
-from p2pstore.store import Store, migrate, writer
+from p2pstore.store import Store
+from p2pstore.store.results import writer
+from p2pstore.store.schema import migrate
 
 from example_plugin import needs_example_plugin
 from store_helpers import count

@@ -1,7 +1,7 @@
-"""Reading ``household_series`` in numpy (:func:`p2pstore.store.streams.household_series_arrays`):
+"""Reading ``household_series`` in numpy (:func:`p2pstore.store.results.streams.household_series_arrays`):
 the arrays are the view's rows bit for bit, also for households with slots of their own or
 tariffs in some slots only, whether the profiles are read in this process or (a large run in a
-SQLite file) by the helper process of :mod:`p2pstore.profile_reader`; the ``same`` keys that let
+SQLite file) by the helper process of :mod:`p2pstore.store.results.profile_reader`; the ``same`` keys that let
 a writer format a column once only ever name equal values."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from p2pstore import profile_reader
+from p2pstore.store.results import profile_reader
 from p2pstore.errors import StoreError
 from p2pstore.scenario import Scenario
-from p2pstore.store.streams import _HouseholdSlots, household_series_arrays
+from p2pstore.store.results.streams import _HouseholdSlots, household_series_arrays
 
 from test_series_layout import CASES
 

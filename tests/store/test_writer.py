@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from p2pstore.errors import InputError, NotFoundError
-from p2pstore.store import writer
-from p2pstore.store.models import RESULT_TABLES
+from p2pstore.store.results import writer
+from p2pstore.store.schema import RESULT_TABLES
 
 from store_helpers import SCENARIO, count
 
@@ -146,7 +146,7 @@ def test_driver_error_mid_write_is_one_line_and_stores_nothing(store, settlement
 
 
 def test_guarded_final_write(store, settlement):
-    from p2pstore.store import runs
+    from p2pstore.store.queue import runs
 
     run_id = store.create_run(SCENARIO)
     first = runs.claim_next(store.engine, "w1", 60)
@@ -178,7 +178,7 @@ def test_finished_at_is_the_commit_time(store, settlement):
     import datetime as dt
     import time
 
-    from p2pstore.store import runs
+    from p2pstore.store.queue import runs
 
     run_id = store.create_run(SCENARIO)
     claim = runs.claim_next(store.engine, "w", 60)
@@ -196,7 +196,7 @@ def test_finished_at_is_the_commit_time(store, settlement):
 
 
 def test_missing_run(store, settlement):
-    from p2pstore.store import runs
+    from p2pstore.store.queue import runs
 
     with pytest.raises(NotFoundError):
         store.write_results(12345, settlement)
@@ -335,7 +335,7 @@ def test_sqlite_datetimes_text_and_reuse():
     text, a different one of the same length does not."""
     import numpy as np
 
-    from p2pstore.store.writer import _sqlite_datetimes
+    from p2pstore.store.results.writer import _sqlite_datetimes
 
     a = np.datetime64("2025-03-30T01:45", "m") + np.timedelta64(15, "m") * np.arange(4)
     first = _sqlite_datetimes(a)

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from p2pstore.batteries import keys as battery_keys
 from p2pstore.errors import InputError, NotFoundError
 from p2pstore.profiles.sets import ProfileSet, SetShape, TariffTable
-from p2pstore.store.models import (
+from p2pstore.store.schema import (
     ProfileP2P,
     ProfileSetHousehold,
     ProfileSetRow,
@@ -39,7 +39,7 @@ from p2pstore.store.models import (
     Schedule,
     ScenarioProfileSet,
 )
-from p2pstore.store.writer import Block, write_blocks
+from p2pstore.store.results.writer import Block, write_blocks
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -7,7 +7,7 @@ a fetch still running at it is ended.
 
 * **PostgreSQL**: in a ``READ ONLY`` transaction with ``statement_timeout`` and ``lock_timeout``,
   inside the ``p2pstore_reader`` role's security-definer gate function (see
-  :mod:`p2pstore.store.query_role`): the statement cannot read or list server files, run
+  :mod:`p2pstore.store.querygate.query_role`): the statement cannot read or list server files, run
   programs, write files, export large objects, reload or change privileged settings, take locks
   stronger than a read's, signal other backends or switch back to the login role, even when the
   store's URL is a superuser's. The statement is parsed and described first (extended protocol:
@@ -243,7 +243,7 @@ def _open_sqlite(engine: Engine, sql: str, timeout: float | None, limit: int | N
 def _open_pg(engine: Engine, sql: str, timeout: float | None, limit: int | None):
     import psycopg  # the PostgreSQL driver: only for a PostgreSQL store
 
-    from p2pstore.store.query_role import CHECK_SQL, DANGEROUS_ROLES, QUERY_FUNCTION, READER_ROLE, refusal  # PostgreSQL only
+    from p2pstore.store.querygate.query_role import CHECK_SQL, DANGEROUS_ROLES, QUERY_FUNCTION, READER_ROLE, refusal  # PostgreSQL only
 
     deadline = None if timeout is None else time.monotonic() + timeout
     sa_conn = connect(engine)

@@ -1,4 +1,7 @@
-"""The ``runs`` table: every SQL statement that inserts runs or reads or changes their state.
+"""The ``runs`` table as a queue: inserting runs, claiming them, their leases and outcomes.
+
+The user's actions over runs (cancel, retry, counts, delete) are in :mod:`.actions`; the
+statements over ``schedules`` in :mod:`.schedules`.
 
 The table is the job queue; states are :class:`p2pstore.status.RunStatus`. Ownership of a
 running run is a **claim**:
@@ -33,17 +36,15 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from p2pstore.errors import InputError, NotFoundError
 from p2pstore.status import (BACKOFF_BASE_S, BACKOFF_CAP_S, FINAL_STATUSES, PENDING_STATUSES, RUN_STATUSES,
                              ClaimOutcome, RunStatus)
 from p2pstore.store.engine import WRITE_LOCK_AT, begin_write, db_timestamp
-from p2pstore.store.models import Base, Run, Schedule
+from p2pstore.store.schema import Run
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 runs = Run.__table__
-schedules = Schedule.__table__
 
 __all__ = ["BACKOFF_BASE_S", "BACKOFF_CAP_S", "FINAL_STATUSES", "PENDING_STATUSES", "RUN_STATUSES",
            "ClaimOutcome", "RunStatus"]  # re-exported
@@ -78,7 +79,7 @@ def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _is_pg(engine_or_conn) -> bool:
+def is_pg(engine_or_conn) -> bool:
     return engine_or_conn.dialect.name == "postgresql"
 
 
@@ -88,7 +89,7 @@ def db_now(engine_or_conn, plus_seconds: float = 0.0, *, clock: bool = False):
     ``clock``: on PostgreSQL the time the statement runs (``clock_timestamp()``) rather than the
     transaction's start (``now()``).
     """
-    if _is_pg(engine_or_conn):
+    if is_pg(engine_or_conn):
         expr = sa.func.clock_timestamp() if clock else sa.func.now()
         if plus_seconds:
             expr = expr + sa.literal(dt.timedelta(seconds=plus_seconds), sa.Interval())
@@ -139,47 +140,6 @@ def insert_claimed(conn: Connection, row: dict[str, Any], owner: str, lease_s: f
     return Claim(run_id, token, owner)
 
 
-def insert_fired_run(conn: Connection, schedule_id: int, fire_time: dt.datetime) -> int | None:
-    """Queue the run of one firing of a schedule; None when that firing is already queued (or
-    the schedule is paused or gone). One ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` keyed
-    on ``(schedule_id, fire_time)``, so workers firing together queue one run."""
-    if _is_pg(conn):
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    now = db_now(conn)
-    src = sa.select(
-        schedules.c.scenario_id, sa.literal(Q.value), schedules.c.mechanisms, schedules.c.series,
-        sa.literal("schedule:") + schedules.c.name, schedules.c.priority, sa.literal(0),
-        schedules.c.max_attempts, now, now, schedules.c.id,
-        sa.literal(db_timestamp(conn, fire_time), runs.c.fire_time.type),
-    ).where(schedules.c.id == schedule_id, schedules.c.paused.is_(False))
-    stmt = (
-        insert(runs)
-        .from_select(["scenario_id", "status", "mechanisms", "series", "batch", "priority", "attempts",
-                      "max_attempts", "not_before", "enqueued_at", "schedule_id", "fire_time"], src)
-        .on_conflict_do_nothing(index_elements=["schedule_id", "fire_time"])
-        .returning(runs.c.id)
-    )
-    return conn.execute(stmt).scalar_one_or_none()
-
-
-def schedule_run_stats():
-    """Subquery ``(schedule_id, last_fire_time, runs)`` over the runs schedules queued."""
-    return (
-        sa.select(runs.c.schedule_id, sa.func.max(runs.c.fire_time).label("last_fire_time"),
-                  sa.func.count().label("runs"))
-        .where(runs.c.schedule_id.is_not(None))
-        .group_by(runs.c.schedule_id)
-        .subquery()
-    )
-
-
-def detach_schedule(conn: Connection, schedule_id: int) -> None:
-    """Clear ``schedule_id`` on a removed schedule's runs (they stay)."""
-    conn.execute(sa.update(runs).where(runs.c.schedule_id == schedule_id).values(schedule_id=None))
-
-
 # -- claim / renew / finish ----------------------------------------------------------------------
 def claim_next(engine: Engine, owner: str, lease_s: float) -> Claim | None:
     """Atomically move the next due queued run to ``running`` for ``owner``, with a fresh token
@@ -195,7 +155,7 @@ def claim_next(engine: Engine, owner: str, lease_s: float) -> Claim | None:
             .order_by(runs.c.priority, runs.c.id)
             .limit(1)
         )
-        if _is_pg(conn):
+        if is_pg(conn):
             pick = pick.with_for_update(skip_locked=True)
         stmt = (
             sa.update(runs)
@@ -242,7 +202,7 @@ def finish(conn: Connection, run_id: int, series: str, claim: Claim | None) -> b
         .values(status=S, series=series, error=None, lease_expires_at=None,
                 finished_at=db_now(conn, clock=True))
     ).rowcount == 1
-    if done and not _is_pg(conn):
+    if done and not is_pg(conn):
         _credit_leases(conn, time.monotonic() - conn.info.get(WRITE_LOCK_AT, time.monotonic()), run_id)
     return done
 
@@ -304,7 +264,7 @@ def fail(
     """
     with begin_write(engine) as conn:
         pick = sa.select(runs.c.attempts, runs.c.max_attempts).where(_mine(claim))
-        if _is_pg(conn):
+        if is_pg(conn):
             pick = pick.with_for_update()
         row = conn.execute(pick).one_or_none()
         if row is None:
@@ -359,7 +319,7 @@ def reap_expired(engine: Engine) -> dict[int, str]:
     with begin_write(engine) as conn:
         now = db_now(conn)
         pick = sa.select(runs.c.id).where(_expired(conn))
-        if _is_pg(conn):
+        if is_pg(conn):
             pick = pick.with_for_update(skip_locked=True)
         retry = runs.c.attempts < runs.c.max_attempts
         message = (sa.literal(REAPED_PREFIX + "the lease of ")
@@ -409,148 +369,3 @@ def _aware(t) -> dt.datetime:
     if isinstance(t, str):
         t = dt.datetime.fromisoformat(t)
     return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
-
-
-# -- user actions --------------------------------------------------------------------------------
-def _selection(ids: Sequence[int] | None, batch: str | None):
-    if ids and batch:
-        raise InputError("give run ids or --batch, not both")
-    if ids:
-        return runs.c.id.in_(list(ids))
-    if batch:
-        return runs.c.batch == batch
-    raise InputError("give run ids or --batch NAME")
-
-
-def _check_exist(conn, ids: Sequence[int] | None, batch: str | None) -> dict[int, str]:
-    """``{id: status}`` of the selection; NotFoundError for unknown ids or an empty batch."""
-    found = dict(conn.execute(sa.select(runs.c.id, runs.c.status).where(_selection(ids, batch))).all())
-    if ids:
-        missing = sorted(set(ids) - set(found))
-        if missing:
-            raise NotFoundError(f"no run with id {', '.join(map(str, missing))}")
-    elif not found:
-        raise NotFoundError(f"no runs in batch {batch!r}")
-    return found
-
-
-def cancel(engine: Engine, ids: Sequence[int] | None = None, batch: str | None = None) -> list[int]:
-    """Cancel queued or running runs (by ids or batch); return the ids cancelled.
-
-    A running run's owner cannot commit any more (its claim no longer holds the run) and a
-    worker stops computing it at its next renewal. Asking for a run that is already finished by
-    id is an error (nothing changes); a batch cancels what is still pending.
-    """
-    where = _selection(ids, batch)
-    with begin_write(engine) as conn:
-        # write first: on SQLite the statement takes the write lock before anything is read
-        stmt = (
-            sa.update(runs)
-            .where(where, runs.c.status.in_(PENDING_STATUSES))
-            .values(status=C, lease_expires_at=None, finished_at=db_now(conn, clock=True))
-            .returning(runs.c.id)
-        )
-        cancelled = sorted(conn.execute(stmt).scalars())
-        found = _check_exist(conn, ids, batch)
-        if ids:
-            done = {i: s for i, s in found.items() if i not in cancelled}
-            if done:
-                rid, status = min(done.items())
-                raise InputError(f"run {rid} is already {status}; only queued or running runs can be cancelled")
-        return cancelled
-
-
-def retry(engine: Engine, ids: Sequence[int] | None = None, *, failed: bool = False) -> list[int]:
-    """Requeue failed or cancelled runs (by ids, or every failed run) with fresh attempts.
-
-    Succeeded, queued and running runs are refused by id (nothing changes). The last error stays
-    on the run until its next outcome. Returns the ids requeued.
-    """
-    if ids and failed:
-        raise InputError("give run ids or --failed, not both")
-    if not ids and not failed:
-        raise InputError("give run ids or --failed")
-    where = runs.c.id.in_(list(ids)) if ids else runs.c.status == F
-    with begin_write(engine) as conn:
-        stmt = (
-            sa.update(runs)
-            .where(where, runs.c.status.in_((F, C)))
-            .values(status=Q, attempts=0, worker=None, claim_token=None, not_before=db_now(conn),
-                    started_at=None, finished_at=None, heartbeat_at=None, lease_expires_at=None)
-            .returning(runs.c.id)
-        )
-        requeued = sorted(conn.execute(stmt).scalars())
-        if ids:
-            found = _check_exist(conn, ids, None)
-            bad = {i: s for i, s in found.items() if i not in requeued}
-            if bad:
-                rid, status = min(bad.items())
-                raise InputError(f"run {rid} is {status}; only failed or cancelled runs can be retried")
-        return requeued
-
-
-def status_counts(engine: Engine, ids: Sequence[int] | None = None, batch: str | None = None) -> dict[str, int]:
-    """``{status: count}`` over the selection (every status, zeros included)."""
-    counts = dict.fromkeys(RUN_STATUSES, 0)
-    with engine.connect() as conn:
-        q = sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status)
-        if ids or batch:
-            q = q.where(_selection(ids, batch))
-        for status, n in conn.execute(q):
-            counts[status] = n
-    return counts
-
-
-def pending_ids(engine: Engine) -> list[int]:
-    """Ids of every queued or running run (what ``runs wait`` waits for by default)."""
-    with engine.connect() as conn:
-        return list(conn.execute(
-            sa.select(runs.c.id).where(runs.c.status.in_(PENDING_STATUSES)).order_by(runs.c.id)
-        ).scalars())
-
-
-# -- deleting runs -------------------------------------------------------------------------------
-def run_tables(metadata=Base.metadata) -> list[sa.Table]:
-    """Every table of ``metadata`` with a ``run_id`` column (children before parents), views
-    (``table.info["is_view"]``) left out: what :func:`delete_runs` deletes from. Tables added
-    later are covered by construction."""
-    return [t for t in reversed(metadata.sorted_tables)
-            if "run_id" in t.c and not t.info.get("is_view")]
-
-
-def deletable(engine: Engine, ids: Sequence[int] | None = None, batch: str | None = None) -> dict[int, str]:
-    """``{id: status}`` of the runs :func:`delete_runs` would delete, checked as it checks them:
-    NotFoundError for unknown ids or an empty batch, InputError when one of them is running."""
-    with engine.connect() as conn:
-        return _check_deletable(conn, ids, batch)
-
-
-def _check_deletable(conn, ids, batch) -> dict[int, str]:
-    found = _check_exist(conn, ids, batch)
-    running = sorted(i for i, status in found.items() if status == R)
-    if running:
-        more = f" (and {len(running) - 1} more)" if len(running) > 1 else ""
-        raise InputError(f"run {running[0]}{more} is running: cancel it (p2pstore runs cancel) or wait for it "
-                         "before deleting; nothing was deleted")
-    return found
-
-
-def delete_runs(engine: Engine, ids: Sequence[int] | None = None, batch: str | None = None) -> dict[str, Any]:
-    """Delete runs (by ids or batch) and every row of theirs, in one transaction.
-
-    Deletes from every table with a ``run_id`` column (:func:`run_tables`), then the ``runs``
-    rows. Queued, succeeded, failed and cancelled runs are deleted; a running one is refused
-    (its owner is still writing; nothing is deleted). Scenarios, profile sets and schedules stay
-    (other runs may use them). Returns ``{"run_ids": [...], "rows": {table: rows deleted}}``.
-    """
-    with begin_write(engine) as conn:
-        if _is_pg(conn):  # hold the rows: no worker claims a queued one meanwhile
-            conn.execute(sa.select(runs.c.id).where(_selection(ids, batch)).with_for_update()).all()
-        found = _check_deletable(conn, ids, batch)
-        chosen = sorted(found)
-        selected = sa.select(runs.c.id).where(_selection(ids, batch)).scalar_subquery()
-        deleted: dict[str, int] = {}
-        for table in run_tables():
-            deleted[table.name] = conn.execute(sa.delete(table).where(table.c.run_id.in_(selected))).rowcount
-        deleted[runs.name] = conn.execute(sa.delete(runs).where(_selection(ids, batch))).rowcount
-    return {"run_ids": chosen, "rows": deleted}

@@ -4,7 +4,7 @@ Streaming ``household_series`` (export, ``Store.series``) needs every household'
 from ``household_slots``: 7 M values for a 100-household year. Python's ``sqlite3`` makes a float
 object of each, seconds of the thread that also feeds the export's formatting threads, holding
 the GIL. :class:`ProfileReader` has them read by a helper process (``python -m
-p2pstore.profile_reader URI``) with ADBC's SQLite driver, which reads columns into Arrow in C, a
+p2pstore.store.results.profile_reader URI``) with ADBC's SQLite driver, which reads columns into Arrow in C, a
 few households ahead of the stream; the arrays come back as raw float64 bytes over a pipe.
 
 The helper is a second *process*: ADBC's driver carries its own copy of SQLite, and two copies of
@@ -43,7 +43,7 @@ AHEAD = 8
 _HEADER = struct.Struct("<5q")
 
 #: A household's reads of ``household_slots`` (``:r`` run id, ``:p`` position), the view's rules
-#: (docs/schema.md), used in this process (:mod:`p2pstore.store.streams`) and by the helper:
+#: (docs/schema.md), used in this process (:mod:`p2pstore.store.results.streams`) and by the helper:
 #: ``shape`` its first and last slot (two index lookups; 0 and -1 when it has none) and whether
 #: a slot has a tariff of its own; ``profile`` load and PV; ``slot`` its slots (read when they are
 #: not a range); ``tariffs`` the view's ``COALESCE`` with its flat tariffs ``:b``, ``:s``.
@@ -90,7 +90,7 @@ class ProfileReader:
     """A helper process reading the profiles of run ``run_id`` in the SQLite file ``uri`` (a
     read-only ``file:`` URI). ``members``: ``(position, flat_buy, flat_sell)`` in the order the
     profiles will be asked for. :meth:`get` returns what
-    :meth:`p2pstore.store.streams._HouseholdSlots.read` returns. Close it: the helper ends."""
+    :meth:`p2pstore.store.results.streams._HouseholdSlots.read` returns. Close it: the helper ends."""
 
     def __init__(self, uri: str, run_id: int, members: list[tuple]):
         self.run_id = run_id
@@ -98,7 +98,7 @@ class ProfileReader:
         self.flat = {m[0]: (float(m[1]), float(m[2])) for m in members}
         self.index = {position: k for k, position in enumerate(self.order)}
         self.asked: list[int] = []  # positions asked for, answers not yet read, in order
-        self.proc = subprocess.Popen([sys.executable, "-m", "p2pstore.profile_reader", uri],
+        self.proc = subprocess.Popen([sys.executable, "-m", "p2pstore.store.results.profile_reader", uri],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def get(self, position: int, wanted=lambda position: True) -> tuple | None:

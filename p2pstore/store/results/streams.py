@@ -1,7 +1,7 @@
 """Streaming reads of whole tables for export: rows in bounded chunks, never a whole table.
 
 A table is read by name (:data:`EXPORT_TABLES`) with the columns its DataFrame reader returns
-(:func:`p2pstore.store.readers.table_select`), in the readers' order, one *partition* at a time:
+(:func:`p2pstore.store.results.readers.table_select`), in the readers' order, one *partition* at a time:
 per run for small tables, per (run, mechanism) for per-slot tables, per (run, mechanism,
 household) for ``household_series``. Each partition is an index range, so no query sorts or
 holds more than one partition, and rows are fetched ``chunk_rows`` at a time: peak memory does
@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Boolean, DateTime, Float, Integer, String, bindparam, func, select
 
 from p2pstore.errors import NotFoundError
-from p2pstore.store.readers import table_select
+from p2pstore.store.results.readers import table_select
 
 #: Tables an export writes, in order. Per-slot tables are read per (run, mechanism[, household]).
 EXPORT_TABLES = ("runs", "scenarios", "households", "bills", "daily_bills", "clearing_prices",
@@ -143,7 +143,7 @@ class StoreStreams:
     def _stream_household_series(self, ids: list[int], columns: list[str], chunk_rows: int) -> Iterator[Chunk]:
         """``household_series`` by (run, mechanism, household), as :meth:`stream_table`, from
         :func:`household_series_arrays` (no join per row)."""
-        from p2pstore.store.models import Run
+        from p2pstore.store.schema import Run
 
         value_columns = columns[4:]  # after run_id, mechanism, household, slot
         with self.engine.connect() as conn:
@@ -164,7 +164,7 @@ class StoreStreams:
             for part in _id_chunks(ids):
                 yield {"run_ids": part}
             return
-        from p2pstore.store.models import Household, Run
+        from p2pstore.store.schema import Household, Run
 
         for run_id in ids:
             mechanisms = conn.execute(select(Run.mechanisms).where(Run.id == run_id)).scalar_one()
@@ -183,8 +183,8 @@ def _series_sql() -> dict:
     """Statements of the ``household_series`` stream and count (built once, on first use)."""
     from sqlalchemy import text
 
-    from p2pstore import profile_reader
-    from p2pstore.store.series import FACTORS
+    from p2pstore.store.results import profile_reader
+    from p2pstore.store.results.series import FACTORS
 
     ids = bindparam("run_ids", expanding=True)
     return {
@@ -230,7 +230,7 @@ def household_series_arrays(conn, run_id: int, mechanisms: list[str],
     """:class:`SeriesPart` of one run's ``household_series`` rows, in the order of
     ``mechanisms`` and of the households' positions (only ``households`` if given), slots
     ascending: derived rows computed from the household's ``household_slots`` and the
-    mechanism's ``mechanism_slots`` with :func:`p2pstore.store.series.derive` (the view's values
+    mechanism's ``mechanism_slots`` with :func:`p2pstore.store.results.series.derive` (the view's values
     bit for bit), explicit rows read from ``household_series_explicit``."""
     sql = _series_sql()
     wanted = None if households is None else set(households)
@@ -250,8 +250,8 @@ def _parts(conn, run_id: int, mechanisms: list[str], members: list[tuple], deriv
     """:func:`household_series_arrays` once its households and derived mechanisms are known."""
     import numpy as np
 
-    from p2pstore.store.models import HouseholdSeriesExplicit
-    from p2pstore.store.series import FLOW_FACTORS, derive
+    from p2pstore.store.schema import HouseholdSeriesExplicit
+    from p2pstore.store.results.series import FLOW_FACTORS, derive
 
     sql = _series_sql()
     explicit = HouseholdSeriesExplicit.__table__
@@ -314,13 +314,13 @@ SLOTS_CACHE_BYTES = 256 * 2**20
 
 
 class _HouseholdSlots:
-    """One run's household profiles (:func:`p2pstore.profile_reader.read_profile`), kept up to
+    """One run's household profiles (:func:`p2pstore.store.results.profile_reader.read_profile`), kept up to
     ``budget`` bytes: read on ``conn``, or for a large run in a SQLite file by the helper process
-    of :class:`~p2pstore.profile_reader.ProfileReader` a few households ahead. ``members``:
+    of :class:`~p2pstore.store.results.profile_reader.ProfileReader` a few households ahead. ``members``:
     ``(position, flat_buy, flat_sell)`` in the order the profiles are asked for. Close it."""
 
     def __init__(self, conn, run_id: int, budget: int, members: list[tuple]):
-        from p2pstore import profile_reader
+        from p2pstore.store.results import profile_reader
 
         self.conn, self.run_id, self.budget = conn, run_id, budget
         self.kept: dict[int, tuple] = {}
@@ -338,7 +338,7 @@ class _HouseholdSlots:
         return self.kept.get(position)
 
     def read(self, position: int, flat_buy: float, flat_sell: float) -> tuple | None:
-        from p2pstore.profile_reader import WIDTH, read_profile
+        from p2pstore.store.results.profile_reader import WIDTH, read_profile
 
         if self.helper is not None:
             profile = self.helper.get(position, wanted=lambda ahead: ahead not in self.kept)
@@ -423,7 +423,7 @@ def _statement(table: str):
 
 def _filtered(table: str, by: str | None = None, *, ordered: bool = True):
     """``table``'s select limited to the bound ``run_ids`` (and partition keys), in reader order."""
-    from p2pstore.store.readers import run_filtered, table_order
+    from p2pstore.store.results.readers import run_filtered, table_order
 
     stmt = run_filtered(table, _statement(table))
     source = stmt.selected_columns
@@ -435,7 +435,7 @@ def _filtered(table: str, by: str | None = None, *, ordered: bool = True):
 
 
 def _id_chunks(ids: list[int]) -> list[list[int]]:
-    from p2pstore.store.readers import ID_CHUNK
+    from p2pstore.store.results.readers import ID_CHUNK
 
     return [ids[i:i + ID_CHUNK] for i in range(0, len(ids), ID_CHUNK)]
 

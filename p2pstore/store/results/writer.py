@@ -29,8 +29,8 @@ import numpy as np
 
 from p2pstore import provenance, registry
 from p2pstore.errors import InputError
-from p2pstore.store.battery_rows import battery_blocks, battery_rows
-from p2pstore.store.models import BATTERY_TABLES, PROFILE_TABLES, RESULT_TABLES, SERIES_MODES, Base
+from p2pstore.store.results.battery_rows import battery_blocks, battery_rows
+from p2pstore.store.schema import BATTERY_TABLES, PROFILE_TABLES, RESULT_TABLES, SERIES_MODES, Base
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -210,9 +210,9 @@ _CHECK_CELLS = 1 << 20
 
 def _form_matches(r, p) -> bool:
     """Does ``r``'s :class:`AffineCost`, as the ``household_series`` view computes it
-    (:func:`p2pstore.store.series.derive`), give ``r.cost`` to :data:`COST_FORM_RTOL` of the size
+    (:func:`p2pstore.store.results.series.derive`), give ``r.cost`` to :data:`COST_FORM_RTOL` of the size
     of its terms in every household-slot? Checked a block of households at a time."""
-    from p2pstore.store.series import derive
+    from p2pstore.store.results.series import derive
 
     factors = r.cost_form.per_slot(p.n_slots)
     flat = not p.time_varying_tariffs

@@ -66,8 +66,8 @@ def info(engine: Engine) -> dict[str, Any]:
     """What ``p2pstore db info`` prints: URL (password hidden), backend, schema revision (and the
     newest one), size, runs by status and rows per table (views included, marked)."""
     from p2pstore.status import RUN_STATUSES
-    from p2pstore.store.migrate import head_revision, revision_of
-    from p2pstore.store.models import VIEWS, Base, Run
+    from p2pstore.store.schema.migrate import head_revision, revision_of
+    from p2pstore.store.schema import VIEWS, Base, Run
 
     runs = Run.__table__
     out: dict[str, Any] = {"url": engine_url(engine), "backend": engine.dialect.name}

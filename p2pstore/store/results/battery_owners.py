@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from p2pstore.store.models import Base
+from p2pstore.store.schema import Base
 
 
 def battery_owners(engine, run_ids: Iterable[int]) -> set[tuple[int, str]]:

@@ -10,7 +10,7 @@ import numpy as np
 
 def battery_blocks(run_id: int, batteries, series: str) -> Iterator[tuple[str, Iterable[dict]]]:
     """``(table, blocks)`` of ``batteries`` (a :class:`~p2pstore.batteries.stage.BatteryDispatch`,
-    or None: nothing) for :func:`p2pstore.store.writer.result_blocks`; ``battery_series`` rows
+    or None: nothing) for :func:`p2pstore.store.results.writer.result_blocks`; ``battery_series`` rows
     in primary-key order (household name, slot)."""
     if batteries is None:
         return

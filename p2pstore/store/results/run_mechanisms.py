@@ -1,6 +1,6 @@
 """The mechanisms a stored run was settled with, as they were then (``run_mechanisms``).
 
-Written with the run's results (:mod:`p2pstore.store.writer`), read here without the registry:
+Written with the run's results (:mod:`p2pstore.store.results.writer`), read here without the registry:
 a run settled by a plugin that has since been uninstalled still shows its mechanisms' display
 names and where they came from.
 """
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from p2pstore.store.models import RunMechanism
+from p2pstore.store.schema import RunMechanism
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

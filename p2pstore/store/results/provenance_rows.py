@@ -1,5 +1,5 @@
 """Reading the software that settled runs (table ``run_provenance``, written with the results by
-:mod:`p2pstore.store.writer`)."""
+:mod:`p2pstore.store.results.writer`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from p2pstore.store.models import RunProvenance
+from p2pstore.store.schema import RunProvenance
 
 _table = RunProvenance.__table__
 
