@@ -120,23 +120,24 @@ def via_store(url: str, settlement, scenario) -> tuple[int, float]:
 
 def prepared_rows(backend: str, run_id: int, settlement) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
     """Every row of the run as the raw driver wants it, per table (built before timing)."""
+    from p2pstore.store import bulk
     from p2pstore.store.results import writer
 
     out = {}
     for table, blocks in writer.result_blocks(run_id, settlement, "full"):
-        cols = writer.COLUMNS[table]
+        cols = bulk.COLUMNS[table]
         if backend == "sqlite":
-            rows = list(writer._sqlite_rows(cols, blocks))
+            rows = list(bulk._sqlite_rows(cols, blocks))
         else:
-            types_ = writer._pg_types(table)
-            rows = [row for b in blocks for row in writer._pg_row_values(cols, types_, b)]
+            types_ = bulk._pg_types(table)
+            rows = [row for b in blocks for row in bulk._pg_row_values(cols, types_, b)]
         out[table] = (cols, rows)
     return out
 
 
 def via_raw_driver(backend: str, url: str, settlement, scenario) -> tuple[int, float]:
     from p2pstore.store import Store
-    from p2pstore.store.results import writer
+    from p2pstore.store import bulk
 
     with Store(url) as store:  # schema and the run row, as for the store path
         run_id = store.create_run(scenario)
@@ -161,7 +162,7 @@ def via_raw_driver(backend: str, url: str, settlement, scenario) -> tuple[int, f
         t0 = time.perf_counter()
         with conn.cursor() as cur:
             for table, (cols, rows) in tables.items():
-                types_ = writer._pg_types(table)
+                types_ = bulk._pg_types(table)
                 with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types([types_[c] for c in cols])
                     for row in rows:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from p2pstore import Scenario, Store
+from p2pstore.profiles.build import import_profiles
 from p2pstore.simulate import simulate
 from p2pstore.store.querygate.query import run_readonly_query
 
@@ -91,7 +92,7 @@ def docs_store(db_url):
         run_id = store.create_run(scenario, batch="docs")
         assert store.write_results(run_id, simulate(scenario), "full")
         ids.append(run_id)
-    store.import_profiles("demo", **{k: EXAMPLE_SET / f"{k}.csv" for k in ("load", "pv", "tariffs", "p2p_allowed")})
+    import_profiles(store, "demo", **{k: EXAMPLE_SET / f"{k}.csv" for k in ("load", "pv", "tariffs", "p2p_allowed")})
     run_scenario(Scenario(profiles="demo", households=4, days=1), store, series="community")
     try:
         yield store, ids

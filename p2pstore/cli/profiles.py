@@ -83,12 +83,14 @@ def import_profiles(ctx, name, load, pv, long, tariffs, p2p_allowed, unit, timez
       p2pstore profiles import berlin --load export.csv --sep ';' --decimal ',' \\
           --date-format '%d.%m.%Y %H:%M' --timezone Europe/Berlin --tariffs tariffs.csv
     """
+    from p2pstore.profiles.build import import_profiles as build  # numpy, the store: loaded when the command runs
+
     store = open_store(ctx, writes=True)
     with echo_warnings():
-        result = store.import_profiles(name, replace=replace, load=load, pv=pv, long=long, tariffs=tariffs,
-                                       p2p_allowed=p2p_allowed, unit=unit, timezone=timezone,
-                                       slot_minutes=int(slot_minutes) if slot_minutes else None,
-                                       sep=sep, decimal=decimal, date_format=date_format)
+        result = build(store, name, replace=replace, load=load, pv=pv, long=long, tariffs=tariffs,
+                       p2p_allowed=p2p_allowed, unit=unit, timezone=timezone,
+                       slot_minutes=int(slot_minutes) if slot_minutes else None,
+                       sep=sep, decimal=decimal, date_format=date_format)
     if as_json:
         echo_json(result)
         return
@@ -120,8 +122,10 @@ def generate_profiles(ctx, name, scenario_file, replace, write_csv, as_json, **f
       p2pstore profiles generate year --generator standard --days 365 --seed 7 --write-csv year-csv
       p2pstore profiles generate tou scenario.toml --tariffs examples/profiles/tou_tariffs.csv --days 7
     """
+    from p2pstore.profiles.build import generate_profiles as build  # numpy, the store: loaded when the command runs
+
     scenario = scenario_from_options(scenario_file, **flags)
-    result = open_store(ctx, writes=True).generate_profiles(name, scenario, replace=replace, write_csv=write_csv)
+    result = build(open_store(ctx, writes=True), name, scenario, replace=replace, write_csv=write_csv)
     if as_json:
         echo_json(result)
         return

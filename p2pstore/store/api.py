@@ -11,18 +11,29 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
 from p2pstore.errors import InputError, NotFoundError
+from p2pstore.progress import no_progress
+from p2pstore.scenario import SERIES_MODES, from_json
 from p2pstore.status import DEFAULT_MAX_ATTEMPTS
+from p2pstore.store import schema
 from p2pstore.store.engine import begin_write, create_engine, db_timestamp, engine_url
-from p2pstore.store.profile_sets import ProfileSetMethods
+from p2pstore.store.profilesets.methods import ProfileSetMethods
+from p2pstore.store.profilesets.resolve import link, read_tariff_files, resolve
+from p2pstore.store.querygate.query import DEFAULT_TIMEOUT_S, run_readonly_query
+from p2pstore.store.queue import runs
 from p2pstore.store.results.readers import StoreReaders
 from p2pstore.store.results.streams import StoreStreams
+from p2pstore.store.results.writer import expected_rows, write_settlement
+from p2pstore.store.schema import Run, ScenarioRow
+from p2pstore.store.schema.migrate import ensure_schema
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
     from p2pstore.scenario import Scenario
-
 
 @dataclasses.dataclass(frozen=True)
 class RunRequest:
@@ -58,8 +69,6 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
 
     def __init__(self, url: str | None = None, *, migrate: bool = True,
                  sqlite_busy_timeout_s: float | None = None):
-        from p2pstore.store.schema.migrate import ensure_schema
-
         self.engine: Engine = create_engine(url, sqlite_busy_timeout_s=sqlite_busy_timeout_s)
         try:
             ensure_schema(self.engine, migrate=migrate)
@@ -95,11 +104,9 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
     def save_scenario(self, scenario: Scenario) -> int:
         """Id of ``scenario``'s row, inserted if its spec hash is new (safe under races).
 
-        The scenario is resolved first (see :func:`p2pstore.store.profile_sets.resolve`): a
+        The scenario is resolved first (see :func:`p2pstore.store.profilesets.resolve.resolve`): a
         profile set's name is pinned to its content hash, a tariff file is stored and pinned.
         """
-        from p2pstore.store.profile_sets import read_tariff_files
-
         cache: dict = {}
         read_tariff_files([scenario], cache)
         with begin_write(self.engine) as conn:
@@ -108,19 +115,12 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
     def resolve(self, scenario: Scenario) -> Scenario:
         """``scenario`` pinned to stored data (its set's content hash, its stored tariff file's),
         validated against them; a tariff file is stored on the way."""
-        from p2pstore.store.profile_sets import read_tariff_files, resolve
-
         cache: dict = {}
         read_tariff_files([scenario], cache)
         with begin_write(self.engine) as conn:
             return resolve(conn, scenario, cache).scenario
 
     def _scenario_id(self, conn: Connection, scenario: Scenario, cache: dict | None = None) -> int:
-        from sqlalchemy import select
-
-        from p2pstore.store.schema import ScenarioRow
-        from p2pstore.store.profile_sets import link, resolve
-
         resolved = resolve(conn, scenario, cache)
         spec = resolved.scenario
         spec_hash = spec.spec_hash()
@@ -138,11 +138,7 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
         return scenario_id
 
     def _insert(self, model):
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(model)
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(model)
 
     def create_runs(self, items: Iterable[RunRequest]) -> list[int]:
         """Insert queued runs, all in one transaction; return their ids in ``items`` order.
@@ -150,15 +146,11 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
         Each scenario is resolved (see :meth:`save_scenario`); a scenario that does not fit its
         profile set or tariff file raises :class:`~p2pstore.errors.InputError` and nothing is
         written."""
-        from p2pstore.store.queue import runs
-
         items = list(items)
         for item in items:
             _check_series(item.series)
         if not items:
             return []
-        from p2pstore.store.profile_sets import read_tariff_files
-
         cache: dict = {}  # files and sets the scenarios share are read once
         read_tariff_files([item.scenario for item in items], cache)
         with begin_write(self.engine) as conn:
@@ -185,9 +177,6 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
         """Insert one run already claimed by ``owner`` with a lease of ``lease_s`` seconds (the
         synchronous ``p2pstore run``: no worker can take it); return its
         :class:`~p2pstore.store.queue.runs.Claim`. The scenario is resolved as in :meth:`create_runs`."""
-        from p2pstore.store.queue import runs
-        from p2pstore.store.profile_sets import read_tariff_files
-
         _check_series(item.series)
         cache: dict = {}
         read_tariff_files([item.scenario], cache)
@@ -201,10 +190,6 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
 
     def get_run(self, run_id: int) -> dict[str, Any]:
         """The run's row as a dict (plus ``spec_hash``); :class:`NotFoundError` if absent."""
-        from sqlalchemy import select
-
-        from p2pstore.store.schema import Run, ScenarioRow
-
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(Run.__table__, ScenarioRow.spec_hash)
@@ -216,11 +201,6 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
 
     def scenario_of(self, run_id: int) -> Scenario:
         """The :class:`~p2pstore.scenario.Scenario` a run settles."""
-        from sqlalchemy import select
-
-        from p2pstore.scenario import from_json
-        from p2pstore.store.schema import Run, ScenarioRow
-
         with self.engine.connect() as conn:
             spec = conn.execute(
                 select(ScenarioRow.spec_json).join(Run, Run.scenario_id == ScenarioRow.id)
@@ -231,10 +211,6 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
         return from_json(spec, stored=True)  # readable without the plugins that settled it
 
     def _require_run(self, conn: Connection, run_id: int) -> None:
-        from sqlalchemy import select
-
-        from p2pstore.store.schema import Run
-
         if conn.execute(select(Run.id).where(Run.id == run_id)).first() is None:
             raise NotFoundError(f"run {run_id} does not exist")
 
@@ -247,8 +223,6 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
         (files, programs, other sessions), is refused with :class:`StoreError` ``"read-only: ..."``
         and changes nothing; see :func:`p2pstore.store.querygate.query.open_readonly_query`.
         """
-        from p2pstore.store.querygate.query import DEFAULT_TIMEOUT_S, run_readonly_query
-
         return run_readonly_query(self.engine, sql, dataframe=True, limit=limit,
                                   timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout)
 
@@ -267,11 +241,6 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
         hook). ``progress``: a :data:`p2pstore.progress.ProgressFactory` advanced by the rows
         written. Readers never see half a run.
         """
-        from sqlalchemy import delete
-        from p2pstore.progress import no_progress
-        from p2pstore.store import models, runs
-        from p2pstore.store.results.writer import expected_rows, write_settlement
-
         _check_series(series)
         try:
             with begin_write(self.engine, f"store results of run {run_id}") as conn:
@@ -279,8 +248,8 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
                     self._require_run(conn, run_id)
                 elif not runs.holds(conn, claim):
                     raise _LostRun  # taken away meanwhile: spare the write
-                for name in reversed((*models.RESULT_TABLES, *models.BATTERY_TABLES)):  # a re-write replaces, never mixes
-                    table = models.Base.metadata.tables[name]
+                for name in reversed((*schema.RESULT_TABLES, *schema.BATTERY_TABLES)):  # a re-write replaces, never mixes
+                    table = schema.Base.metadata.tables[name]
                     conn.execute(delete(table).where(table.c.run_id == run_id))
                 with (progress or no_progress)(expected_rows(settlement, series), f"storing run {run_id}") as bar:
                     write_settlement(conn, run_id, settlement, series, bar=bar)
@@ -294,7 +263,5 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
 
 
 def _check_series(series: str) -> None:
-    from p2pstore.store.schema import SERIES_MODES
-
     if series not in SERIES_MODES:
         raise InputError(f"series must be one of {', '.join(SERIES_MODES)}, got {series!r}")

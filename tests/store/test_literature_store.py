@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from p2pstore import run_scenario
+from p2pstore.profiles.build import import_profiles
 from p2pstore.scenario import Scenario
 
 LIT = ("sdr", "mmr_lit", "bs_lit", "bs_lit_slot")
@@ -49,7 +50,7 @@ def test_sdr_infinity_and_nulls_round_trip(store):
     pv = [[0, 2, 4, 1], [0, 1, 2, 0.5], [0, 0, 0, 0], [0, 0, 0, 0]]
     index = pd.date_range("2025-01-01", periods=4, freq="15min", name="timestamp")
     names = ["H1", "H2", "H3", "H4"]
-    store.import_profiles("c7", load=pd.DataFrame(np.array(load).T, index=index, columns=names),
+    import_profiles(store, "c7", load=pd.DataFrame(np.array(load).T, index=index, columns=names),
                           pv=pd.DataFrame(np.array(pv).T, index=index, columns=names),
                           tariffs=pd.DataFrame({"household": names, "buy": [0.3] * 4, "sell": [0.1, 0.1, 0, 0]}))
     run_id, _ = run_scenario(Scenario(profiles="c7", mechanisms=LIT), store)

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from p2pstore.errors import InputError, NotFoundError
+from p2pstore.profiles.build import import_profiles
 from p2pstore.jobs.execute import run_now, run_scenario
 from p2pstore.profiles.importer import read_profile_set
 from p2pstore.scenario import Scenario
@@ -177,7 +178,7 @@ def test_python_api_from_dataframes(db_url):
         load = pd.DataFrame(1.0, index=TIMES, columns=names)
         pv = pd.DataFrame({"a": 2.0, "b": 0.0, "c": 0.5}, index=TIMES)
         tariffs = pd.DataFrame({"household": names, "buy": [6.0, 6.5, 7.0], "sell": [3.0, 0.0, 3.2]})
-        out = store.import_profiles("frames", load=load, pv=pv, tariffs=tariffs)
+        out = import_profiles(store, "frames", load=load, pv=pv, tariffs=tariffs)
         assert out["status"] == "imported" and out["households"] == 3 and out["warnings"] == []
         assert store.profile_sets()["name"].tolist() == ["frames"]
         run_id, settlement = p2pstore.run_scenario(p2pstore.Scenario(profiles="frames", days=1), db_url,

@@ -1,4 +1,4 @@
-"""Reading ``household_series`` in numpy (:func:`p2pstore.store.results.streams.household_series_arrays`):
+"""Reading ``household_series`` in numpy (:func:`p2pstore.store.results.household_series.household_series_arrays`):
 the arrays are the view's rows bit for bit, also for households with slots of their own or
 tariffs in some slots only, whether the profiles are read in this process or (a large run in a
 SQLite file) by the helper process of :mod:`p2pstore.store.results.profile_reader`; the ``same`` keys that let
@@ -15,7 +15,7 @@ from sqlalchemy import text
 from p2pstore.store.results import profile_reader
 from p2pstore.errors import StoreError
 from p2pstore.scenario import Scenario
-from p2pstore.store.results.streams import _HouseholdSlots, household_series_arrays
+from p2pstore.store.results.household_series import _HouseholdSlots, household_series_arrays
 
 from test_series_layout import CASES
 

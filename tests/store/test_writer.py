@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from p2pstore.errors import InputError, NotFoundError
+from p2pstore.store import bulk
 from p2pstore.store.results import writer
 from p2pstore.store.schema import RESULT_TABLES
 
@@ -207,7 +208,7 @@ def test_pg_copy_block_bytes_match_write_row(db_url, backend, settlement):
     """The numpy COPY encoding and psycopg's own write_row produce the same table contents."""
     if backend != "postgresql":
         # SQLite has a single path; check that its row tuples are plain Python values
-        rows = list(writer._sqlite_rows(writer.COLUMNS["clearing_prices"],
+        rows = list(bulk._sqlite_rows(bulk.COLUMNS["clearing_prices"],
                                         [writer._prices(1, "mmr", settlement.results["mmr"], settlement.profiles)]))
         assert all(type(v) in (int, float, str, bool, type(None)) for v in rows[0])
         return
@@ -218,14 +219,14 @@ def test_pg_copy_block_bytes_match_write_row(db_url, backend, settlement):
         r = settlement.results["bill_sharing"]
         table = "clearing_prices"
         with store.engine.begin() as conn:
-            writer.write_blocks(conn, table, [writer._prices(a, "bill_sharing", r, settlement.profiles)])
+            bulk.write_blocks(conn, table, [writer._prices(a, "bill_sharing", r, settlement.profiles)])
             raw = conn.connection.driver_connection
-            types_ = writer._pg_types(table)
-            cols = writer.COLUMNS[table]
+            types_ = bulk._pg_types(table)
+            cols = bulk.COLUMNS[table]
             block = writer._prices(b, "bill_sharing", r, settlement.profiles)
             with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)") as cp:
                 cp.set_types([types_[c] for c in cols])
-                for row in writer._pg_row_values(cols, types_, block):
+                for row in bulk._pg_row_values(cols, types_, block):
                     cp.write_row(row)
         ra = _frame(store, "SELECT * FROM clearing_prices WHERE run_id = :r ORDER BY slot", r=a)
         rb = _frame(store, "SELECT * FROM clearing_prices WHERE run_id = :r ORDER BY slot", r=b)
@@ -335,7 +336,7 @@ def test_sqlite_datetimes_text_and_reuse():
     text, a different one of the same length does not."""
     import numpy as np
 
-    from p2pstore.store.results.writer import _sqlite_datetimes
+    from p2pstore.store.bulk import _sqlite_datetimes
 
     a = np.datetime64("2025-03-30T01:45", "m") + np.timedelta64(15, "m") * np.arange(4)
     first = _sqlite_datetimes(a)

@@ -27,6 +27,7 @@ from sqlalchemy import Float, bindparam, case, cast, select
 
 from p2pstore.errors import InputError, NotFoundError
 from p2pstore import registry
+from p2pstore.store.results.household_series import household_series_arrays
 from p2pstore.store.schema import (
     BatterySeries,
     Bill,
@@ -346,12 +347,10 @@ class StoreReaders:
         p2p_import_kwh, p2p_export_kwh, cost (currency in the slot).
 
         The ``household_series`` view's rows; derived rows are computed from the run's per-slot
-        tables in numpy (:func:`p2pstore.store.results.streams.household_series_arrays`, the view's
+        tables in numpy (:func:`p2pstore.store.results.household_series.household_series_arrays`, the view's
         values bit for bit), so one household's year reads in a fraction of a second."""
         import numpy as np
         import pandas as pd
-
-        from p2pstore.store.results.streams import household_series_arrays
 
         run_id = self.stored_ids(run_id)[0]
         columns = [c.name for c in _hseries.columns]

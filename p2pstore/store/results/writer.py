@@ -1,48 +1,27 @@
-"""Bulk writer of one run's results: rows built column-wise from numpy, loaded in bulk.
-
-Rows are described as *blocks*: ``{column: scalar | [n] array}``, n rows sharing the scalars
-(one mechanism, or one mechanism and household). Backends load blocks their fastest way, on the
-raw driver connection of the caller's transaction:
-
-* PostgreSQL: ``COPY ... FROM STDIN (FORMAT BINARY)``. A block whose text columns are all
-  scalars has fixed-width rows, so its COPY tuples are one numpy structured array turned into
-  bytes; other blocks (a few rows: households, bills, metrics) go through ``Copy.write_row``.
-* SQLite: one ``executemany`` per table on tuples zipped from ``ndarray.tolist()`` columns.
+"""Writer of one run's results: a settlement's rows as blocks (``{column: scalar | [n] array}``,
+built column-wise from numpy), loaded by :func:`p2pstore.store.bulk.write_blocks`.
 
 Per-household series (``household_slots``, ``household_series_explicit``) are produced in
 primary-key order, so B-tree pages fill left to right on both backends.
 
-Nothing here commits: :meth:`p2pstore.store.Store.write_results` (and the profile-set import,
-:mod:`p2pstore.store.profile_sets`) own the transaction.
+Nothing here commits: :meth:`p2pstore.store.Store.write_results` owns the transaction.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
-import sqlite3
 import weakref
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from p2pstore import provenance, registry
-from p2pstore.errors import InputError
+from p2pstore.scenario import SERIES_MODES
+from p2pstore.store.bulk import Block, block_len, write_blocks
 from p2pstore.store.results.battery_rows import battery_blocks, battery_rows
-from p2pstore.store.schema import BATTERY_TABLES, PROFILE_TABLES, RESULT_TABLES, SERIES_MODES, Base
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
-
-Block = dict[str, Any]
-
-#: Columns each table is bulk-loaded with, in order (result tables and profile-set tables).
-COLUMNS: dict[str, tuple[str, ...]] = {
-    name: tuple(c.name for c in Base.metadata.tables[name].columns) for name in (*RESULT_TABLES, *BATTERY_TABLES, *PROFILE_TABLES)
-}
-
-_PG_EPOCH_US = np.datetime64("2000-01-01T00:00:00", "us")
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,71 +262,6 @@ def _metrics(run_id: int, s) -> Block:
     }
 
 
-# --------------------------------------------------------------------------------------------
-# loading blocks
-# --------------------------------------------------------------------------------------------
-def block_len(block: Block) -> int:
-    for v in block.values():
-        if isinstance(v, np.ndarray):
-            return len(v)
-    return 1
-
-
-def write_blocks(conn: Connection, table: str, blocks: Iterable[Block]) -> int:
-    """Load ``blocks`` into ``table`` on ``conn``'s transaction; return the row count.
-
-    NaN in a nullable float column is stored as NULL (an undefined value) on both backends.
-    Raises :class:`InputError` on NaN in a NOT NULL column and on an infinite value in a column
-    not marked ``info={"infinity": True}`` in the models (PostgreSQL would keep it, SQLite would
-    turn NaN into NULL: neither backend stores what the other would not).
-    """
-    raw = conn.connection.driver_connection
-    columns = COLUMNS[table]
-    blocks = _checked(table, blocks)
-    if conn.dialect.name == "postgresql":
-        return _copy_pg(raw, table, columns, blocks)
-    return _executemany_sqlite(raw, table, columns, blocks)
-
-
-def _checked(table: str, blocks: Iterable[Block]) -> Iterator[Block]:
-    """``blocks`` with NaN turned into NULL where allowed: a block with NaN is split into blocks
-    of rows sharing the same NULL columns, so each stays fixed-width for COPY BINARY."""
-    cols = Base.metadata.tables[table].columns
-
-    def refuse(block: Block, column: str, v: np.ndarray, bad: np.ndarray):
-        where = int(np.flatnonzero(bad)[0])
-        raise InputError(f"non-finite value {v[where]} in {table}.{column} "
-                         f"(mechanism {block.get('mechanism', '-')}, row {where}); not stored")
-
-    for block in blocks:
-        nan_cols = []
-        for column, v in block.items():
-            if not (isinstance(v, np.ndarray) and v.dtype.kind == "f") or np.isfinite(v).all():
-                continue
-            inf, nan = np.isinf(v), np.isnan(v)
-            if inf.any() and not cols[column].info.get("infinity"):
-                refuse(block, column, v, inf)
-            if nan.any():
-                if not cols[column].nullable:
-                    refuse(block, column, v, nan)
-                nan_cols.append(column)
-        yield from _split_nulls(block, nan_cols) if nan_cols else (block,)
-
-
-def _split_nulls(block: Block, nan_cols: list[str]) -> Iterator[Block]:
-    """Sub-blocks of ``block`` by which of ``nan_cols`` are NaN in a row; those become None."""
-    pattern = np.zeros(block_len(block), dtype=np.int64)
-    for k, column in enumerate(nan_cols):
-        pattern |= np.isnan(block[column]).astype(np.int64) << k
-    for key in np.unique(pattern):
-        rows = pattern == key
-        sub = {c: (v[rows] if isinstance(v, np.ndarray) else v) for c, v in block.items()}
-        for k, column in enumerate(nan_cols):
-            if key >> k & 1:
-                sub[column] = None
-        yield sub
-
-
 def write_settlement(conn: Connection, run_id: int, settlement, series: str = "full", *,
                      bar=None) -> dict[str, int]:
     """Write every result row of ``settlement`` for ``run_id``; return rows written per table.
@@ -392,223 +306,3 @@ def expected_rows(settlement, series: str = "full") -> int:
     rows += battery_rows(getattr(settlement, "batteries", None), series)
     rows += len(provenance.collect(settlement.results))  # run_provenance
     return rows + sum(len(values) for values in settlement.metrics.values())  # run_metrics
-
-
-# -- SQLite ------------------------------------------------------------------------------------
-def _sqlite_value_column(value: Any, n: int) -> Iterable:
-    if not isinstance(value, np.ndarray):
-        if isinstance(value, dt.datetime):
-            value = _sqlite_datetime(value)
-        return itertools.repeat(value, n)
-    if value.dtype.kind == "M":
-        return _sqlite_datetimes(value)
-    return value.tolist()
-
-
-#: The last datetime column converted, and its text: every mechanism's clearing prices carry the
-#: same slot times, converted once.
-_last_datetimes: list = [None, None]
-
-
-def _sqlite_datetimes(value: np.ndarray) -> list[str]:
-    """SQLAlchemy's SQLite DateTime storage format, ``"YYYY-MM-DD HH:MM:SS.ffffff"``, per element."""
-    value = value.astype("datetime64[us]")
-    if not value.size:
-        return []
-    last, text = _last_datetimes
-    if last is not None and last.shape == value.shape and np.array_equal(last, value):
-        return text
-    iso = np.datetime_as_string(value, unit="us")  # "YYYY-MM-DDTHH:MM:SS.ffffff", in a wider <U
-    codes = iso.view(np.uint32).reshape(len(iso), -1)
-    if (codes.shape[1] >= 26 and (codes[:, 10] == ord("T")).all() and (codes[:, 25] != 0).all()
-            and (codes.shape[1] == 26 or not codes[:, 26].any())):
-        codes[:, 10] = ord(" ")  # in place: np.char.replace is a Python-speed loop
-        text = iso.tolist()  # trailing NULs are not part of the elements
-    else:  # years outside 0000..9999
-        text = np.char.replace(iso, "T", " ").tolist()
-    _last_datetimes[:] = value, text
-    return text
-
-
-def _sqlite_datetime(value: dt.datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _sqlite_rows(columns: tuple[str, ...], blocks: Iterable[Block]) -> Iterator[tuple]:
-    for block in blocks:
-        n = block_len(block)
-        yield from zip(*(_sqlite_value_column(block[c], n) for c in columns))
-
-
-#: Rows per multi-row INSERT on SQLite (``VALUES (...), (...)``), fewer when the connection's
-#: limit of host parameters per statement (``SQLITE_LIMIT_VARIABLE_NUMBER``: 32,766 since SQLite
-#: 3.32, 999 before, or lowered at run time) does not allow that many.
-_SQLITE_ROWS_PER_INSERT = 500
-
-
-def _executemany_sqlite(raw, table: str, columns: tuple[str, ...], blocks: Iterable[Block]) -> int:
-    """Blocks loaded with multi-row INSERTs on the raw sqlite3 connection (its open transaction).
-
-    Each statement is ``INSERT INTO t (...) SELECT ?, column1, ... FROM (VALUES (?, ...), ...)``:
-    a block's scalars are bound once, its arrays as up to :data:`_SQLITE_ROWS_PER_INSERT` rows,
-    half the time of one ``INSERT`` per row on a million-row block.
-    """
-    cur = raw.cursor()
-    rows = 0
-    try:
-        for block in blocks:
-            rows += _insert_sqlite_block(cur, table, columns, block)
-        return rows
-    finally:
-        cur.close()
-
-
-def _insert_sqlite_block(cur, table: str, columns: tuple[str, ...], block: Block) -> int:
-    n = block_len(block)
-    varying = [c for c in columns if isinstance(block[c], np.ndarray)]
-    if not varying:
-        cur.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                    [next(iter(_sqlite_value_column(block[c], 1))) for c in columns])
-        return 1
-    scalars = [next(iter(_sqlite_value_column(block[c], 1))) for c in columns if c not in varying]
-    k = len(varying)
-    limit = cur.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    per = max(1, min(_SQLITE_ROWS_PER_INSERT, (limit - len(scalars)) // k))
-    numbered = iter(range(1, k + 1))
-    select = ", ".join(f"column{next(numbered)}" if c in varying else "?" for c in columns)
-
-    def sql(rows: int) -> str:
-        values = ", ".join(["(" + ", ".join("?" * k) + ")"] * rows)
-        return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM (VALUES {values})"
-
-    flat: list = [None] * (n * k)  # row-major values of the varying columns
-    for j, c in enumerate(varying):
-        flat[j::k] = _sqlite_value_column(block[c], n)
-    step = per * k
-    full = n // per
-    if full:
-        cur.executemany(sql(per), (scalars + flat[i:i + step] for i in range(0, full * step, step)))
-    if n > full * per:
-        cur.execute(sql(n - full * per), scalars + flat[full * step:])
-    return n
-
-
-# -- PostgreSQL --------------------------------------------------------------------------------
-def _pg_types(table: str) -> dict[str, str]:
-    """PostgreSQL binary type of each column, from the models."""
-    from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text
-
-    out = {}
-    for col in Base.metadata.tables[table].columns:
-        t = col.type
-        if isinstance(t, Boolean):
-            out[col.name] = "bool"
-        elif isinstance(t, Integer):
-            out[col.name] = "int4"
-        elif isinstance(t, Float):
-            out[col.name] = "float8"
-        elif isinstance(t, DateTime):
-            out[col.name] = "timestamptz" if t.timezone else "timestamp"
-        elif isinstance(t, (String, Text)):
-            out[col.name] = "text"
-        else:  # pragma: no cover - a new column type needs a mapping here
-            raise TypeError(f"no COPY type for {table}.{col.name}: {t!r}")
-    return out
-
-
-_PG_DTYPES = {"bool": "u1", "int4": ">i4", "float8": ">f8", "timestamp": ">i8", "timestamptz": ">i8"}
-
-
-def _pg_micros(value) -> Any:
-    """Microseconds since 2000-01-01 (PostgreSQL's binary timestamp), scalar or array."""
-    if isinstance(value, np.ndarray):
-        return (value.astype("datetime64[us]") - _PG_EPOCH_US).astype(np.int64)
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return (np.datetime64(value, "us") - _PG_EPOCH_US).astype(np.int64)
-
-
-def _pg_block_bytes(columns: tuple[str, ...], types: dict[str, str], block: Block) -> bytes | None:
-    """COPY BINARY tuples of a block whose rows all have the same width; None if they don't."""
-    n = block_len(block)
-    fields: list[tuple[str, str]] = [("nf", ">i2")]
-    fill: list[tuple[str, Any]] = []
-    lengths: list[int] = []
-    for i, c in enumerate(columns):
-        v, t = block[c], types[c]
-        if isinstance(v, np.ndarray) and (v.dtype.kind in "OUS" or t == "text"):
-            return None  # per-row labels or NULLs: rows are not fixed-width
-        fields.append((f"l{i}", ">i4"))
-        if v is None:
-            lengths.append(-1)
-            continue
-        if t == "text":
-            data = str(v).encode()
-            lengths.append(len(data))
-            if data:
-                fields.append((f"v{i}", f"S{len(data)}"))
-                fill.append((f"v{i}", data))
-            continue
-        dtype = np.dtype(_PG_DTYPES[t])
-        fields.append((f"v{i}", dtype.str))
-        lengths.append(dtype.itemsize)
-        if t.startswith("timestamp"):
-            v = _pg_micros(v)
-        fill.append((f"v{i}", v))
-    arr = np.empty(n, dtype=np.dtype(fields))
-    arr["nf"] = len(columns)
-    for i, length in enumerate(lengths):
-        arr[f"l{i}"] = length
-    for name, v in fill:
-        arr[name] = v
-    return arr.tobytes()
-
-
-def _pg_row_values(columns: tuple[str, ...], types: dict[str, str], block: Block) -> Iterator[tuple]:
-    n = block_len(block)
-    cols = []
-    for c in columns:
-        v = block[c]
-        if isinstance(v, np.ndarray):
-            if v.dtype.kind == "M":
-                v = v.astype("datetime64[us]").astype(dt.datetime)
-                if types[c] == "timestamptz":
-                    v = [x.replace(tzinfo=dt.timezone.utc) for x in v]
-            cols.append(v.tolist() if isinstance(v, np.ndarray) else v)
-        else:
-            cols.append(itertools.repeat(v, n))
-    return zip(*cols)
-
-
-def _copy_pg(raw, table: str, columns: tuple[str, ...], blocks: Iterable[Block]) -> int:
-    """``COPY table FROM STDIN (FORMAT BINARY)`` on the raw psycopg connection (its transaction).
-
-    We send the COPY signature ourselves; psycopg then adds the trailer only if ``write_row``
-    was used (row mode), so we add it when every block went through as bytes.
-    """
-    types = _pg_types(table)
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-    rows = 0
-    row_mode = False
-    with raw.cursor() as cur, cur.copy(sql) as copy:
-        copy.set_types([types[c] for c in columns])
-        copy.write(_PG_COPY_SIGNATURE)
-        for block in blocks:
-            data = _pg_block_bytes(columns, types, block)
-            if data is not None:
-                copy.write(data)
-                rows += block_len(block)
-                continue
-            for row in _pg_row_values(columns, types, block):
-                copy.write_row(row)
-                rows += 1
-                row_mode = True
-        if not row_mode:
-            copy.write(_PG_COPY_TRAILER)
-    return rows
-
-
-_PG_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
-_PG_COPY_TRAILER = b"\xff\xff"
