@@ -23,126 +23,37 @@ import numbers
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, bindparam, case, cast, select
+import numpy as np
+from sqlalchemy import select
 
-from p2pstore.errors import InputError, NotFoundError
 from p2pstore import registry
+from p2pstore.errors import InputError, NotFoundError
 from p2pstore.store.results.household_series import household_series_arrays
-from p2pstore.store.schema import (
-    BatterySeries,
-    Bill,
-    ClearingPrice,
-    CommunitySeries,
-    DailyBill,
-    Household,
-    HOUSEHOLD_SERIES,
-    Run,
-    RunBattery,
-    RunMetric,
-    ScenarioRow,
+from p2pstore.store.results.selects import (
+    SCENARIO_COLUMNS,
+    bills_select,
+    bills_t,
+    cseries_t,
+    daily_t,
+    hh_t,
+    hseries_t,
+    in_run_ids,
+    metrics_select,
+    metrics_t,
+    prices_t,
+    runs_scen,
+    runs_select,
+    runs_t,
+    scen_t,
+    scenarios_select,
 )
 
 if TYPE_CHECKING:  # pandas is imported lazily so that importing the store stays cheap
     import pandas as pd
 
-#: Scenario columns joined onto run-level frames (also stored as columns of ``scenarios``).
-SCENARIO_COLUMNS = ("seed", "consumers", "prosumers", "days")
-
 #: At most this many ids go into one ``IN (...)``: SQLite allows 32766 host parameters and
 #: psycopg 65535, so longer lists are read in chunks and concatenated.
 ID_CHUNK = 10_000
-
-_runs = Run.__table__
-_scen = ScenarioRow.__table__
-_hh = Household.__table__
-_bills = Bill.__table__
-_daily = DailyBill.__table__
-_prices = ClearingPrice.__table__
-_hseries = HOUSEHOLD_SERIES
-_cseries = CommunitySeries.__table__
-_metrics = RunMetric.__table__
-_runs_scen = _runs.join(_scen, _runs.c.scenario_id == _scen.c.id)
-
-
-# -- the statement of each table, by name (shared by the DataFrame readers and the streams) ------
-def _runs_select():
-    cols = [_runs.c.id.label("run_id")] + [c for c in _runs.c if c.name != "id"]
-    cols += [_scen.c.spec_hash] + [_scen.c[name] for name in SCENARIO_COLUMNS]
-    households = _scen.c.consumers + _scen.c.prosumers  # size and prosumer share: columns, not JSON
-    cols += [households.label("households"), (cast(_scen.c.prosumers, Float) / households).label("prosumer_share")]
-    return select(*cols).select_from(_runs_scen)
-
-
-def _scenarios_select():
-    return select(_scen.c.id.label("scenario_id"), *[c for c in _scen.c if c.name != "id"])
-
-
-def _bills_select():
-    join = _bills.join(_hh, (_hh.c.run_id == _bills.c.run_id) & (_hh.c.household == _bills.c.household),
-                       isouter=True)
-    return select(_bills.c.run_id, _bills.c.mechanism, _bills.c.household, _hh.c.kind, _hh.c.position,
-                  *[c for c in _bills.c if c.name not in ("run_id", "mechanism", "household")]).select_from(join)
-
-
-def _metrics_select():
-    return (select(_metrics.c.run_id, _metrics.c.mechanism, _metrics.c.metric, _metrics.c.value,
-                   _runs.c.batch, *[_scen.c[name] for name in SCENARIO_COLUMNS])
-            .select_from(_runs_scen.join(_metrics, _metrics.c.run_id == _runs.c.id)))
-
-
-#: Table name -> the SELECT of the columns its reader returns (``run_id`` first where it has one).
-_SELECTS = {
-    "runs": _runs_select,
-    "scenarios": _scenarios_select,
-    "households": lambda: select(_hh),
-    "bills": _bills_select,
-    "daily_bills": lambda: select(_daily),
-    "clearing_prices": lambda: select(_prices),
-    "household_series": lambda: select(_hseries),
-    "community_series": lambda: select(_cseries),
-    "run_metrics": _metrics_select,
-    "batteries": lambda: select(RunBattery.__table__),
-    "battery_series": lambda: select(BatterySeries.__table__),
-}
-
-#: Sort keys of each table's rows (``mechanism`` in settlement order).
-_ORDER = {
-    "runs": ("run_id",), "scenarios": ("scenario_id",), "households": ("run_id", "position"),
-    "bills": ("run_id", "mechanism", "position", "household"), "daily_bills": ("run_id", "mechanism", "day"),
-    "clearing_prices": ("run_id", "mechanism", "slot"), "community_series": ("run_id", "mechanism", "slot"),
-    "household_series": ("run_id", "mechanism", "household", "slot"),
-    "run_metrics": ("run_id", "mechanism", "metric"),
-    "batteries": ("run_id", "household"), "battery_series": ("run_id", "household", "slot"),
-}
-
-
-def table_select(name: str):
-    """The SELECT (no filter) of the columns the reader of table ``name`` returns; KeyError if
-    ``name`` is not a readable table."""
-    return _SELECTS[name]()
-
-
-def run_filtered(name: str, stmt):
-    """``stmt`` (a :func:`table_select` of ``name``) limited to the runs of the expanding bound
-    parameter ``run_ids`` (``scenarios``: the scenarios of those runs)."""
-    if name == "scenarios":
-        return stmt.where(_scen.c.id.in_(select(_runs.c.scenario_id).where(_in_run_ids(_runs.c.id))))
-    return stmt.where(_in_run_ids(stmt.selected_columns["run_id"]))
-
-
-def table_order(name: str, stmt) -> list:
-    """ORDER BY terms of table ``name``'s rows in the readers' order (mechanisms ranked in
-    the registry's report order, unknown ones last by name)."""
-    cols = stmt.selected_columns
-    terms = []
-    for key in _ORDER[name]:
-        if key == "mechanism":
-            rank = {m: i for i, m in enumerate(registry.names())}
-            terms += [case(rank, value=cols["mechanism"], else_=len(rank)), cols["mechanism"]]
-        else:
-            terms.append(cols[key])
-    return terms
-
 
 def _ids(run_ids: int | Iterable[int] | None) -> list[int] | None:
     if run_ids is None:
@@ -155,11 +66,6 @@ def _ids(run_ids: int | Iterable[int] | None) -> list[int] | None:
         raise InputError(f"run ids must be integers, got {run_ids!r}") from None
 
 
-def _in_run_ids(column):
-    """``column IN (:run_ids)``, bound per chunk by :meth:`StoreReaders._read`."""
-    return column.in_(bindparam("run_ids", expanding=True))
-
-
 def _where_in(stmt, column, value: str | Iterable[str] | None):
     """``stmt`` filtered on ``column IN value`` (one string or several); unchanged for None."""
     if value is None:
@@ -170,9 +76,9 @@ def _where_in(stmt, column, value: str | Iterable[str] | None):
 def _where_runs(stmt, ids: list[int] | None, batch: str | None):
     """``stmt`` (selecting from ``runs``) limited to the runs ``ids`` and to ``batch``; None: no limit."""
     if batch is not None:
-        stmt = stmt.where(_runs.c.batch == batch)
+        stmt = stmt.where(runs_t.c.batch == batch)
     if ids is not None:
-        stmt = stmt.where(_in_run_ids(_runs.c.id))
+        stmt = stmt.where(in_run_ids(runs_t.c.id))
     return stmt
 
 
@@ -191,8 +97,9 @@ class StoreReaders:
     # -- plumbing ----------------------------------------------------------------------------
     def _read(self, stmt, *, ids: list[int] | None = None) -> pd.DataFrame:
         """Run ``stmt`` and return a DataFrame. ``ids`` bind the expanding ``run_ids`` parameter
-        (:func:`_in_run_ids`), chunked so that very long lists stay under the drivers' parameter
+        (:func:`in_run_ids`), chunked so that very long lists stay under the drivers' parameter
         limits."""
+        # lazy: pandas costs the store's start-up a quarter of a second: loaded on first read
         import pandas as pd
 
         with self.engine.connect() as conn:
@@ -209,7 +116,7 @@ class StoreReaders:
         ids = _ids(run_ids)
         if not ids:
             return ids
-        stmt = select(_runs.c.id).where(_in_run_ids(_runs.c.id))
+        stmt = select(runs_t.c.id).where(in_run_ids(runs_t.c.id))
         with self.engine.connect() as conn:  # without pandas: export and the CLI's checks start faster
             found = {i for k in range(0, len(ids), ID_CHUNK) for i in conn.execute(stmt, {"run_ids": ids[k:k + ID_CHUNK]}).scalars()}
         missing = [i for i in ids if i not in found]
@@ -221,7 +128,7 @@ class StoreReaders:
     def batch_run_ids(self, batch: str) -> list[int]:
         """Ids of every run of ``batch`` (any status), ascending; :class:`NotFoundError` if it
         has none."""
-        stmt = select(_runs.c.id).where(_runs.c.batch == batch).order_by(_runs.c.id)
+        stmt = select(runs_t.c.id).where(runs_t.c.batch == batch).order_by(runs_t.c.id)
         with self.engine.connect() as conn:
             ids = list(conn.execute(stmt).scalars())
         if not ids:
@@ -229,7 +136,7 @@ class StoreReaders:
         return ids
 
     def _require_batch(self, batch: str) -> None:
-        stmt = select(_runs.c.id).where(_runs.c.batch == batch).limit(1)
+        stmt = select(runs_t.c.id).where(runs_t.c.batch == batch).limit(1)
         with self.engine.connect() as conn:
             if conn.execute(stmt).first() is None:
                 raise NotFoundError(f"no batch named {batch!r}")
@@ -239,7 +146,7 @@ class StoreReaders:
         """Rows of result ``table`` (``stmt``: a select from it, default every column) of the runs
         ``ids``, of the given mechanisms only unless ``mechanism`` is None."""
         stmt = select(table) if stmt is None else stmt
-        stmt = _where_in(stmt.where(_in_run_ids(table.c.run_id)), table.c.mechanism, mechanism)
+        stmt = _where_in(stmt.where(in_run_ids(table.c.run_id)), table.c.mechanism, mechanism)
         return self._read(stmt, ids=ids)
 
     @staticmethod
@@ -262,15 +169,15 @@ class StoreReaders:
         max_attempts, not_before, enqueued_at, started_at, finished_at, heartbeat_at, worker,
         error, spec_hash, seed, consumers, prosumers, days. Filters combine with AND.
         """
-        stmt = _where_in(_runs_select(), _runs.c.status, status)
+        stmt = _where_in(runs_select(), runs_t.c.status, status)
         ids = _ids(run_ids)
-        df = self._read(_where_runs(stmt, ids, batch).order_by(_runs.c.id), ids=ids)
+        df = self._read(_where_runs(stmt, ids, batch).order_by(runs_t.c.id), ids=ids)
         return self._sorted(df, ["run_id"])
 
     def scenarios(self) -> pd.DataFrame:
         """Stored scenarios: scenario_id, spec_hash, spec_json, seed, consumers, prosumers, days,
         created_at."""
-        return self._read(_scenarios_select().order_by(_scen.c.id))
+        return self._read(scenarios_select().order_by(scen_t.c.id))
 
     def run_params(self, run_ids: int | Iterable[int] | None = None, batch: str | None = None) -> pd.DataFrame:
         """One row per run with every field of its scenario spec (from the stored JSON).
@@ -282,12 +189,13 @@ class StoreReaders:
         window's days), so runs on generated and imported communities group alike. Useful to
         group runs by any scenario parameter.
         """
+        # lazy: pandas costs the store's start-up a quarter of a second: loaded on first read
         import pandas as pd
 
         ids = _ids(run_ids)
-        stmt = select(_runs.c.id.label("run_id"), _runs.c.batch, _scen.c.spec_json,
-                      *[_scen.c[name] for name in SCENARIO_COLUMNS if name != "seed"]).select_from(_runs_scen)
-        raw = self._read(_where_runs(stmt, ids, batch).order_by(_runs.c.id), ids=ids)
+        stmt = select(runs_t.c.id.label("run_id"), runs_t.c.batch, scen_t.c.spec_json,
+                      *[scen_t.c[name] for name in SCENARIO_COLUMNS if name != "seed"]).select_from(runs_scen)
+        raw = self._read(_where_runs(stmt, ids, batch).order_by(runs_t.c.id), ids=ids)
         rows = []
         for run_id, run_batch, spec_json, consumers, prosumers, days in raw.itertuples(index=False):
             row: dict[str, Any] = {"run_id": int(run_id), "batch": run_batch}
@@ -312,20 +220,20 @@ class StoreReaders:
         """Households of one run: run_id, position, household, kind, lambda_buy, lambda_sell
         (currency/kWh), load_kwh, pv_kwh (horizon totals)."""
         run_id = self.stored_ids(run_id)[0]
-        return self._read(select(_hh).where(_hh.c.run_id == run_id).order_by(_hh.c.position))
+        return self._read(select(hh_t).where(hh_t.c.run_id == run_id).order_by(hh_t.c.position))
 
     def bills(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
         """Bills in long format: run_id, mechanism, household, kind, position, bill (currency;
         negative = net income), self_consumed_kwh, grid_import_kwh, grid_export_kwh,
         p2p_import_kwh, p2p_export_kwh."""
         ids = self.stored_ids(run_ids)
-        df = self._result_rows(_bills, ids, mechanism, _bills_select())
+        df = self._result_rows(bills_t, ids, mechanism, bills_select())
         return self._sorted(df, ["run_id", "mechanism", "position", "household"])
 
     def daily_bills(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
         """The notebook's daily table, long: run_id, mechanism, day (1-based), date, bill
         (community currency/day), avg_load_kwh_per_house, avg_pv_kwh_per_prosumer."""
-        df = self._result_rows(_daily, self.stored_ids(run_ids), mechanism)
+        df = self._result_rows(daily_t, self.stored_ids(run_ids), mechanism)
         return self._sorted(df, ["run_id", "mechanism", "day"])
 
     def prices(self, run_ids: int | Iterable[int], mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
@@ -333,7 +241,7 @@ class StoreReaders:
         export_price, p2p_price (currency/kWh; NaN where the mechanism uses per-household
         tariffs, has no such price, or leaves it undefined, e.g. in P2P-off slots) and
         supply_demand_ratio (SDR pricing's E / I; inf where I = 0; NaN for other mechanisms)."""
-        df = self._result_rows(_prices, self.stored_ids(run_ids), mechanism)
+        df = self._result_rows(prices_t, self.stored_ids(run_ids), mechanism)
         if not df.empty:
             df["p2p_allowed"] = df["p2p_allowed"].astype(bool)
             for col in ("import_price", "export_price", "p2p_price", "supply_demand_ratio"):
@@ -349,13 +257,13 @@ class StoreReaders:
         The ``household_series`` view's rows; derived rows are computed from the run's per-slot
         tables in numpy (:func:`p2pstore.store.results.household_series.household_series_arrays`, the view's
         values bit for bit), so one household's year reads in a fraction of a second."""
-        import numpy as np
+        # lazy: pandas costs the store's start-up a quarter of a second: loaded on first read
         import pandas as pd
 
         run_id = self.stored_ids(run_id)[0]
-        columns = [c.name for c in _hseries.columns]
+        columns = [c.name for c in hseries_t.columns]
         with self.engine.connect() as conn:
-            stored = conn.execute(select(_runs.c.mechanisms).where(_runs.c.id == run_id)).scalar_one().split(",")
+            stored = conn.execute(select(runs_t.c.mechanisms).where(runs_t.c.id == run_id)).scalar_one().split(",")
             wanted = stored if mechanism is None else [mechanism] if isinstance(mechanism, str) else list(mechanism)
             households = None if household is None else ([household] if isinstance(household, str) else household)
             parts = list(household_series_arrays(conn, run_id, registry.ordered(wanted), households))
@@ -373,7 +281,7 @@ class StoreReaders:
     def community_series(self, run_id: int, mechanism: str | Iterable[str] | None = None) -> pd.DataFrame:
         """Per-slot community aggregates (``--series full`` or ``community``; empty with ``none``):
         run_id, mechanism, slot, load_kw, pv_kw, grid_import_kwh, grid_export_kwh, p2p_kwh, cost."""
-        df = self._result_rows(_cseries, [self.stored_ids(run_id)[0]], mechanism)
+        df = self._result_rows(cseries_t, [self.stored_ids(run_id)[0]], mechanism)
         return self._sorted(df, ["mechanism", "slot"])
 
     def metrics(self, run_ids: int | Iterable[int] | None = None, batch: str | None = None,
@@ -388,7 +296,7 @@ class StoreReaders:
         ids = self.stored_ids(run_ids)
         if batch is not None:
             self._require_batch(batch)
-        stmt = _where_in(_where_runs(_metrics_select(), ids, batch), _metrics.c.metric, metric)
+        stmt = _where_in(_where_runs(metrics_select(), ids, batch), metrics_t.c.metric, metric)
         df = self._read(stmt, ids=ids)
         if not df.empty:
             df["value"] = df["value"].astype("float64")

@@ -1,7 +1,7 @@
 """Streaming reads of whole tables for export: rows in bounded chunks, never a whole table.
 
 A table is read by name (:data:`EXPORT_TABLES`) with the columns its DataFrame reader returns
-(:func:`p2pstore.store.results.readers.table_select`), in the readers' order, one *partition* at a time:
+(:func:`p2pstore.store.results.selects.table_select`), in the readers' order, one *partition* at a time:
 per run for small tables, per (run, mechanism) for per-slot tables, per (run, mechanism,
 household) for ``household_series``. Each partition is an index range, so no query sorts or
 holds more than one partition, and rows are fetched ``chunk_rows`` at a time: peak memory does
@@ -29,7 +29,8 @@ from sqlalchemy import Boolean, DateTime, Float, Integer, String, bindparam, fun
 
 from p2pstore.errors import NotFoundError
 from p2pstore.store.results.household_series import household_series_arrays, series_count_sql
-from p2pstore.store.results.readers import ID_CHUNK, run_filtered, table_order, table_select
+from p2pstore.store.results.readers import ID_CHUNK
+from p2pstore.store.results.selects import run_filtered, table_order, table_select
 from p2pstore.store.schema import Household, Run
 
 #: Tables an export writes, in order. Per-slot tables are read per (run, mechanism[, household]).

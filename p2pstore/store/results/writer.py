@@ -14,11 +14,14 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
+from sqlalchemy import text
 
 from p2pstore import provenance, registry
 from p2pstore.scenario import SERIES_MODES
+from p2pstore.settlement.result import MechanismResult
 from p2pstore.store.bulk import Block, block_len, write_blocks
 from p2pstore.store.results.battery_rows import battery_blocks, battery_rows
+from p2pstore.store.results.series import derive
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -157,8 +160,6 @@ def derivable_mechanisms(s) -> frozenset[str]:
     from per-slot factors: flows from the profiles and the P2P shares (always, for a plain
     :class:`MechanismResult` of these profiles), cost from its declared :class:`AffineCost`
     if that reproduces ``cost`` to :data:`COST_FORM_RTOL` of its terms, in every household-slot."""
-    from p2pstore.settlement.result import MechanismResult
-
     try:
         return _derivable[s]
     except (KeyError, TypeError):  # TypeError: an object without weak references (not cached)
@@ -191,8 +192,6 @@ def _form_matches(r, p) -> bool:
     """Does ``r``'s :class:`AffineCost`, as the ``household_series`` view computes it
     (:func:`p2pstore.store.results.series.derive`), give ``r.cost`` to :data:`COST_FORM_RTOL` of the size
     of its terms in every household-slot? Checked a block of households at a time."""
-    from p2pstore.store.results.series import derive
-
     factors = r.cost_form.per_slot(p.n_slots)
     flat = not p.time_varying_tariffs
     buy = np.asarray(p.lambda_buy, dtype=np.float64)[:, None] if flat else p.lambda_buy
@@ -280,8 +279,6 @@ def _analyze_if_never(conn: Connection) -> None:
     ``household_slots`` never was (a new database, before autovacuum's first pass). Without
     statistics the planner reads one household's series by slot over the whole run (seconds);
     with them, by household (milliseconds). Later runs keep the statistics autovacuum gathers."""
-    from sqlalchemy import text
-
     never = conn.execute(text("SELECT reltuples < 0 FROM pg_class WHERE oid = 'household_slots'::regclass")).scalar()
     if never:
         conn.execute(text("ANALYZE households, household_slots, mechanism_slots"))

@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from p2pstore.limits import format_bytes
+from p2pstore.status import RUN_STATUSES
 from p2pstore.store.engine import engine_url, sqlite_path
+from p2pstore.store.schema import VIEWS, Base, Run
+from p2pstore.store.schema.migrate import head_revision, revision_of
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -65,10 +69,6 @@ def vacuum(engine: Engine, *, full: bool = False) -> tuple[int, int]:
 def info(engine: Engine) -> dict[str, Any]:
     """What ``p2pstore db info`` prints: URL (password hidden), backend, schema revision (and the
     newest one), size, runs by status and rows per table (views included, marked)."""
-    from p2pstore.status import RUN_STATUSES
-    from p2pstore.store.schema.migrate import head_revision, revision_of
-    from p2pstore.store.schema import VIEWS, Base, Run
-
     runs = Run.__table__
     out: dict[str, Any] = {"url": engine_url(engine), "backend": engine.dialect.name}
     path = sqlite_path(engine)
@@ -93,8 +93,6 @@ def info(engine: Engine) -> dict[str, Any]:
 
 def format_growth(before: int, after: int) -> str:
     """``"database 1.2 MiB -> 3.4 MiB (+2.2 MiB)"``."""
-    from p2pstore.limits import format_bytes
-
     delta = after - before
     return f"database {format_bytes(before)} -> {format_bytes(after)} ({'+' if delta >= 0 else '-'}" \
            f"{format_bytes(abs(delta))})"

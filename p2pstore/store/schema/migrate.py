@@ -12,11 +12,25 @@ p2pstore) is refused too.
 from __future__ import annotations
 
 import functools
+import os
+import re
+import stat
+from importlib.resources import files
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import text
+
 from p2pstore.errors import StoreError
-from p2pstore.store.engine import (begin_write, connect, create_engine, engine_url, errors_mapped, sqlite_path,
-                                   sqlite_url_is_readonly)
+from p2pstore.store.engine import (
+    begin_write,
+    connect,
+    create_engine,
+    engine_url,
+    errors_mapped,
+    sqlite_path,
+    sqlite_url_is_readonly,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -28,8 +42,7 @@ _PG_MIGRATION_LOCK = 7_302_114_517
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic config pointing at the installed migrations (works without alembic.ini)."""
-    from importlib.resources import files
-
+    # lazy: alembic loads in ~0.3 s: only commands that migrate pay for it
     from alembic.config import Config
 
     cfg = Config()
@@ -56,9 +69,6 @@ def _chain() -> tuple[str, ...]:
     (every command checks the revision at start-up, and Alembic's script loader takes a good part
     of a second). Anything but one linear chain falls back to Alembic's own reading.
     """
-    import re
-    from importlib.resources import files
-
     pattern = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(?:None|['\"]([^'\"]+)['\"])", re.M)
     parents: dict[str, str | None] = {}
     for f in files("p2pstore.migrations.versions").iterdir():
@@ -80,6 +90,7 @@ def _chain() -> tuple[str, ...]:
 
 
 def _alembic_chain() -> tuple[str, ...]:
+    # lazy: alembic loads in ~0.3 s: only commands that migrate pay for it
     from alembic.script import ScriptDirectory
 
     return tuple(s.revision for s in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions())))
@@ -88,8 +99,6 @@ def _alembic_chain() -> tuple[str, ...]:
 def revision_of(conn: Connection) -> str | None:
     """The database's revision (None: no ``alembic_version`` table, or an empty one): read with
     one SELECT, Alembic only for a database with several heads."""
-    from sqlalchemy import text
-
     if conn.dialect.name == "sqlite":
         exists = conn.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'table' "
                                    "AND name = 'alembic_version'")).first() is not None
@@ -105,6 +114,7 @@ def revision_of(conn: Connection) -> str | None:
     versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     if len(versions) <= 1:
         return versions[0] if versions else None
+    # lazy: alembic loads in ~0.3 s: only commands that migrate pay for it
     from alembic.migration import MigrationContext
 
     return MigrationContext.configure(conn).get_current_revision()
@@ -116,8 +126,6 @@ _revision_of = revision_of
 def _user_tables(conn: Connection) -> list[str]:
     """Every table, view and sequence outside the system catalogs (schema-qualified on
     PostgreSQL), sorted: an empty list means an empty database."""
-    from sqlalchemy import text
-
     if conn.dialect.name == "sqlite":
         sql = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
     else:
@@ -130,8 +138,6 @@ def _user_tables(conn: Connection) -> list[str]:
 def _refuse_template(conn: Connection, where: str) -> None:
     """:class:`StoreError` if ``conn`` is on a PostgreSQL template database (template0/1 or any
     database marked ``datistemplate``)."""
-    from sqlalchemy import text
-
     if conn.dialect.name != "postgresql":
         return
     if conn.execute(text("SELECT datistemplate FROM pg_database WHERE datname = current_database()")).scalar():
@@ -154,10 +160,6 @@ def check_sqlite_file(engine: Engine, *, write: bool) -> None:
     it). For writing, a read-only URL (``?mode=ro``) or a file or directory without write
     permission (also when running as root, who could write anyway) is refused.
     """
-    import os
-    import stat
-    from pathlib import Path
-
     if engine.dialect.name != "sqlite":
         return
     where = engine_url(engine)
@@ -189,8 +191,8 @@ def _upgrade_engine(engine: Engine, target: str = "head", *, require_empty: bool
     ``require_empty``: only if the database is still empty or already p2pstore's once the lock is
     held (another process may have written meanwhile).
     """
+    # lazy: alembic loads in ~0.3 s: only commands that migrate pay for it
     from alembic import command
-    from sqlalchemy import text
 
     cfg = alembic_config()
     with begin_write(engine) as conn:
@@ -263,8 +265,6 @@ def upgrade(url: str | None = None, target: str = "head") -> tuple[str | None, s
 
 
 def _missing_file_in_existing_dir(path: str) -> bool:
-    from pathlib import Path
-
     return not Path(path).exists() and Path(path).resolve().parent.is_dir()
 
 
