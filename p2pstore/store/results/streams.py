@@ -29,7 +29,7 @@ from sqlalchemy import Boolean, DateTime, Float, Integer, String, bindparam, fun
 
 from p2pstore.errors import NotFoundError
 from p2pstore.store.results.household_series import household_series_arrays, series_count_sql
-from p2pstore.store.results.readers import ID_CHUNK
+from p2pstore.store.results import readers
 from p2pstore.store.results.selects import run_filtered, table_order, table_select
 from p2pstore.store.schema import Household, Run
 
@@ -208,7 +208,7 @@ def _filtered(table: str, by: str | None = None, *, ordered: bool = True):
 
 
 def _id_chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i:i + ID_CHUNK] for i in range(0, len(ids), ID_CHUNK)]
+    return [ids[i:i + readers.ID_CHUNK] for i in range(0, len(ids), readers.ID_CHUNK)]
 
 
 def _fetch(conn, stmt, params: dict, chunk_rows: int, *, raw: bool) -> Iterator[list[tuple]]:
