@@ -200,11 +200,12 @@ def test_report_of_a_profile_set_run_names_its_first_day_and_weekdays_of_its_yea
     not "?" and not 2025's calendar."""
     from p2pstore import Scenario, Store, run_scenario
     from p2pstore.reports import figures as F
+    from p2pstore.profiles.build import generate_profiles
     from p2pstore.reports.html import community_series_with_time
 
     store = Store(db_url)
     try:
-        store.generate_profiles("y2024", Scenario(start="2024-01-01", days=9, consumers=1, prosumers=2))
+        generate_profiles(store, "y2024", Scenario(start="2024-01-01", days=9, consumers=1, prosumers=2))
         scenario = Scenario(profiles="y2024")
         assert scenario.start is None
         run_id = run_scenario(scenario, store, series="community").run_id
