@@ -14,7 +14,7 @@ from p2pstore.jobs.options import DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY, WORKER
 from p2pstore.jobs.worker import WorkerOptions as WorkerOptionsOfTheWorker
 from p2pstore.status import BACKOFF_BASE_S, BACKOFF_CAP_S
 from p2pstore.store import RunRequest
-    from p2pstore.store.queue import runs
+from p2pstore.store.queue import runs
 from p2pstore.store.schema import Run, Schedule
 
 #: worker option -> WorkerOptions field
