@@ -21,7 +21,8 @@ from p2pstore.errors import P2PStoreError
 from p2pstore.status import RunStatus
 from p2pstore.store.schema import Base
 from p2pstore.store.results.provenance_rows import read_provenance
-from p2pstore.store.results.writer import COLUMNS, result_blocks
+from p2pstore.store.bulk import COLUMNS
+from p2pstore.store.results.writer import result_blocks
 
 #: Tables compared (per-household series are derived from these and the stored profiles), when
 #: the run stores them.
