@@ -61,8 +61,8 @@ def wait_runs(ctx, run_ids, batch, timeout, poll, report_every):
       p2pstore runs wait 4 5 6
     """
     # lazy: the store imports SQLAlchemy and numpy, which `p2pstore --help` must not load
-    from p2pstore.store.maintenance import database_size, format_growth
-    from p2pstore.store.runs import pending_ids, status_counts  # lazy, as above
+    from p2pstore.store.schema.maintenance import database_size, format_growth
+    from p2pstore.store.queue.actions import pending_ids, status_counts  # lazy, as above
 
     start = time.monotonic()
 

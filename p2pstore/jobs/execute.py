@@ -123,7 +123,7 @@ def execute_run(store, claim, *, patience: float | None = None, on_retry: OnRetr
 def require_installed(store, run_id: int, mechanisms) -> None:
     """:class:`MechanismNotInstalledError`, naming the plugin, unless every one of a stored run's
     ``mechanisms`` is a built-in or an installed plugin: settling it could never pass."""
-    from p2pstore.store.run_mechanisms import plugin_of  # the store (SQLAlchemy): loaded when a run is settled
+    from p2pstore.store.results.run_mechanisms import plugin_of  # the store (SQLAlchemy): loaded when a run is settled
 
     missing = [m for m in mechanisms if registry.find(m) is None]
     if missing:

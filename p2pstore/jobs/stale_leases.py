@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from p2pstore.store import runs
+from p2pstore.store.queue import runs
 
 log = logging.getLogger("p2pstore.worker")
 

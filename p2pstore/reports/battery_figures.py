@@ -22,7 +22,7 @@ from p2pstore.batteries.params import COMMUNITY_BATTERY
 from p2pstore.reports.figure_style import (COLUMN_WIDTH, DEFAULT_OPTIONS, PAGE_WIDTH, FigureOptions, color,
                                            legend_below, new_figure, styled, tick_text, title,
                                            wrap_label)
-from p2pstore.store.models import BatterySeries, RunBattery
+from p2pstore.store.schema import BatterySeries, RunBattery
 
 #: Home batteries drawn one by one in the state-of-charge figure; more are drawn as a band.
 MAX_LINES = 6

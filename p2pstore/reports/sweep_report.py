@@ -20,7 +20,7 @@ from p2pstore.reports.groups import compare_by_kind, with_battery_kinds
 from p2pstore.reports.numbers import format_value, metric_label
 from p2pstore.reports.report_page import Report
 from p2pstore.reports.run_report import currency_of_spec, provenance_table, safe_url
-from p2pstore.store.battery_owners import battery_owners
+from p2pstore.store.results.battery_owners import battery_owners
 
 #: Scenario parameters tried, in order, when a many-run report has no ``by``: the first that
 #: takes more than one value among the runs is used.

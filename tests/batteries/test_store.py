@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from p2pstore.cli import cli
 from p2pstore.jobs.execute import run_scenario
 from p2pstore.kpis import BATTERY_METRIC_NAMES
+from p2pstore.profiles.build import import_profiles
 from p2pstore.scenario import Scenario
 
 SCENARIO = Scenario(days=2, battery_share=0.6, shared_battery_kwh=12.0, battery_dispatch="community",
@@ -121,7 +122,7 @@ def test_batteries_on_a_profile_set_and_a_draw_of_it(store, tmp_path):
     from pathlib import Path
 
     examples = Path(__file__).resolve().parents[2] / "examples" / "profiles"
-    store.import_profiles("demo", load=examples / "load.csv", pv=examples / "pv.csv", tariffs=examples / "tariffs.csv")
+    import_profiles(store, "demo", load=examples / "load.csv", pv=examples / "pv.csv", tariffs=examples / "tariffs.csv")
     path = tmp_path / "batteries.csv"
     path.write_text("household,capacity_kwh,power_kw,efficiency,soc_min,soc_max,soc_initial\n"
                     "house-01,5,2.5,0.95,0.1,1,0.5\nhouse-07,5,2.5,0.95,0.1,1,0.5\n")

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 from broken_plugin import make_broken_plugin
 from example_plugin import needs_example_plugin
 from p2pstore.cli import cli
-from p2pstore.store.models import RESULT_TABLES
+from p2pstore.store.schema import RESULT_TABLES
 
 
 def invoke(db_url, *args):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from p2pstore.jobs.enqueue import enqueue
 from p2pstore.scenario import Scenario
-from p2pstore.store import runs
+from p2pstore.store.queue import runs
 
 from .conftest import FAST, Gates, wait_for
 

@@ -41,7 +41,7 @@ def test_battery_owners_are_a_group_of_their_own(db_url):
     from p2pstore import Scenario, Store, run_scenario
     from p2pstore.reports.groups import with_battery_kinds
     from p2pstore.reports.html import single_run_report
-    from p2pstore.store.battery_owners import battery_owners
+    from p2pstore.store.results.battery_owners import battery_owners
 
     store = Store(db_url)
     try:
