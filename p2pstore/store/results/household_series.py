@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, select, text
 from p2pstore.store.engine import sqlite_path
 from p2pstore.store.results import profile_reader
 from p2pstore.store.results.profile_reader import WIDTH, read_profile
-from p2pstore.store.results.series import FACTORS, FLOW_FACTORS, derive
+from p2pstore.store.results.series import DERIVED, FACTORS, FLOW_COLUMNS, FLOW_FACTORS, derive
 from p2pstore.store.schema import HouseholdSeriesExplicit
 
 
@@ -131,11 +131,11 @@ def _parts(conn, run_id: int, mechanisms: list[str], members: list[tuple], deriv
                 at = np.searchsorted(factor_slots, slot)
                 f = {k: v[at] for k, v in factors.items()}
             derived_values = derive(load, pv, buy, sell, f, scale=False)
-            out = {"load_kw": load, "pv_kw": pv, **{c: derived_values[c] for c in value_columns[2:]}}
+            out = {"load_kw": load, "pv_kw": pv, **{c: derived_values[c] for c in DERIVED}}
             same = _plain_same(slot, out)
             for c in ("load_kw", "pv_kw"):
                 same.setdefault(c, ("profile", position, c))
-            for c in value_columns[2:6]:  # the flows
+            for c in FLOW_COLUMNS:
                 same.setdefault(c, ("flows", flows_of, position, c))
             yield SeriesPart(mechanism, household, {"slot": slot, **out}, same)
 

@@ -32,6 +32,7 @@ from collections.abc import Callable
 import numpy as np
 
 from p2pstore.errors import StoreError
+from p2pstore.store.results.series import OVERRIDES, input_sql
 
 #: ``household_slots`` rows a run must have for a helper process to pay off (it takes ~0.2 s to
 #: start, hidden behind the stream's first steps).
@@ -42,20 +43,19 @@ AHEAD = 8
 
 _HEADER = struct.Struct("<5q")
 
-#: A household's reads of ``household_slots`` (``:r`` run id, ``:p`` position), the view's rules
+#: A household's reads of ``household_slots`` (``:r`` run id, ``:p`` position), its inputs as the
+#: formula defines them (:mod:`p2pstore.store.results.series`), the view's rules
 #: (docs/schema.md), used in this process (:mod:`p2pstore.store.results.streams`) and by the helper:
 #: ``shape`` its first and last slot (two index lookups; 0 and -1 when it has none) and whether
 #: a slot has a tariff of its own; ``profile`` load and PV; ``slot`` its slots (read when they are
 #: not a range); ``tariffs`` the view's ``COALESCE`` with its flat tariffs ``:b``, ``:s``.
+_HOUSEHOLD = "FROM household_slots WHERE run_id = :r AND position = :p"
 SQL = {
-    "shape": "SELECT COALESCE((SELECT MIN(slot) FROM household_slots WHERE run_id = :r AND position = :p), 0), "
-             "COALESCE((SELECT MAX(slot) FROM household_slots WHERE run_id = :r AND position = :p), -1), "
-             "EXISTS (SELECT 1 FROM household_slots WHERE run_id = :r AND position = :p "
-             "AND (lambda_buy IS NOT NULL OR lambda_sell IS NOT NULL))",
-    "profile": "SELECT load_kw, pv_kw FROM household_slots WHERE run_id = :r AND position = :p ORDER BY slot",
-    "slot": "SELECT slot FROM household_slots WHERE run_id = :r AND position = :p ORDER BY slot",
-    "tariffs": "SELECT COALESCE(lambda_buy, :b), COALESCE(lambda_sell, :s) FROM household_slots "
-               "WHERE run_id = :r AND position = :p ORDER BY slot",
+    "shape": f"SELECT COALESCE((SELECT MIN(slot) {_HOUSEHOLD}), 0), COALESCE((SELECT MAX(slot) {_HOUSEHOLD}), -1), "
+             f"EXISTS (SELECT 1 {_HOUSEHOLD} AND ({' OR '.join(f'{c} IS NOT NULL' for c in OVERRIDES)}))",
+    "profile": f"SELECT {input_sql('load_kw')}, {input_sql('pv_kw')} {_HOUSEHOLD} ORDER BY slot",
+    "slot": f"SELECT slot {_HOUSEHOLD} ORDER BY slot",
+    "tariffs": f"SELECT {input_sql('buy')}, {input_sql('sell')} {_HOUSEHOLD} ORDER BY slot",
 }
 #: Columns each statement returns.
 WIDTH = {"shape": 3, "profile": 2, "slot": 1, "tariffs": 2}
