@@ -8,10 +8,10 @@ import sys
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import store_run
 from pg_databases import BACKENDS, drop_pg_database, make_pg_database
 
 from p2pstore import Scenario, Store
+from p2pstore.simulate import simulate
 
 from p2pstore.cli import cli
 from p2pstore.errors import DataWarning
@@ -196,6 +196,12 @@ def battery_store(request, tmp_path):
         store.engine.dispose()
         if request.param != "sqlite":
             drop_pg_database(url)
+
+
+def store_run(store: Store, scenario: Scenario) -> int:
+    run_id = store.create_run(scenario, series="full")
+    assert store.write_results(run_id, simulate(scenario), "full")
+    return run_id
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
