@@ -246,7 +246,7 @@ def schedule_list(ctx, as_json):
     """
     # lazy: jobs.schedules imports SQLAlchemy and numpy, which `p2pstore --help` must not load
     from p2pstore.jobs.schedules import next_fire_time
-    from p2pstore.store.queue.schedules import list_schedules
+    from p2pstore.store.queue.schedules import list_schedules  # lazy: SQLAlchemy, as above
 
     rows = list_schedules(open_store(ctx).engine)
     for r in rows:
