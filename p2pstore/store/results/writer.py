@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from p2pstore import provenance, registry
 from p2pstore.scenario import SERIES_MODES
@@ -269,19 +269,34 @@ def write_settlement(conn: Connection, run_id: int, settlement, series: str = "f
     (see :func:`expected_rows` for the total)."""
     counts = {table: write_blocks(conn, table, blocks if bar is None else _counted(blocks, bar))
               for table, blocks in result_blocks(run_id, settlement, series)}
-    if counts.get("household_slots") and conn.dialect.name == "postgresql":
-        _analyze_if_never(conn)
+    if conn.dialect.name == "postgresql":
+        _refresh_statistics(conn, counts)
     return counts
 
 
-def _analyze_if_never(conn: Connection) -> None:
-    """PostgreSQL: ``ANALYZE`` the tables the ``household_series`` view joins if
-    ``household_slots`` never was (a new database, before autovacuum's first pass). Without
-    statistics the planner reads one household's series by slot over the whole run (seconds);
-    with them, by household (milliseconds). Later runs keep the statistics autovacuum gathers."""
-    never = conn.execute(text("SELECT reltuples < 0 FROM pg_class WHERE oid = 'household_slots'::regclass")).scalar()
-    if never:
-        conn.execute(text("ANALYZE households, household_slots, mechanism_slots"))
+#: A write of at least this fraction of a table's estimated rows refreshes its statistics.
+ANALYZE_FRACTION = 0.1
+
+
+def _refresh_statistics(conn: Connection, counts: dict[str, int]) -> None:
+    """PostgreSQL: ``ANALYZE`` the result tables this write made large against what their
+    statistics describe (never analyzed, or ``counts`` rows at least :data:`ANALYZE_FRACTION`
+    of the estimated rows). Statistics that predate a run estimate its ``run_id`` at a row or
+    two: the planner then joins its rows by ``run_id`` alone, each household-slot against every
+    slot of the run (an aggregate over a year no longer finishes). Autovacuum would refresh them
+    too, a minute later; the next query is now. A sweep of equal runs analyzes at its first ten
+    or so runs; then the statistics of many runs estimate a new one well, and autovacuum keeps
+    them. Tables in name order: two writers analyzing at once take their locks in one order."""
+    written = {table: rows for table, rows in counts.items() if rows}
+    if not written:
+        return
+    estimated = dict(conn.execute(text("SELECT relname, reltuples FROM pg_class WHERE relkind = 'r' "
+                                       "AND relname IN :names AND relnamespace = current_schema()::regnamespace")
+                                  .bindparams(bindparam("names", expanding=True)), {"names": sorted(written)}).all())
+    stale = sorted(t for t, rows in written.items() if t in estimated
+                   and (estimated[t] < 0 or rows >= ANALYZE_FRACTION * estimated[t]))
+    if stale:
+        conn.execute(text(f"ANALYZE {', '.join(stale)}"))
 
 
 def _counted(blocks: Iterable[Block], bar) -> Iterator[Block]:

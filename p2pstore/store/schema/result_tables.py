@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -139,7 +140,8 @@ class MechanismSlot(Base):
     and P2P kWh, and the cost's coefficients (see :class:`~p2pstore.settlement.result.AffineCost`)."""
 
     __tablename__ = "mechanism_slots"
-    __table_args__ = {"sqlite_with_rowid": False}
+    # keyed by slot before mechanism: the view joins on (run_id, slot), a prefix of the key
+    __table_args__ = (PrimaryKeyConstraint("run_id", "slot", "mechanism"), {"sqlite_with_rowid": False})
 
     run_id: Mapped[int] = run_fk()
     mechanism: Mapped[str] = mapped_column(String(32), primary_key=True)
