@@ -112,7 +112,7 @@ def size_problems() -> list[str]:
 
 
 def inner_import_problems() -> list[str]:
-    """Imports inside functions without a comment on their line or the line above."""
+    """Imports inside functions without a comment on their line or above their block of imports."""
     problems = []
     for path in MODULES.values():
         lines = path.read_text().splitlines()
@@ -123,8 +123,12 @@ def inner_import_problems() -> list[str]:
             for node in ast.walk(func):
                 if isinstance(node, (ast.Import, ast.ImportFrom)):
                     here = lines[node.lineno - 1]
-                    above = lines[node.lineno - 2].strip() if node.lineno > 1 else ""
-                    if "#" not in here and not above.startswith("#"):
+                    above = node.lineno - 2
+                    # one comment may explain a block of lazy imports right under it
+                    while above >= 0 and lines[above].strip().startswith(("import ", "from ")):
+                        above -= 1
+                    comment = lines[above].strip().startswith("#") if above >= 0 else False
+                    if "#" not in here and not comment:
                         problems.append(f"{path}:{node.lineno}: import inside {func.name} without a comment")
     return sorted(set(problems))
 
@@ -139,6 +143,16 @@ def test_no_import_cycle():
 
 def test_imports_inside_functions_are_explained():
     assert inner_import_problems() == []
+
+
+def test_pyproject_lists_every_package():
+    """A non-editable install ships only the packages pyproject names: a new sub-package must be
+    listed there, or `pip install .` leaves it out."""
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {m for m, path in MODULES.items() if path.name == "__init__.py"}
+    assert on_disk - listed == set()
 
 
 if __name__ == "__main__":

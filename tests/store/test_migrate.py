@@ -139,7 +139,7 @@ def test_profile_sets_migration_keeps_results_and_widens_labels(db_url):
         _exec(db_url, f"INSERT INTO households VALUES (1, 9, '{long_name}', 'consumer', 6, 3, 1, 1)")
         assert long_name in store.households(1)["household"].tolist()
         with pytest.raises(Exception, match="(?i)check|constraint"):
-            _exec(db_url, "INSERT INTO households VALUES (1, 10, 'x', 'battery', 6, 3, 1, 1)")
+            _exec(db_url, "INSERT INTO households VALUES (1, 10, 'x', 'storage', 6, 3, 1, 1)")
         with pytest.raises(Exception, match="(?i)unique"):
             _exec(db_url, "INSERT INTO households VALUES (1, 11, 'C1', 'consumer', 6, 3, 1, 1)")
         _exec(db_url, "DELETE FROM runs WHERE id = 1")  # results cascade with their run
