@@ -3,7 +3,7 @@
 Writes a wide load and PV CSV of ``--households`` households over ``--days`` days of 30-minute
 data (a Solar-Home-sized set), then measures, each in a fresh child process and database:
 
-1. **import**: ``import_profiles(store, ..., slot_minutes=15)`` (:mod:`p2pstore.profiles.build`): read, validate, resample to 15
+1. **import**: ``import_profiles(store, ..., slot_minutes=15)`` (:mod:`p2pstore.jobs.build_profiles`): read, validate, resample to 15
    minutes, hash, and store the set in one transaction (everything ``profiles import`` does);
 2. **baseline**: ``pandas.read_csv`` of the same two files, the same resampling (``np.repeat``),
    and the raw driver's bulk write of the same values into a table shaped like
@@ -63,7 +63,7 @@ def rss_mb() -> float:
 
 
 def child_import(url: str, load: str, pv: str) -> dict:
-    from p2pstore.profiles.build import import_profiles
+    from p2pstore.jobs.build_profiles import import_profiles
     from p2pstore.store import Store
 
     store = Store(url)

@@ -155,9 +155,45 @@ def test_pyproject_lists_every_package():
     assert on_disk - listed == set()
 
 
+#: The layers in import order (docs/architecture.md): a module imports only its own layer, layers
+#: to its left, and the shared leaf modules. The battery keys, parameters and rules are read by the
+#: scenario to validate its keys, so they count with it; the battery stage comes after profiles.
+LAYERS = ["scenario", "profiles", "batteries", "settlement", "simulate", "store", "jobs", "reports", "cli"]
+SHARED = {"errors", "status", "kpis", "registry", "display", "limits", "memory_plan", "disk_plan",
+          "progress", "provenance", "csv_cells", "scenario_standard"}
+SCENARIO_SIDE = {"p2pstore.batteries.keys", "p2pstore.batteries.params", "p2pstore.batteries.rules",
+                 "p2pstore.batteries.builtin_rules", "p2pstore.batteries.dispatch"}
+
+
+def _layer(module: str) -> str | None:
+    if module in SCENARIO_SIDE:
+        return "scenario"
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+def layer_problems() -> list[str]:
+    problems = []
+    for module, targets in _import_graph().items():
+        here = _layer(module)
+        if here in SHARED:
+            bad = [t for t in targets if _layer(t) not in SHARED]
+        elif here in LAYERS:
+            rank = LAYERS.index(here)
+            bad = [t for t in targets if _layer(t) in LAYERS and LAYERS.index(_layer(t)) > rank]
+        else:
+            continue
+        problems += [f"{module} imports {t} (a layer to its right)" for t in sorted(bad)]
+    return problems
+
+
+def test_layers_import_only_to_their_left():
+    assert layer_problems() == []
+
+
 if __name__ == "__main__":
     prefix = sys.argv[1] if len(sys.argv) > 1 else ""
-    for line in size_problems() + inner_import_problems():
+    for line in size_problems() + inner_import_problems() + layer_problems():
         if prefix in line:
             print(line)
     for cycle in _strongly_connected(_import_graph()):

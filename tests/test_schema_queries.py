@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from p2pstore import Scenario, Store
-from p2pstore.profiles.build import import_profiles
+from p2pstore.jobs.build_profiles import import_profiles
 from p2pstore.simulate import simulate
 from p2pstore.store.querygate.query import run_readonly_query
 

@@ -83,7 +83,7 @@ def import_profiles(ctx, name, load, pv, long, tariffs, p2p_allowed, unit, timez
       p2pstore profiles import berlin --load export.csv --sep ';' --decimal ',' \\
           --date-format '%d.%m.%Y %H:%M' --timezone Europe/Berlin --tariffs tariffs.csv
     """
-    from p2pstore.profiles.build import import_profiles as build  # numpy, the store: loaded when the command runs
+    from p2pstore.jobs.build_profiles import import_profiles as build  # numpy, the store: loaded when the command runs
 
     store = open_store(ctx, writes=True)
     with echo_warnings():
@@ -122,7 +122,7 @@ def generate_profiles(ctx, name, scenario_file, replace, write_csv, as_json, **f
       p2pstore profiles generate year --generator standard --days 365 --seed 7 --write-csv year-csv
       p2pstore profiles generate tou scenario.toml --tariffs examples/profiles/tou_tariffs.csv --days 7
     """
-    from p2pstore.profiles.build import generate_profiles as build  # numpy, the store: loaded when the command runs
+    from p2pstore.jobs.build_profiles import generate_profiles as build  # numpy, the store: loaded when the command runs
 
     scenario = scenario_from_options(scenario_file, **flags)
     result = build(open_store(ctx, writes=True), name, scenario, replace=replace, write_csv=write_csv)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from p2pstore.cli import cli
 from p2pstore.jobs.execute import run_scenario
 from p2pstore.kpis import BATTERY_METRIC_NAMES
-from p2pstore.profiles.build import import_profiles
+from p2pstore.jobs.build_profiles import import_profiles
 from p2pstore.scenario import Scenario
 
 SCENARIO = Scenario(days=2, battery_share=0.6, shared_battery_kwh=12.0, battery_dispatch="community",

@@ -200,7 +200,7 @@ def test_report_of_a_profile_set_run_names_its_first_day_and_weekdays_of_its_yea
     not "?" and not 2025's calendar."""
     from p2pstore import Scenario, Store, run_scenario
     from p2pstore.reports import figures as F
-    from p2pstore.profiles.build import generate_profiles
+    from p2pstore.jobs.build_profiles import generate_profiles
     from p2pstore.reports.html import community_series_with_time
 
     store = Store(db_url)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from p2pstore import run_scenario
-from p2pstore.profiles.build import import_profiles
+from p2pstore.jobs.build_profiles import import_profiles
 from p2pstore.scenario import Scenario
 
 LIT = ("sdr", "mmr_lit", "bs_lit", "bs_lit_slot")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from p2pstore.errors import InputError, NotFoundError
-from p2pstore.profiles.build import import_profiles
+from p2pstore.jobs.build_profiles import import_profiles
 from p2pstore.jobs.execute import run_now, run_scenario
 from p2pstore.profiles.importer import read_profile_set
 from p2pstore.scenario import Scenario

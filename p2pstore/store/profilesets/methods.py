@@ -1,7 +1,7 @@
 """The :class:`~p2pstore.store.Store`'s profile-set methods: save, list, inspect, load, delete.
 
 Generating a set or importing one from files is the profiles layer's
-(:func:`p2pstore.profiles.build.generate_profiles`, :func:`p2pstore.profiles.build.import_profiles`),
+(:func:`p2pstore.jobs.build_profiles.generate_profiles`, :func:`p2pstore.jobs.build_profiles.import_profiles`),
 which then calls :meth:`ProfileSetMethods.save_profile_set`.
 """
 

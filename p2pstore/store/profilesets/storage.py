@@ -1,7 +1,7 @@
 """Storing profile sets and tariff files: written once in bulk (COPY BINARY on PostgreSQL,
 ``executemany`` on SQLite) in one transaction, replaced or deleted only while unused.
 
-Generating or importing the data is the profiles layer's (:mod:`p2pstore.profiles.build`);
+Generating or importing the data is the profiles layer's (:mod:`p2pstore.jobs.build_profiles`);
 reading it back is :mod:`.read`'s.
 """
 

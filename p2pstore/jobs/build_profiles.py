@@ -1,11 +1,12 @@
 """Building a profile set and storing it: generated from a scenario (the generator a run of it
-uses) or imported from files. The profiles layer builds the data; the store stores it
+uses) or imported from files. Like :mod:`p2pstore.jobs.execute` for runs, this module only joins
+two layers: the profiles layer makes the data, the store stores it
 (:meth:`p2pstore.store.Store.save_profile_set`).
 
 Example::
 
     from p2pstore import Store
-    from p2pstore.profiles.build import import_profiles
+    from p2pstore.jobs.build_profiles import import_profiles
 
     import_profiles(Store("sqlite:///p2pstore.db"), "demo", load="load.csv", pv="pv.csv")
 """
