@@ -21,6 +21,8 @@ BUILTIN_ORDER = ("conventional", "mmr", "bill_sharing", "sdr", "mmr_lit", "bs_li
 def broken_plugins(tmp_path, monkeypatch):
     """The test-only broken distribution on sys.path, read fresh by the registry."""
     monkeypatch.syspath_prepend(str(make_broken_plugin(tmp_path / "site")))
+    # another test may have settled with the plugin in this process: start from it not imported
+    monkeypatch.delitem(sys.modules, "broken_mechanisms", raising=False)
     registry.refresh()
     with warnings.catch_warnings():  # the deliberately bad names warn once, when first read
         warnings.simplefilter("ignore", registry.PluginWarning)
