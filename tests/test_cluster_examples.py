@@ -50,6 +50,7 @@ def test_sbatch_directives_are_slurm_options():
     assert grace + 10 <= lead
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_sbatch_worker_command_drains_the_queue(db_url):
     """The script runs `p2pstore worker --burst ...` with the options it derives from Slurm's
     environment; it must exit 0 having settled every queued run, under the name it sets."""

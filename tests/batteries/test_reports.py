@@ -29,6 +29,7 @@ def _slugs(report) -> list[str]:
     return [f[0] for f in report.figures]
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_a_battery_runs_report_shows_its_batteries(store):
     run_id, _ = run_scenario(Scenario(days=8, battery_share=0.5, shared_battery_kwh=20.0, mechanisms=MECHS), store)
     assert "battery-soc-week" in _slugs(single_run_report(store, run_id))
@@ -36,6 +37,7 @@ def test_a_battery_runs_report_shows_its_batteries(store):
     assert "battery-soc-week" not in _slugs(single_run_report(store, plain))
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_a_capacity_sweep_reports_the_value_of_storage(store):
     ids = [run_scenario(Scenario(days=3, seed=seed, battery_share=1.0, battery_kwh_per_kwp=k, mechanisms=MECHS),
                         store, batch="cap")[0] for k in (0.0, 1.0, 2.0) for seed in (1, 2)]

@@ -8,6 +8,8 @@ import pty
 import subprocess
 import sys
 
+import pytest
+
 CLI = "import sys; from p2pstore.cli import main; main(sys.argv[1:])"
 
 
@@ -15,6 +17,7 @@ def _p2pstore(args, **kw):
     return subprocess.run([sys.executable, "-c", CLI, *args], **kw)
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_export_progress_on_a_terminal_only(tmp_path):
     url = f"sqlite:///{tmp_path / 'p.db'}"
     assert _p2pstore(["--db", url, "run", "--days", "2"], capture_output=True).returncode == 0

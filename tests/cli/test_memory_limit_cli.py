@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
 from click.testing import CliRunner
 
 from p2pstore.cli import cli
@@ -50,6 +51,7 @@ def test_worker_shares_its_limit_between_its_settling_processes(db_url, monkeypa
     assert os.environ.pop(MEMORY_LIMIT_ENV) == str(4 * 10**9)
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_a_worker_settles_a_run_in_chunks_within_its_limit(db_url):
     queued = invoke(db_url, "enqueue", *MONTH, "--memory-limit", "300MB", "--json")
     assert queued.exit_code == 0, queued.output

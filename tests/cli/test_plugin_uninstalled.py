@@ -69,6 +69,7 @@ def test_a_plugin_run_is_read_without_the_plugin(orphaned_run, db_url, tmp_path)
     assert PLUGIN in (tmp_path / "run.html").read_text()
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_rerunning_without_the_plugin_fails_once_naming_it(orphaned_run, db_url):
     """A queued run whose plugin was uninstalled meanwhile: the worker fails it at its first
     attempt (of 3 allowed), naming the plugin as the settled run stored it; no backoff, no retry."""

@@ -133,6 +133,7 @@ def test_broken_plugin_fails_its_run_cleanly(db_url, tmp_path, plugin):
     assert_nothing_stored(db_url, run_id)
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_broken_plugin_fails_in_a_worker_too(db_url, tmp_path):
     site = make_broken_plugin(tmp_path / "site")
     queued = run_with_plugins(site, "--db", db_url, "enqueue", "--days", "1", "--series", "none",

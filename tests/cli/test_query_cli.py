@@ -58,6 +58,7 @@ def test_limit_on_an_endless_query_returns_at_once(q):
     assert time.monotonic() - start < 30
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_timeout_ends_a_runaway_query_in_one_line(q, backend):
     for sql in [f"SELECT count(*) FROM ({ENDLESS}) AS e", *(["SELECT pg_sleep(60)"] if backend == "postgresql" else [])]:
         start = time.monotonic()
@@ -94,6 +95,7 @@ def test_timeout_bounds_the_streaming_too(q, db_url):
                 next(batches)
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_a_long_stream_ends_at_the_timeout(q, backend, db_url):
     """30 million rows streamed: `--timeout 3` ends the whole query within 3 + 2 s,
     in one line, whatever the size of each fetch (on PostgreSQL each fetch is a statement of

@@ -21,6 +21,7 @@ def run_json(db_url, *args) -> dict:
     return json.loads(result.output)
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_a_standard_year_has_seasons_nights_and_noons(db_url):
     first = run_json(db_url, "--days", "365", "--start", "2025-01-01", "--seed", "1", "--series", "community")
     again = run_json(db_url, "--days", "365", "--start", "2025-01-01", "--seed", "1", "--series", "none")

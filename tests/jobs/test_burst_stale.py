@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from p2pstore.jobs.enqueue import enqueue
@@ -28,6 +29,7 @@ def _dead_workers_run(store) -> int:
     return run_id
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_burst_waits_for_a_dead_workers_lease_and_settles_the_run(store, workers):
     """The worker says it waits; once the lease runs out (the test moves its end to the past
     instead of sleeping through it), the reaper requeues the run and the burst worker settles it."""
@@ -54,6 +56,7 @@ def test_no_wait_stale_exits_at_once(store, workers):
     assert "waiting for it" not in w.log
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_a_run_whose_lease_is_renewed_is_left_to_its_holder(store, procs, workers, tmp_path):
     """`p2pstore run` held (alive, renewing its lease every 0.5 s): the burst worker stops waiting
     once it sees the renewal, and exits leaving the run to it."""

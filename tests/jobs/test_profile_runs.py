@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from p2pstore.jobs.execute import run_scenario
 
@@ -29,6 +30,7 @@ def write_set(tmp_path, name: str, n: int, seed: int) -> list[str]:
     return ["--load", str(paths["load"]), "--pv", str(paths["pv"]), "--tariffs", str(paths["tariffs"])]
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_worker_settles_sweeps_over_sets_and_tariff_files(cli, store, workers, tmp_path):
     for name, n, seed in (("north", 5, 1), ("south", 7, 2)):
         assert cli("profiles", "import", name, *write_set(tmp_path, name, n, seed)).exit_code == 0

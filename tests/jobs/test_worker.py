@@ -264,6 +264,7 @@ def test_sigterm_to_the_group_past_the_grace_releases_the_run_without_a_failure(
     assert (store.get_run(rid)["status"], store.get_run(rid)["attempts"]) == ("succeeded", 1)
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_sigint_past_the_grace_releases_the_held_run(store, workers, gates):
     [rid] = _enqueue(store, 1)
     gates.close("computed", rid)
@@ -364,6 +365,7 @@ def test_worker_refuses_a_database_not_at_head(db_url, workers):
     assert "p2pstore db upgrade" in _one_line_exit_2(w)
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_sweep_drained_by_workers_equals_p2pstore_run(backend, cli, store, workers):
     """The acceptance path, small: enqueue a sweep, drain it, compare with `p2pstore run`."""
     import json

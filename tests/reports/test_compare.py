@@ -251,6 +251,7 @@ def test_many_mechanisms_switch_to_the_long_layout_and_escape_names():
         registry.unregister("odd_name_x")
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_by_accepts_every_parameter_help_lists_and_groups_under_readable_labels(sweep):
     from p2pstore.reports.compare import known_parameters
 

@@ -40,6 +40,7 @@ def assert_valid_pdf(path) -> None:
 
 
 @pytest.mark.parametrize("fmt, target", [("svg", "batch"), ("pdf", "run")])
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_report_writes_valid_vector_figures(sweep, tmp_path, fmt, target):
     selection = ["--batch", "sweep"] if target == "batch" else ["--run", str(sweep.single)]
     out = invoke(sweep.url, "report", *selection, "-o", str(tmp_path / "r.html"),
@@ -56,6 +57,7 @@ def test_report_writes_valid_vector_figures(sweep, tmp_path, fmt, target):
             assert_valid_pdf(path)
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_png_files_at_the_asked_resolution_and_the_alias(sweep, tmp_path):
     from matplotlib.image import imread
 

@@ -37,6 +37,7 @@ def test_kinds_compare_across_runs(sweep):
     assert row["sd"] == pytest.approx(np.std(values, ddof=1))
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_battery_owners_are_a_group_of_their_own(db_url):
     from p2pstore import Scenario, Store, run_scenario
     from p2pstore.reports.groups import with_battery_kinds

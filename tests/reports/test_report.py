@@ -33,6 +33,7 @@ def assert_renders(path, tmp_path, n_images: int) -> None:
     assert all(complete and width > 0 and height > 0 for complete, width, height in states), states
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_single_run_report(sweep, tmp_path):
     out = tmp_path / "run.html"
     result = invoke(sweep.url, "report", "--run", str(sweep.single), "-o", str(out), "--png-dir", str(tmp_path / "png"))
@@ -66,6 +67,7 @@ def test_single_run_daily_table_is_the_notebooks(sweep):
     assert [slug for slug, _, _ in report.figures][:2] == ["daily-load-pv", "daily-community-bill"]
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_many_runs_report(sweep, tmp_path):
     out = tmp_path / "sweep.html"
     result = invoke(sweep.url, "report", "--batch", "sweep", "-o", str(out), "--png-dir", str(tmp_path / "png"))
@@ -121,6 +123,7 @@ def test_cli_starts_without_pandas_or_matplotlib():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_default_scenario_report_reproduces_the_notebook_table(tmp_path):
     """The single-run report of the notebook's scenario shows the notebook's daily table."""
     from pathlib import Path
@@ -165,6 +168,7 @@ def test_season_weeks_are_chosen_inside_the_horizon():
     assert season_week_starts(T("2025-01-01"), T("2025-01-04")) == [("horizon", T("2025-01-01"))]
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_standard_year_report_shows_a_june_and_a_december_week(db_url, tmp_path):
     from p2pstore import Scenario, Store
     from p2pstore.reports import figures as F
@@ -231,6 +235,7 @@ def test_report_figure_options_are_checked(sweep, tmp_path, args, message):
     assert not (tmp_path / "r.html").exists()
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_report_options_reach_every_figure(sweep, tmp_path):
     from matplotlib.image import imread
 

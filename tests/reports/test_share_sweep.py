@@ -108,6 +108,7 @@ def test_pivot_mean_ci95_without_baseline(share_sweep, sweep_url):
     assert f"{first['mmr']:.2f} ± {first['mmr_ci95_high'] - first['mmr']:.2f}" in rows[0]
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_the_sweep_variables_are_columns_of_the_runs_export_and_of_the_paper_outputs(share_sweep, sweep_url, tmp_path):
     """The swept share is a Parquet column of the batch's export (not only inside spec_json), the
     report's PDF figures embed TrueType fonts at most 7.5 in wide, its SVGs keep text as text,

@@ -36,6 +36,7 @@ def _assert_same_to_1e12(chunked: dict, whole: dict) -> None:
 
 
 @pytest.mark.parametrize("households, days", [(500, 30), (2_000, 30)])
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_a_run_in_chunks_stores_the_same_results(store, households, days):
     scenario = Scenario(households=households, prosumer_share=0.7, days=days, mechanisms=MECHANISMS, seed=11)
     limit = parse_size("300MB")

@@ -332,6 +332,7 @@ def test_sqlite_read_only_pragmas_still_work(sqlite_store):
     assert run_readonly_query(sqlite_store.engine, "PRAGMA table_info(runs)")[1]
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_sqlite_timeout_ends_endless_recursion(sqlite_store):
     start = time.monotonic()
     with pytest.raises(StoreError, match=r"^query timed out after 2 s"):

@@ -201,6 +201,7 @@ def test_cancel_claim_cancels_only_for_its_owner(store):
     assert runs.claim_next(store.engine, "w", 60) is None
 
 
+@pytest.mark.slow  # fast tier: covered there by quicker tests of the same modules
 def test_the_reaper_and_renewals_never_wait_for_a_result_write(backend, store):
     """While a result transaction is open (rows written, not committed), another connection
     renews the run's lease and the reaper passes over rows it cannot lock (PostgreSQL); on
