@@ -123,7 +123,8 @@ def dispatch_homes(load_kw: np.ndarray, pv_kw: np.ndarray, rows: np.ndarray, sur
             every[start:start + CHUNK_SLOTS] = steps(start, start + CHUNK_SLOTS)
         _self_consumption(every, energy, fleet, soc)
     elif function is None:
-        _community(steps, np.asarray(surplus_kw, dtype=np.float64).tolist(), on, fleet, dt, energy, soc)
+        _community(_slot_steps(steps), np.asarray(surplus_kw, dtype=np.float64).tolist(), on, fleet, dt, energy,
+                   soc)
     else:
         net = np.empty((n_slots, len(fleet)))
         for start in range(0, n_slots, CHUNK_SLOTS):
@@ -194,9 +195,25 @@ def clamped_cumsum(steps: np.ndarray, start: np.ndarray, lo: np.ndarray, hi: np.
     out[:] = replay.reshape(m * k, b)[:h]
 
 
-def _community(steps, surplus, on, fleet, dt, energy, soc) -> None:
+def _slot_steps(steps):
+    """``step(h)`` ``[B]``: row ``h`` of ``steps(start, stop)``, computed a block of
+    :data:`CHUNK_SLOTS` slots at a time (the same values: every operation is elementwise)."""
+    block, first = None, -CHUNK_SLOTS  # no block yet: slot 0 lies outside
+
+    def step(h: int) -> np.ndarray:
+        nonlocal block, first
+        if not first <= h < first + CHUNK_SLOTS:
+            first = h - h % CHUNK_SLOTS
+            block = steps(first, first + CHUNK_SLOTS)
+        return block[h - first]
+
+    return step
+
+
+def _community(step, surplus, on, fleet, dt, energy, soc) -> None:
     """The community rule's loop (docs/batteries.md), in storage energies: each row of ``soc``
-    is the energy of the slot before plus what moved in the slot."""
+    is the energy of the slot before plus what moved in the slot; ``step(h)`` is slot ``h``'s
+    self-consumption step (P2P-off slots)."""
     eta, power = fleet.efficiency, fleet.power_kw
     e_min, e_max = fleet.e_min, fleet.e_max
     cap_in, cap_out = eta * power * dt, power * dt / eta      # kWh a slot at full power
@@ -206,23 +223,23 @@ def _community(steps, surplus, on, fleet, dt, energy, soc) -> None:
     for h, s in enumerate(surplus):
         now = soc[h]
         if not on[h]:  # P2P off: self-consumption
-            np.add(before, steps(h, h + 1)[0], out=now)
+            np.add(before, step(h), out=now)
             np.minimum(now, e_max, out=now)
             np.maximum(now, e_min, out=now)
         elif s > 0:
             np.subtract(e_max, before, out=g)
             np.minimum(g, cap_in, out=g)
             room = float(g @ w_in)
-            if room > 0:
-                g *= min(s, room) / room
+            if 0 < s < room:  # else the factor is 1 (or nothing moves): g as it is
+                g *= s / room
             np.add(before, g, out=now)
             np.minimum(now, e_max, out=now)
         elif s < 0:
             np.subtract(before, e_min, out=g)
             np.minimum(g, cap_out, out=g)
             room = float(g @ w_out)
-            if room > 0:
-                g *= min(-s, room) / room
+            if 0 < -s < room:  # (same reason)
+                g *= -s / room
             np.subtract(before, g, out=now)
             np.maximum(now, e_min, out=now)
         else:
