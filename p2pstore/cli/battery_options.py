@@ -6,6 +6,8 @@ from __future__ import annotations
 import click
 
 from p2pstore.batteries import rules
+from p2pstore.batteries.keys import HOME_DEFAULTS as HOME
+from p2pstore.batteries.keys import SHARED_DEFAULTS as SHARED
 
 #: ``(key, flag, type, metavar, help)`` of each battery flag, in ``--help`` order.
 _FLAGS = (
@@ -17,19 +19,19 @@ _FLAGS = (
      f"{rules.DEFAULT}) or an installed one (docs/batteries.md)."),
     ("battery_share", "--battery-share", float, "F",
      "Give a seeded share F of the prosumers a home battery sized by --battery-kwh-per-kwp."),
-    ("battery_kwh_per_kwp", "--battery-kwh-per-kwp", float, "X", "kWh per kW of peak PV (default 1)."),
-    ("battery_kw_per_kwh", "--battery-kw-per-kwh", float, "X", "kW per kWh of a generated battery (default 0.5)."),
-    ("battery_efficiency", "--battery-efficiency", float, "ETA", "One-way efficiency (default 0.95)."),
-    ("battery_soc_min", "--battery-soc-min", float, "F", "Lowest state of charge (default 0.1)."),
-    ("battery_soc_max", "--battery-soc-max", float, "F", "Highest state of charge (default 1)."),
-    ("battery_soc_initial", "--battery-soc-initial", float, "F", "Starting state of charge (default 0.5)."),
+    ("battery_kwh_per_kwp", "--battery-kwh-per-kwp", float, "X", f"kWh per kW of peak PV (default {HOME['battery_kwh_per_kwp']:g})."),
+    ("battery_kw_per_kwh", "--battery-kw-per-kwh", float, "X", f"kW per kWh of a generated battery (default {HOME['battery_kw_per_kwh']:g})."),
+    ("battery_efficiency", "--battery-efficiency", float, "ETA", f"One-way efficiency (default {HOME['battery_efficiency']:g})."),
+    ("battery_soc_min", "--battery-soc-min", float, "F", f"Lowest state of charge (default {HOME['battery_soc_min']:g})."),
+    ("battery_soc_max", "--battery-soc-max", float, "F", f"Highest state of charge (default {HOME['battery_soc_max']:g})."),
+    ("battery_soc_initial", "--battery-soc-initial", float, "F", f"Starting state of charge (default {HOME['battery_soc_initial']:g})."),
     ("shared_battery_kwh", "--shared-battery-kwh", float, "KWH",
      "A shared community battery of this capacity, settled as the member community_battery."),
     ("shared_battery_kw", "--shared-battery-kw", float, "KW", "Its power (default: half its capacity per hour)."),
-    ("shared_battery_efficiency", "--shared-battery-efficiency", float, "ETA", "Its one-way efficiency (0.95)."),
-    ("shared_battery_soc_min", "--shared-battery-soc-min", float, "F", "Its lowest state of charge (0.1)."),
-    ("shared_battery_soc_max", "--shared-battery-soc-max", float, "F", "Its highest state of charge (1)."),
-    ("shared_battery_soc_initial", "--shared-battery-soc-initial", float, "F", "Its starting state of charge (0.5)."),
+    ("shared_battery_efficiency", "--shared-battery-efficiency", float, "ETA", f"Its one-way efficiency ({SHARED['shared_battery_efficiency']:g})."),
+    ("shared_battery_soc_min", "--shared-battery-soc-min", float, "F", f"Its lowest state of charge ({SHARED['shared_battery_soc_min']:g})."),
+    ("shared_battery_soc_max", "--shared-battery-soc-max", float, "F", f"Its highest state of charge ({SHARED['shared_battery_soc_max']:g})."),
+    ("shared_battery_soc_initial", "--shared-battery-soc-initial", float, "F", f"Its starting state of charge ({SHARED['shared_battery_soc_initial']:g})."),
 )
 
 #: Scenario keys the battery flags set.
