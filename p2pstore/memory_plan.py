@@ -5,8 +5,9 @@ settles its whole community at once, as it always did. A larger one is settled i
 chunks (:mod:`p2pstore.settlement.chunked`): its peak is a fixed part, the ``[N]`` and ``[H]``
 results, a community read from the store (kept whole), and one chunk's ``[k, H]`` arrays; the
 chunk is sized so that this fits the limit, and at most :data:`CHUNK_TARGET_BYTES` (larger
-chunks are no faster). ``--series full`` needs the whole community (its rows are written from
-it), so it is refused when the community does not fit. Standard library only.
+chunks are no faster) unless one block of households is larger. With ``--series full`` the households' rows are written afterwards, a
+chunk at a time (the chunk made again, and settled again for a mechanism whose cost is stored
+value by value): that chunk must fit the limit too. Standard library only.
 """
 
 from __future__ import annotations
@@ -62,6 +63,22 @@ PER_HOUSEHOLD_BYTES = 2048
 MAX_CHUNK_WORKERS = 2
 #: Bytes per household-slot of a community read from the store (load and PV, kept whole).
 RESIDENT_BYTES_PER_CELL = 16
+#: Bytes per household-slot of a chunk while its ``--series full`` rows are written (in the
+#: process that writes, one chunk at a time): the chunk made again (load, PV, the generator's
+#: temporaries) and, when a mechanism's rows are stored value by value (a plugin's), its ``[k, H]``
+#: result settled again with its four flows (measured with ``benchmarks/bench_full_chunks.py``).
+SERIES_BYTES_PER_CELL = 48
+SERIES_EXPLICIT_BYTES_PER_CELL = 80
+
+
+def series_bytes_per_cell(scenario, series: str) -> int:
+    """Bytes per household-slot of a chunk while its series rows are written (0 unless ``full``)."""
+    if series != "full":
+        return 0
+    from p2pstore import registry  # lazy: the registry reads plugin metadata
+
+    explicit = any(not registry.get(name).builtin for name in scenario.mechanisms)
+    return SERIES_BYTES_PER_CELL + (SERIES_EXPLICIT_BYTES_PER_CELL if explicit else 0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +93,7 @@ class MemoryPlan:
     peak_bytes: int
     chunk_households: int | None = None
     workers: int = 1  # processes settling chunks at once
+    streams_series: bool = False  # ``--series full`` rows written a chunk at a time
 
     @property
     def chunked(self) -> bool:
@@ -94,7 +112,9 @@ class MemoryPlan:
             return f"community size known once its profile set is read; {limit}"
         size = f"{self.households:,} households x {self.slots:,} slots"
         how = (f"in {self.chunks:,} chunks of up to {self.chunk_households:,} households"
-               f"{f', {self.workers} at a time' if self.workers > 1 else ''}" if self.chunked else "at once")
+               f"{f', {self.workers} at a time' if self.workers > 1 else ''}"
+               f"{', household series written chunk by chunk' if self.streams_series else ''}"
+               if self.chunked else "at once")
         return f"settles {size} {how}: about {format_bytes(self.peak_bytes)} of {limit}"
 
 
@@ -103,8 +123,10 @@ def plan_memory(scenario, series: str = "none", limit: int | None = None, *, hou
     """The :class:`MemoryPlan` of settling ``scenario`` with ``series`` in ``limit`` bytes
     (None: :func:`p2pstore.limits.memory_limit_bytes`). ``households`` x ``slots``: the
     community's size when known beyond the spec. Raises :class:`InputError` (one line) when the
-    run cannot fit even in chunks, or needs the whole community (``series='full'``, or
-    ``chunks=False``) and it does not fit."""
+    run cannot fit even in chunks, or needs the whole community (``chunks=False``) and it does
+    not fit. A chunk holds :data:`CHUNK_BYTES_PER_CELL` per household-slot in each of ``workers``
+    processes while it is settled, and :func:`series_bytes_per_cell` in this one while its
+    ``--series full`` rows are written: it is sized for the larger of the two."""
     limit = memory_limit_bytes(limit)
     size = _cells(scenario, households, slots)
     if size is None:
@@ -114,22 +136,23 @@ def plan_memory(scenario, series: str = "none", limit: int | None = None, *, hou
     if limit is None or whole <= limit:
         return MemoryPlan(n, h, limit, whole)
     what = f"{n} households x {h} slots"
-    if series == "full" or not chunks:
-        why = "series=full keeps the whole community in memory" if chunks else "the whole community at once"
-        advice = "use --series community or none, or split" if chunks else "make it smaller, or split"
+    if not chunks:
         raise InputError(f"the scenario needs about {format_bytes(whole)} of memory ({what}, "
-                         f"{len(scenario.mechanisms)} mechanism(s), {why}); the run has {format_bytes(limit)} "
-                         f"available (--memory-limit): {advice} it into several runs")
+                         f"{len(scenario.mechanisms)} mechanism(s), the whole community at once); the run has "
+                         f"{format_bytes(limit)} available (--memory-limit): make it smaller, or split it into "
+                         "several runs")
     fixed = MEMORY_BASE + n * PER_HOUSEHOLD_BYTES + (n * h * RESIDENT_BYTES_PER_CELL if scenario.imported else 0)
-    per_household = h * CHUNK_BYTES_PER_CELL
-    smallest = per_household * HOUSEHOLD_BLOCK  # one block of households
-    workers = max(1, min(MAX_CHUNK_WORKERS, os.cpu_count() or 1, (limit - fixed) // smallest))
-    room = min((limit - fixed) // workers, CHUNK_TARGET_BYTES)
-    if room < smallest:
+    settling = h * CHUNK_BYTES_PER_CELL  # per household of a chunk being settled
+    workers = max(1, min(MAX_CHUNK_WORKERS, os.cpu_count() or 1, (limit - fixed) // (settling * HOUSEHOLD_BLOCK)))
+    # per household of a chunk: its settling in each worker, or its series rows being written
+    per_household = max(workers * settling, h * series_bytes_per_cell(scenario, series))
+    fits = (limit - fixed) // per_household
+    if fits < HOUSEHOLD_BLOCK:
         raise InputError(f"the scenario needs about {format_bytes(fixed + per_household * HOUSEHOLD_BLOCK)} of "
                          f"memory ({what}, in chunks of {HOUSEHOLD_BLOCK} households); the run has "
                          f"{format_bytes(limit)} available (--memory-limit): make it smaller, or split it "
                          "into several runs")
-    chunk = min(n, room // per_household)
+    chunk = min(n, fits, max(HOUSEHOLD_BLOCK, CHUNK_TARGET_BYTES // settling))  # one block even over the target
     chunk = max(HOUSEHOLD_BLOCK, chunk // HOUSEHOLD_BLOCK * HOUSEHOLD_BLOCK)
-    return MemoryPlan(n, h, limit, fixed + workers * min(n, chunk) * per_household, chunk, workers)
+    return MemoryPlan(n, h, limit, fixed + min(n, chunk) * per_household, chunk, workers,
+                      streams_series=series == "full")

@@ -35,7 +35,7 @@ def check_memory(scenario: Scenario, series: str = "none", available: int | None
 
 
 def simulate(scenario: Scenario, profiles=None, *, source=None, series: str = "none",
-             memory_limit: int | None = None):
+             memory_limit: int | None = None, check_form=None):
     """Return the :class:`~p2pstore.settlement.Settlement` of ``scenario``.
 
     ``profiles``: the community to settle (:class:`~p2pstore.profiles.base.Profiles`); None
@@ -46,7 +46,9 @@ def simulate(scenario: Scenario, profiles=None, *, source=None, series: str = "n
 
     The run is planned within ``memory_limit`` bytes (:func:`check_memory`, before generating):
     the whole community at once, or chunk by chunk (a settlement of ``[N]`` and ``[H]`` results,
-    :func:`p2pstore.settlement.chunked.settle_chunked`). Floating-point warnings are not printed
+    :func:`p2pstore.settlement.chunked.settle_chunked`; ``check_form``: the store's test of a
+    declared cost form, applied to every chunk when ``series='full'``, so that the store knows
+    which household series it can derive). Floating-point warnings are not printed
     (one scenario could print thousands); a result that is not finite is refused with one
     :class:`InputError` instead.
     """
@@ -70,14 +72,16 @@ def simulate(scenario: Scenario, profiles=None, *, source=None, series: str = "n
                 from p2pstore.profiles import generated_chunks  # lazy: keeps start-up light
 
                 source = generated_chunks(scenario)
-            return settle_chunked(source, scenario.mechanisms, plan.chunk_households, workers=plan.workers)
+            return settle_chunked(source, scenario.mechanisms, plan.chunk_households, workers=plan.workers,
+                                  check_form=check_form if series == "full" else None)
         if source is not None and battery_keys.has_batteries(scenario):  # the stage needs the whole community
             source.prepare([0, source.n_households])
             profiles, source = source.chunk(0, source.n_households), None
         if source is not None:  # a source that fits: one chunk
             from p2pstore.settlement.chunked import settle_chunked  # lazy: keeps start-up light
 
-            return settle_chunked(source, scenario.mechanisms, source.n_households)
+            return settle_chunked(source, scenario.mechanisms, source.n_households,
+                                  check_form=check_form if series == "full" else None)
         if profiles is None:
             from p2pstore.profiles import generate  # lazy: keeps start-up light
 

@@ -40,3 +40,53 @@ def test_a_profile_set_run_is_checked_once_its_slots_are_known(tmp_path, monkeyp
     disk_plan.check_disk(database, scenario, "full")
     with pytest.raises(InputError, match="--series full of 6 households x 192 slots"):
         disk_plan.check_disk(database, scenario, "full", households=6, slots=192)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MiB filesystem (tmpfs) of its own: a disk that really is short of space."""
+    import subprocess
+
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def _p2pstore(url: str, *args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "p2pstore", "--db", url, *args], capture_output=True, text=True)
+
+
+def test_a_chunked_full_run_is_refused_by_a_disk_that_is_short_and_writes_nothing(small_disk):
+    """``--series full`` in household chunks is checked against the store's real free disk before
+    anything is settled or stored: by ``p2pstore run`` (one line, exit 2) and by a worker taking a
+    queued run (the run fails with the same line); what fits the disk is stored."""
+    from p2pstore.store import Store
+
+    url = f"sqlite:///{small_disk / 'p.db'}"
+    town = ["--households", "200", "--prosumer-share", "0.7", "--days", "30", "--memory-limit", "250MB"]
+    with Store(url) as store:
+        store.query("SELECT 1")  # migrated on the small disk
+    refused = _p2pstore(url, "run", *town, "--series", "full")
+    assert refused.returncode == 2 and refused.stdout == "", refused.stdout + refused.stderr
+    line = refused.stderr.strip()
+    assert "\n" not in line and "--series full of 200 households x 2880 slots needs about 22.0 MiB of disk" in line
+    assert f"{small_disk} has" in line and "free" in line
+    queued = _p2pstore(url, "enqueue", *town, "--series", "full", "--max-attempts", "1", "--json")
+    assert queued.returncode == 0, queued.stderr
+    worker = _p2pstore(url, "worker", "--burst", "--memory-limit", "250MB")
+    assert worker.returncode == 0, worker.stderr
+    with Store(url) as store:
+        runs = store.query("SELECT status, error FROM runs ORDER BY id")
+        assert runs["status"].tolist() == ["failed"] and "needs about 22.0 MiB of disk" in runs["error"][0]
+        assert int(store.query("SELECT COUNT(*) AS n FROM household_slots")["n"][0]) == 0
+    fits = _p2pstore(url, "run", "--households", "64", "--prosumer-share", "0.7", "--days", "1", "--series", "full")
+    assert fits.returncode == 0, fits.stderr

@@ -6,7 +6,8 @@ import pytest
 
 from p2pstore.errors import InputError
 from p2pstore.limits import HOUSEHOLD_BLOCK, MEMORY_LIMIT_ENV, memory_limit_bytes, parse_size
-from p2pstore.memory_plan import CHUNK_TARGET_BYTES, plan_memory
+from p2pstore.memory_plan import (CHUNK_BYTES_PER_CELL, CHUNK_TARGET_BYTES, MEMORY_BASE, PER_HOUSEHOLD_BYTES,
+                                  plan_memory, series_bytes_per_cell)
 from p2pstore.scenario import Scenario
 from p2pstore.simulate import check_memory, estimate_peak_bytes
 
@@ -52,10 +53,24 @@ def test_the_month_chunks_at_300_megabytes():
     assert plan.chunked and plan.chunks >= 2 and plan.peak_bytes <= 300 * 10**6
 
 
+def test_series_full_is_chunked_with_room_for_writing_a_chunk():
+    """``--series full`` writes a chunk's rows after the settlement, in the writing process: the
+    chunk is sized so that both that and ``workers`` chunks being settled fit the limit."""
+    plan = plan_memory(TOWN, "full", 3 * 10**9)
+    assert plan.chunked and plan.streams_series and plan.peak_bytes <= 3 * 10**9
+    assert ", household series written chunk by chunk" in plan.describe()
+    assert not plan_memory(TOWN, "community", 3 * 10**9).streams_series
+    plugin = Scenario(consumers=7_500, prosumers=17_500, days=365, mechanisms=["conventional", "flat_p2p"])
+    assert series_bytes_per_cell(plugin, "full") > CHUNK_BYTES_PER_CELL > series_bytes_per_cell(TOWN, "full") > 0
+    assert series_bytes_per_cell(TOWN, "community") == 0
+    fixed = MEMORY_BASE + 25_000 * PER_HOUSEHOLD_BYTES
+    one = plan_memory(plugin, "full", fixed + 35_040 * 130 * HOUSEHOLD_BLOCK)  # room for one worker only
+    assert one.workers == 1 and one.chunk_households == HOUSEHOLD_BLOCK
+    assert one.chunk_households * 35_040 * series_bytes_per_cell(plugin, "full") <= one.limit - fixed
+    assert one.peak_bytes <= one.limit
+
+
 def test_what_cannot_fit_is_refused_in_one_line():
-    with pytest.raises(InputError, match="series=full keeps the whole community in memory") as err:
-        plan_memory(TOWN, "full", 3 * 10**9)
-    assert "--series community" in str(err.value) and "\n" not in str(err.value)
     with pytest.raises(InputError, match="in chunks of 64 households.*has 190.7 MiB available") as err:
         plan_memory(TOWN, "none", 200 * 10**6)
     assert "\n" not in str(err.value)

@@ -100,6 +100,7 @@ def execute_run(store, claim, *, patience: float | None = None, on_retry: OnRetr
     community that does not fit is generated and settled in household chunks.
     """
     from p2pstore.simulate import check_memory, simulate  # numpy settlement: loaded when a run is settled
+    from p2pstore.store.results.writer import cost_form_holds  # the store (SQLAlchemy): loaded when a run is settled
     from p2pstore.store.retry import call_with_retry  # the store (SQLAlchemy): loaded when a run is settled
 
     def read():
@@ -107,13 +108,16 @@ def execute_run(store, claim, *, patience: float | None = None, on_retry: OnRetr
         require_installed(store, claim.run_id, scenario.mechanisms)
         series = store.get_run(claim.run_id)["series"]
         if not scenario.imported and check_memory(scenario, series, memory_limit).chunked:
+            check_run_disk(store, scenario, series)
             return series, scenario, None, community_source(store, scenario)
         profiles = community_profiles(store, scenario)
         check_run_disk(store, scenario, series, households=profiles.n_households, slots=profiles.n_slots)
         return series, scenario, profiles, None
 
     series, scenario, profiles, source = call_with_retry(read, patience=patience, on_retry=on_retry)
-    settlement = simulate(scenario, profiles, source=source, series=series, memory_limit=memory_limit)
+    # a run in household chunks checks the cost forms chunk by chunk, before its rows are written
+    settlement = simulate(scenario, profiles, source=source, series=series, memory_limit=memory_limit,
+                          check_form=cost_form_holds)
     hold("computed", claim.run_id)
     committed = store_results(store, claim, settlement, series, patience=patience, on_retry=on_retry,
                               progress=progress)

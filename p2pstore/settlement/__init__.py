@@ -31,6 +31,10 @@ class Settlement:
     #: With batteries, ``profiles`` holds each household's own (pre-battery) load and PV and
     #: ``flows`` the post-battery ones that every mechanism settled.
     batteries: object = None
+    #: A settlement in household chunks (:func:`~p2pstore.settlement.chunked.settle_chunked`):
+    #: its :class:`~p2pstore.settlement.chunked.HouseholdChunks`, which make the households'
+    #: ``[k, H]`` series again a chunk at a time (its results keep ``[N]`` and ``[H]`` arrays only).
+    household_chunks: object = None
 
     @cached_property
     def daily(self) -> dict:

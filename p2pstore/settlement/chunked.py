@@ -21,6 +21,13 @@ A *stage* between profiles and settlement (batteries: ``(L, PV) -> (L', PV')``) 
 stage (a pass of their own, only when a stage is given); the totals pass and the cost pass then
 both see the staged chunks. A stage must be deterministic (it runs once per pass).
 
+A settlement in chunks keeps its households' series out of memory; ``--series full`` writes them
+afterwards from :class:`HouseholdChunks` (the settlement's ``household_chunks``): each chunk is
+made again and, for mechanisms whose cost is stored value by value, settled again, one chunk at a
+time. ``check_form(chunk, result) -> bool`` (the store's test of a declared cost form, given by
+the caller) is then applied in the cost pass to every chunk, so which mechanisms the store can
+derive is known before a row is written (a form holds only if it holds in every chunk).
+
 Plugins are settled chunk by chunk when their function declares ``settles_in_chunks = True``
 (their :class:`~p2pstore.settlement.plugin.Community` then holds a chunk's households and the
 whole community's totals); others refuse a chunked run (:func:`check_chunkable`).
@@ -43,9 +50,11 @@ from p2pstore.settlement.result import Flows, MechanismResult
 
 #: Per-slot outputs of a mechanism kept from its first chunk (they depend on the totals only).
 SLOT_OUTPUTS = ("import_price", "export_price", "p2p_price", "p2p_import_share", "p2p_export_share",
-                "supply_demand_ratio")
+                "supply_demand_ratio", "cost_form")
 
 Stage = Callable[[Profiles, "CommunityTotals"], Profiles]
+#: ``check_form(chunk, result) -> bool``: does ``result``'s declared cost form hold for ``chunk``?
+FormCheck = Callable[[Profiles, MechanismResult], bool]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,6 +202,8 @@ class SettledSummary(MechanismResult):
     per-household energy totals (:meth:`household_totals`), prices and the community cost."""
 
     household_kwh: dict | None = None
+    #: ``cost_form`` checked in every chunk (``check_form``): True if it held in all, None unchecked.
+    form_holds: bool | None = None
 
     def household_totals(self) -> dict[str, np.ndarray]:
         return {k: v.copy() for k, v in self.household_kwh.items()}
@@ -207,33 +218,39 @@ class _MechanismAccumulator:
         self.cost = OrderedSum()
         self.slot_outputs = None
         self.name = None
+        self.forms: list[bool | None] = []
 
     def add(self, start: int, stop: int, part: dict) -> None:
         self.bills[start:stop] = part["bills"]
         for k, v in part["household"].items():
             self.household.setdefault(k, np.empty(len(self.bills)))[start:stop] = v
         self.cost.add(part["cost"])
+        self.forms.append(part["form"])
         if self.slot_outputs is None:
             self.slot_outputs, self.name = part["slot"], part["name"]
 
     def result(self, flows: Flows, h: int) -> SettledSummary:
+        holds = None if not self.forms or None in self.forms else all(self.forms)
         r = SettledSummary(mechanism=self.name, flows=flows, cost=None, bills=self.bills,
-                           household_kwh=self.household, **self.slot_outputs)
+                           household_kwh=self.household, form_holds=holds, **self.slot_outputs)
         r.__dict__["community_cost"] = self.cost.total if self.cost.total is not None else np.zeros(h)
         return r
 
 
-def settle_chunk(chunk: Profiles, totals: CommunityTotals, names, first: bool = True) -> dict:
+def settle_chunk(chunk: Profiles, totals: CommunityTotals, names, first: bool = True,
+                 check_form: FormCheck | None = None) -> dict:
     """Settle one chunk (its reference tariffs already the community's) under ``names``:
-    per mechanism its bills ``[k]``, household totals ``[k]``, cost block sums and (``first``:
-    the first chunk) per-slot prices; and the chunk's energies ``[k]`` kWh."""
+    per mechanism its bills ``[k]``, household totals ``[k]``, cost block sums, whether its cost
+    form holds (``check_form``; None without it or a form) and (``first``: the first chunk)
+    per-slot prices; and the chunk's energies ``[k]`` kWh."""
     from p2pstore.settlement import settle_one  # the package imports this module
 
     flows = totals.flows(chunk.load_kw, chunk.pv_kw, chunk.slot_hours)
     out = {}
     for name in names:
         r = settle_one(name, chunk, flows)
-        out[name] = {"bills": r.bills, "household": r.household_totals(), "cost": block_sums(r.cost),
+        form = check_form(chunk, r) if check_form is not None and r.cost_form is not None else None
+        out[name] = {"bills": r.bills, "household": r.household_totals(), "cost": block_sums(r.cost), "form": form,
                      "slot": {k: getattr(r, k) for k in SLOT_OUTPUTS} if first else None, "name": r.mechanism}
         del r
         flows.release_scratch()
@@ -245,15 +262,16 @@ def settle_chunk(chunk: Profiles, totals: CommunityTotals, names, first: bool = 
 
 
 def settle_chunked(source: ChunkSource, mechanisms, chunk_households: int, *, workers: int = 1,
-                   stage: Stage | None = None):
+                   stage: Stage | None = None, check_form: FormCheck | None = None):
     """The :class:`~p2pstore.settlement.Settlement` of ``source``'s community under
     ``mechanisms``, a chunk of about ``chunk_households`` households at a time (module docstring).
 
     Its ``profiles`` is the :class:`CommunityFrame`; its results hold ``[N]`` and ``[H]`` arrays
     only (:class:`SettledSummary`). Bills, prices and totals equal the unchunked settlement's to
     rounding (the same functions; sums in blocks), and are the same bits for any chunk size.
-    ``workers``: chunks computed at once (processes, :func:`_in_order`). Raises
-    :class:`InputError` for non-finite values.
+    ``workers``: chunks computed at once (processes, :func:`_in_order`). ``check_form``: applied
+    to every chunk's results with a cost form (``form_holds``). ``household_chunks``: the chunks
+    again, for the store (:class:`HouseholdChunks`). Raises :class:`InputError` for non-finite values.
     """
     from p2pstore.settlement import Settlement  # the package imports this module
 
@@ -265,10 +283,7 @@ def settle_chunked(source: ChunkSource, mechanisms, chunk_households: int, *, wo
     source.prepare([a for a, _ in bounds])
     frame = source.frame
 
-    def raw(a, b):
-        return source.chunk(a, b)
-
-    chunks = raw
+    chunks = raw = source.chunk
     if stage is not None:
         before = community_totals(raw, frame, bounds, workers)
 
@@ -284,8 +299,11 @@ def settle_chunked(source: ChunkSource, mechanisms, chunk_households: int, *, wo
     acc = {name: _MechanismAccumulator(frame.n_households) for name in settled}
     energy = {}
 
+    def referenced(a, b):
+        return _with_references(chunks(a, b), frame, totals)
+
     def settle_part(a, b):
-        return a, b, settle_chunk(_with_references(chunks(a, b), frame, totals), totals, settled, first=a == 0)
+        return a, b, settle_chunk(referenced(a, b), totals, settled, first=a == 0, check_form=check_form)
 
     for a, b, part in _in_order(settle_part, bounds, workers):
         for name in settled:
@@ -297,12 +315,34 @@ def settle_chunked(source: ChunkSource, mechanisms, chunk_households: int, *, wo
         frame.__dict__["_mean_tariffs"] = (energy["buy"], energy["sell"])
     flows = totals.flows(slot_hours=frame.slot_hours)
     results = {name: acc[name].result(flows, frame.n_slots) for name in names}
-    bad = [f"{m} bills" for m, r in results.items() if not np.isfinite(r.bills.sum())]
-    if bad:
+    if bad := [f"{m} bills" for m, r in results.items() if not np.isfinite(r.bills.sum())]:
         raise InputError(f"the scenario produces non-finite values ({', '.join(bad)}): its ranges overflow "
                          "floating point")
     conventional = results.get("conventional") or acc["conventional"].result(flows, frame.n_slots)
-    return Settlement(frame, flows, results, conventional=conventional)
+    return Settlement(frame, flows, results, conventional=conventional,
+                      household_chunks=HouseholdChunks(bounds, referenced, totals))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class HouseholdChunks:
+    """A chunked settlement's households again, one chunk at a time (``--series full``): iterate
+    for ``(start, stop, chunk)`` (:class:`Profiles` of households ``[start, stop)``, the same rows
+    as in the settlement's passes); :meth:`settle` gives a chunk's :class:`MechanismResult` of
+    one mechanism, the same bits as the cost pass computed (the same functions and totals)."""
+
+    bounds: list[tuple[int, int]]
+    make: Callable[[int, int], Profiles]
+    totals: CommunityTotals
+
+    def __iter__(self) -> Iterator[tuple[int, int, Profiles]]:
+        for a, b in self.bounds:
+            yield a, b, self.make(a, b)
+
+    def settle(self, chunk: Profiles, name: str) -> MechanismResult:
+        """The ``[k, H]`` result of mechanism ``name`` for ``chunk`` (one of this object's)."""
+        from p2pstore.settlement import settle_one  # the package imports this module
+
+        return settle_one(name, chunk, self.totals.flows(chunk.load_kw, chunk.pv_kw, chunk.slot_hours))
 
 
 def _with_references(chunk: Profiles, frame: CommunityFrame, totals: CommunityTotals) -> Profiles:

@@ -32,8 +32,8 @@ def test_a_bad_or_too_small_limit_is_one_line_and_stores_nothing(db_url):
         result = invoke(db_url, "run", *MONTH, "--memory-limit", size)
         assert result.exit_code == 2 and words in result.output, result.output
         assert result.output.count("\n") == 1
-    result = invoke(db_url, "enqueue", *MONTH, "--series", "full", "--memory-limit", "300MB")
-    assert result.exit_code == 2 and "series=full keeps the whole community" in result.output
+    result = invoke(db_url, "enqueue", *MONTH, "--series", "full", "--memory-limit", "100MB")
+    assert result.exit_code == 2 and "in chunks of 64 households" in result.output
     listed = invoke(db_url, "query", "SELECT COUNT(*) AS n FROM runs", "--format", "json")
     assert listed.exit_code != 0 or json.loads(listed.output) == [{"n": 0}]
 

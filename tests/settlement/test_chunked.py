@@ -130,6 +130,31 @@ def test_a_stage_sees_the_community_totals_and_runs_per_chunk():
     assert max(seen) == HOUSEHOLD_BLOCK and sum(seen) == 2 * profiles.n_households  # totals pass, cost pass
 
 
+def test_household_chunks_make_the_whole_communitys_rows_and_costs_again():
+    """``--series full`` of a chunked run writes from ``household_chunks``: each chunk's rows and
+    its results settled again are the whole community's, bit for bit; the cost-form check of
+    the cost pass ran once per chunk and mechanism with a form."""
+    s = _scenario("notebook")
+    whole = settle(generate(s), BUILTINS)
+    third, checked = str(whole.profiles.labels[128]), []
+
+    def check(chunk, r):
+        checked.append((str(chunk.labels[0]), r.mechanism))
+        return r.mechanism != "sdr" or str(chunk.labels[0]) != third  # sdr "fails" in the third chunk
+
+    chunked = settle_chunked(NotebookChunks(s), BUILTINS, HOUSEHOLD_BLOCK, check_form=check)
+    assert {m: r.form_holds for m, r in chunked.results.items()} == {m: m != "sdr" for m in BUILTINS}
+    assert len(checked) == 4 * len(BUILTINS) == len(set(checked))  # every built-in declares a form
+    again = chunked.household_chunks
+    assert [(a, b) for a, b, _ in again] == [(0, 64), (64, 128), (128, 192), (192, 220)]
+    for a, b, chunk in again:
+        np.testing.assert_array_equal(chunk.load_kw, whole.profiles.load_kw[a:b])
+        np.testing.assert_array_equal(chunk.pv_kw, whole.profiles.pv_kw[a:b])
+        for m in BUILTINS:
+            np.testing.assert_array_equal(again.settle(chunk, m).cost, whole.results[m].cost[a:b], err_msg=m)
+    assert settle_chunked(NotebookChunks(s), BUILTINS, HOUSEHOLD_BLOCK).results["mmr"].form_holds is None
+
+
 def test_workers_give_the_same_bits():
     s = _scenario("standard")
     one = settle_chunked(StandardChunks(s), BUILTINS, HOUSEHOLD_BLOCK)

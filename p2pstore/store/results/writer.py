@@ -145,34 +145,44 @@ COST_FORM_RTOL = 1e-12
 def _household_series(run_id: int, s) -> Iterator[tuple[str, Iterable[Block]]]:
     """The per-household series (``--series full``): ``household_slots`` and ``mechanism_slots``
     for the mechanisms whose cost the view can derive (:func:`derivable_mechanisms`), rows of
-    ``household_series_explicit`` for the others."""
+    ``household_series_explicit`` for the others. A settlement in household chunks writes its
+    per-slot factors once, then each chunk's rows as the chunk is made again (its
+    ``household_chunks``): one chunk's ``[k, H]`` arrays at a time, one COPY per chunk and table."""
     derived = derivable_mechanisms(s)
     explicit = [m for m in sorted(s.results) if m not in derived]
+    again = getattr(s, "household_chunks", None)
     if derived:
-        yield "household_slots", _household_slots(run_id, s.profiles)
+        if again is None:
+            yield "household_slots", _household_slots(run_id, s.profiles)
         yield "mechanism_slots", [_mechanism_slots(run_id, m, s.results[m], s.profiles) for m in sorted(derived)]
-    if explicit:
-        yield "household_series_explicit", _explicit_series(run_id, s, explicit)
+    if again is None:
+        if explicit:
+            yield "household_series_explicit", _explicit_series(run_id, s.profiles, s.results.__getitem__, explicit)
+        return
+    for start, _, chunk in again:
+        if derived:
+            yield "household_slots", _household_slots(run_id, chunk, start)
+        if explicit:
+            yield "household_series_explicit", _explicit_series(
+                run_id, chunk, lambda m, chunk=chunk: again.settle(chunk, m), explicit)
 
 
 def derivable_mechanisms(s) -> frozenset[str]:
     """Mechanisms of settlement ``s`` whose household series the ``household_series`` view derives
     from per-slot factors: flows from the profiles and the P2P shares (always, for a plain
     :class:`MechanismResult` of these profiles), cost from its declared :class:`AffineCost`
-    if that reproduces ``cost`` to :data:`COST_FORM_RTOL` of its terms, in every household-slot."""
+    if that reproduces ``cost`` to :data:`COST_FORM_RTOL` of its terms, in every household-slot
+    (:func:`cost_form_holds`). A settlement in household chunks keeps no ``cost``: its results
+    say whether the form held in every chunk (``form_holds``, checked in its cost pass; a form
+    never checked is not relied on)."""
     try:
         return _derivable[s]
     except (KeyError, TypeError):  # TypeError: an object without weak references (not cached)
         pass
-    p = s.profiles
-    out = set()
-    for name, r in s.results.items():
-        if (type(r) is not MechanismResult or r.cost_form is None or r.flows.load_kw is not p.load_kw
-                or r.flows.pv_kw is not p.pv_kw or r.flows.slot_hours != p.slot_hours):
-            continue
-        if _form_matches(r, p):
-            out.add(name)
-    out = frozenset(out)
+    if getattr(s, "household_chunks", None) is not None:
+        out = frozenset(name for name, r in s.results.items() if getattr(r, "form_holds", None) is True)
+    else:
+        out = frozenset(name for name, r in s.results.items() if cost_form_holds(s.profiles, r))
     try:
         _derivable[s] = out
     except TypeError:
@@ -180,12 +190,22 @@ def derivable_mechanisms(s) -> frozenset[str]:
     return out
 
 
+def cost_form_holds(p, r) -> bool:
+    """Is ``r`` (a :class:`MechanismResult` of profiles ``p``, a whole community or a chunk)
+    stored by the view's formula: flows of these very profiles, and a declared cost form that
+    gives ``r.cost`` (:func:`_form_matches`)? The check a chunked settlement applies per chunk."""
+    return (type(r) is MechanismResult and r.cost_form is not None and r.flows.load_kw is p.load_kw
+            and r.flows.pv_kw is p.pv_kw and r.flows.slot_hours == p.slot_hours and _form_matches(r, p))
+
+
 #: :func:`derivable_mechanisms` of the settlements alive (the progress total and the write ask).
 _derivable: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-#: Household-slots checked at a time by :func:`_form_matches` (a few MB per temporary).
-_CHECK_CELLS = 1 << 20
+#: Household-slots checked at a time by :func:`_form_matches`: the formula keeps each of its
+#: sub-expressions (about 15 arrays), so about 4 MB whatever the size of the community or chunk
+#: (a chunked run checks in its cost pass, within a chunk's memory).
+_CHECK_CELLS = 1 << 15
 
 
 def _form_matches(r, p) -> bool:
@@ -206,13 +226,14 @@ def _form_matches(r, p) -> bool:
     return True
 
 
-def _household_slots(run_id: int, p) -> Iterator[Block]:
-    """Load and PV of every household, once per run (primary-key order: position, slot); the
-    tariffs where they vary over time (NULL for flat ones: ``households`` has them)."""
+def _household_slots(run_id: int, p, first: int = 0) -> Iterator[Block]:
+    """Load and PV of every household of ``p`` (households ``first``, ``first + 1``, ... of the
+    run), in primary-key order (position, slot); the tariffs where they vary over time (NULL for
+    flat ones: ``households`` has them)."""
     slots = np.arange(p.n_slots, dtype=np.int32)
     varying = p.time_varying_tariffs
     for i in range(p.n_households):
-        yield {"run_id": run_id, "position": i, "slot": slots, "load_kw": p.load_kw[i], "pv_kw": p.pv_kw[i],
+        yield {"run_id": run_id, "position": first + i, "slot": slots, "load_kw": p.load_kw[i], "pv_kw": p.pv_kw[i],
                "lambda_buy": p.lambda_buy[i] if varying else None,
                "lambda_sell": p.lambda_sell[i] if varying else None}
 
@@ -229,21 +250,22 @@ def _mechanism_slots(run_id: int, mechanism: str, r, p) -> Block:
             **r.cost_form.per_slot(p.n_slots)}
 
 
-def _explicit_series(run_id: int, s, mechanisms: list[str]) -> Iterator[Block]:
-    """Rows of ``household_series_explicit`` of ``mechanisms``, in primary-key order
-    (mechanism, household label, slot)."""
-    p = s.profiles
+def _explicit_series(run_id: int, p, result_of, mechanisms: list[str]) -> Iterator[Block]:
+    """Rows of ``household_series_explicit`` of ``mechanisms`` for the households of profiles
+    ``p`` (``result_of(mechanism)``: their :class:`MechanismResult`, asked for one mechanism at
+    a time), in primary-key order (mechanism, household label, slot) within ``p``."""
     slots = np.arange(p.n_slots, dtype=np.int32)
     labels = _labels(p)
     by_label = sorted(range(len(labels)), key=labels.__getitem__)
     for mechanism in mechanisms:
-        r = s.results[mechanism]
+        r = result_of(mechanism)
         columns = {
             "load_kw": p.load_kw, "pv_kw": p.pv_kw,
             "grid_import_kwh": r.grid_import_kwh(), "grid_export_kwh": r.grid_export_kwh(),
             "p2p_import_kwh": r.p2p_import_kwh(), "p2p_export_kwh": r.p2p_export_kwh(),
             "cost": r.cost,
         }
+        del r  # its [k, H] cost and flows go with the columns
         for i in by_label:
             yield {"run_id": run_id, "mechanism": mechanism, "household": labels[i], "slot": slots,
                    **{name: a[i] for name, a in columns.items()}}
@@ -267,8 +289,10 @@ def write_settlement(conn: Connection, run_id: int, settlement, series: str = "f
 
     ``bar``: a :class:`p2pstore.progress.Progress` advanced by each block's rows once loaded
     (see :func:`expected_rows` for the total)."""
-    counts = {table: write_blocks(conn, table, blocks if bar is None else _counted(blocks, bar))
-              for table, blocks in result_blocks(run_id, settlement, series)}
+    counts: dict[str, int] = {}
+    for table, blocks in result_blocks(run_id, settlement, series):  # a table may come once per chunk
+        rows = write_blocks(conn, table, blocks if bar is None else _counted(blocks, bar))
+        counts[table] = counts.get(table, 0) + rows
     if conn.dialect.name == "postgresql":
         _refresh_statistics(conn, counts)
     return counts
