@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from p2pstore.cli import cli
+from p2pstore.cli import BLAS_THREAD_VARIABLES, cli
 from p2pstore.jobs.enqueue import enqueue
 from p2pstore.scenario import Scenario
 from p2pstore.store import Store
@@ -88,6 +88,20 @@ def test_sbatch_memory_limit_and_concurrency_from_slurm(tmp_path):
     ctx = cli.get_command(None, "worker").make_context("worker", args[1:])
     assert ctx.params["burst"] is True and ctx.params["concurrency"] == 2
     assert ctx.params["memory_limit"] == 1800 * 2**20 and ctx.params["grace"] == 90
+
+
+def test_sbatch_one_blas_thread_per_settling_process(tmp_path):
+    """A site's environment that sizes thread pools to the task's cores (OMP_NUM_THREADS=2 with
+    --cpus-per-task=2) would give each of the --concurrency settling processes that many threads:
+    the script runs the worker with one thread for every BLAS library p2pstore knows and OpenMP."""
+    fake = tmp_path / "p2pstore"
+    fake.write_text('#!/bin/bash\nenv\n')
+    fake.chmod(0o755)
+    names = (*BLAS_THREAD_VARIABLES, "OMP_NUM_THREADS")
+    env = slurm_env("sqlite:///unused.db", P2PSTORE=str(fake), **dict.fromkeys(names, "2"))
+    seen = dict(line.split("=", 1) for line in subprocess.run(
+        ["bash", str(SBATCH)], env=env, capture_output=True, text=True, check=True).stdout.splitlines() if "=" in line)
+    assert {name: seen.get(name) for name in names} == dict.fromkeys(names, "1")
 
 
 def test_sbatch_without_database_url_says_so():
