@@ -110,6 +110,27 @@ def test_series_full_in_chunks_reads_back_what_the_whole_run_stores(store):
         np.testing.assert_array_equal(api_a[column].to_numpy(), api_b[column].to_numpy(), err_msg=column)
 
 
+def test_series_full_in_chunks_with_time_of_use_tariffs(store):
+    """A tariff file's per-slot tariffs are stored per household and slot from each chunk, and
+    the view reads back what the whole run stores, bit for bit."""
+    from pathlib import Path
+
+    tou = Path(__file__).resolve().parents[2] / "examples" / "profiles" / "tou_tariffs.csv"
+    scenario = Scenario(households=150, prosumer_share=0.7, days=2, start="2025-06-02", tariffs=str(tou),
+                        mechanisms=("conventional", "mmr", "bs_lit"), seed=6)
+    limit = _one_chunk_of_64(scenario, "full")
+    assert plan_memory(scenario, "full", limit).chunks == 3
+    chunked_id, _ = run_scenario(scenario, store, series="full", memory_limit=limit)
+    whole_id, _ = run_scenario(scenario, store, series="full", memory_limit=64 * 2**30)
+    assert store.query(f"SELECT COUNT(DISTINCT lambda_buy) AS n FROM household_slots "
+                       f"WHERE run_id = {chunked_id}")["n"][0] > 1  # the tariffs of each slot
+    a, b = _view(store, chunked_id), _view(store, whole_id)
+    assert len(a["key"]) == 3 * 150 * 192 and (a["key"] == b["key"]).all()
+    for column in SERIES:
+        np.testing.assert_array_equal(a[column], b[column], err_msg=column)
+    _assert_same_to_1e12(_read(store, chunked_id), _read(store, whole_id))
+
+
 def test_a_cost_form_that_fails_in_one_chunk_is_stored_value_by_value_for_every_chunk(store):
     """A mechanism's cost form is relied on only if it holds in every chunk (checked in the cost
     pass, before a row is written): one chunk failing stores that mechanism's rows value by
