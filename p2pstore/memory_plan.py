@@ -71,6 +71,15 @@ SERIES_BYTES_PER_CELL = 48
 SERIES_EXPLICIT_BYTES_PER_CELL = 80
 
 
+#: More bytes per household-slot of a chunk with batteries: its own and post-battery load and PV,
+#: its batteries' energy, charge and discharge and the dispatch's temporaries (measured with
+#: ``/usr/bin/time`` on battery runs in chunks, rounded up).
+BATTERY_CHUNK_BYTES_PER_CELL = 48
+#: Bytes per household of the battery stage in the process that settles the run: the community
+#: rule's loop over every battery (three blocks of 256 slots) and each battery's parameters and totals.
+BATTERY_BYTES_PER_HOUSEHOLD = 8 * 1024
+
+
 def series_bytes_per_cell(scenario, series: str) -> int:
     """Bytes per household-slot of a chunk while its series rows are written (0 unless ``full``)."""
     if series != "full":
@@ -119,11 +128,12 @@ class MemoryPlan:
 
 
 def plan_memory(scenario, series: str = "none", limit: int | None = None, *, households: int | None = None,
-                slots: int | None = None, chunks: bool = True) -> MemoryPlan:
+                slots: int | None = None, chunks: bool = True, batteries: bool = False) -> MemoryPlan:
     """The :class:`MemoryPlan` of settling ``scenario`` with ``series`` in ``limit`` bytes
     (None: :func:`p2pstore.limits.memory_limit_bytes`). ``households`` x ``slots``: the
-    community's size when known beyond the spec. Raises :class:`InputError` (one line) when the
-    run cannot fit even in chunks, or needs the whole community (``chunks=False``) and it does
+    community's size when known beyond the spec; ``batteries``: the run has batteries (a chunk
+    holds :data:`BATTERY_CHUNK_BYTES_PER_CELL` more, the run :data:`BATTERY_BYTES_PER_HOUSEHOLD`).
+    Raises :class:`InputError` (one line) when the run cannot fit even in chunks, or needs the whole community (``chunks=False``) and it does
     not fit. A chunk holds :data:`CHUNK_BYTES_PER_CELL` per household-slot in each of ``workers``
     processes while it is settled, and :func:`series_bytes_per_cell` in this one while its
     ``--series full`` rows are written: it is sized for the larger of the two."""
@@ -141,12 +151,14 @@ def plan_memory(scenario, series: str = "none", limit: int | None = None, *, hou
                          f"{len(scenario.mechanisms)} mechanism(s), the whole community at once); the run has "
                          f"{format_bytes(limit)} available (--memory-limit): make it smaller, or split it into "
                          "several runs")
-    fixed = MEMORY_BASE + n * PER_HOUSEHOLD_BYTES + (n * h * RESIDENT_BYTES_PER_CELL if scenario.imported else 0)
-    settling = h * CHUNK_BYTES_PER_CELL  # per household of a chunk being settled
+    fixed = MEMORY_BASE + n * (PER_HOUSEHOLD_BYTES + (BATTERY_BYTES_PER_HOUSEHOLD if batteries else 0)) \
+        + (n * h * RESIDENT_BYTES_PER_CELL if scenario.imported else 0)
+    # per household of a chunk being settled (the target bounds its arrays, as many with batteries)
+    settling = h * (CHUNK_BYTES_PER_CELL + (BATTERY_CHUNK_BYTES_PER_CELL if batteries else 0))
     workers = max(1, min(MAX_CHUNK_WORKERS, os.cpu_count() or 1, (limit - fixed) // (settling * HOUSEHOLD_BLOCK)))
     # per household of a chunk: its settling in each worker, or its series rows being written
     per_household = max(workers * settling, h * series_bytes_per_cell(scenario, series))
-    fits = min((limit - fixed) // per_household, CHUNK_TARGET_BYTES // settling)
+    fits = min((limit - fixed) // per_household, CHUNK_TARGET_BYTES // (h * CHUNK_BYTES_PER_CELL))
     if fits < HOUSEHOLD_BLOCK:
         raise InputError(f"the scenario needs about {format_bytes(fixed + per_household * HOUSEHOLD_BLOCK)} of "
                          f"memory ({what}, in chunks of {HOUSEHOLD_BLOCK} households); the run has "

@@ -23,14 +23,17 @@ def check_memory(scenario: Scenario, series: str = "none", available: int | None
     line) when it cannot fit, even in chunks (``chunks=False``: at once, for what needs the whole
     community, such as storing it as a profile set), or when a chunked run names a plugin that
     settles whole communities only. Nothing is refused while the community's size is unknown."""
-    plan = plan_memory(scenario, series, available, households=households, slots=slots, chunks=chunks)
-    if plan.chunked and battery_keys.has_batteries(scenario):
-        raise InputError(f"a run with batteries settles its whole community at once, and this one "
-                         f"({plan.households:,} households) does not fit the memory limit: make it smaller")
+    batteries = battery_keys.has_batteries(scenario)
+    plan = plan_memory(scenario, series, available, households=households, slots=slots, chunks=chunks,
+                       batteries=batteries)
     if plan.chunked:
         from p2pstore.settlement.chunked import check_chunkable  # lazy: keeps start-up light
 
         check_chunkable(scenario.mechanisms)
+        if batteries:
+            from p2pstore.batteries.chunked import check_chunkable as check_batteries  # lazy: likewise
+
+            check_batteries(scenario)
     return plan
 
 
@@ -73,7 +76,8 @@ def simulate(scenario: Scenario, profiles=None, *, source=None, series: str = "n
 
                 source = generated_chunks(scenario)
             return settle_chunked(source, scenario.mechanisms, plan.chunk_households, workers=plan.workers,
-                                  check_form=check_form if series == "full" else None)
+                                  check_form=check_form if series == "full" else None,
+                                  stage=_battery_stage(scenario))
         if source is not None and battery_keys.has_batteries(scenario):  # the stage needs the whole community
             source.prepare([0, source.n_households])
             profiles, source = source.chunk(0, source.n_households), None
@@ -87,6 +91,15 @@ def simulate(scenario: Scenario, profiles=None, *, source=None, series: str = "n
 
             profiles = generate(scenario)
         return _settle_whole(scenario, profiles)
+
+
+def _battery_stage(scenario: Scenario):
+    """The chunk stage of the scenario's batteries (None without any)."""
+    if not battery_keys.has_batteries(scenario):
+        return None
+    from p2pstore.batteries.chunked import ChunkedBatteries  # lazy: numpy, only for a run with batteries
+
+    return ChunkedBatteries(scenario)
 
 
 def _settle_whole(scenario: Scenario, profiles):
@@ -107,11 +120,9 @@ def _settle_whole(scenario: Scenario, profiles):
 def _settle_with_batteries(scenario: Scenario, profiles, settle):
     """Settle ``profiles`` under the scenario's mechanisms with ``settle``, after its batteries'
     dispatch if it has any (the stage between profiles and settlement; docs/batteries.md)."""
-    from p2pstore.batteries.stage import apply_batteries  # numpy: imported when a run settles
+    from p2pstore.batteries.stage import apply_batteries, pinned  # numpy: imported when a run settles
 
-    if not scenario.imported or scenario.battery_file is not None:  # a drawn set's batteries were checked on its names
-        scenario = battery_keys.pin(scenario, lambda: [str(x) for x in profiles.labels])
-    staged = apply_batteries(scenario, profiles)
+    staged = apply_batteries(pinned(scenario, profiles.labels), profiles)
     if staged is None:
         return settle(profiles, scenario.mechanisms)
     settled = settle(staged.post, scenario.mechanisms)

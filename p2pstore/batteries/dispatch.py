@@ -9,7 +9,8 @@ The loop keeps energies only. In storage terms a slot moves ``g = eta c dt`` in 
 out, and the headrooms are ``min(eta P dt, E_max - E)`` and ``min(P dt / eta, E - E_min)``, so:
 
 * self-consumption is ``E <- clip(E + delta, E_min, E_max)`` with ``delta = eta dt min(n, P)``
-  (``n > 0``) or ``-dt/eta min(-n, P)`` (``n < 0``), fixed in advance: three numpy calls a slot;
+  (``n > 0``) or ``-dt/eta min(-n, P)`` (``n < 0``), fixed in advance: a blocked scan over
+  slots (:func:`clamped_cumsum`), elementwise over batteries;
 * the community rule moves ``r g`` in every battery with one ratio ``r = min(|s|, sum of
   headrooms) / sum of headrooms`` a slot.
 
@@ -98,14 +99,18 @@ def net_rows(load_kw: np.ndarray, pv_kw: np.ndarray, rows: np.ndarray, start: in
 
 def dispatch_homes(load_kw: np.ndarray, pv_kw: np.ndarray, rows: np.ndarray, surplus_kw: np.ndarray,
                    p2p_on: np.ndarray, fleet: Fleet, rule: str, slot_hours: float, soc: np.ndarray,
-                   function=None) -> None:
+                   function=None, factors: np.ndarray | None = None, replay: bool = False) -> None:
     """Dispatch the home batteries of households ``rows`` (``[B]`` indices into ``load_kw`` and
     ``pv_kw``, ``[N, H]`` kW) slot by slot, writing their energy at the end of each slot into
     ``soc`` ``[H, B]`` (kWh).
 
     ``surplus_kw`` ``[H]``: the community's surplus before batteries; ``p2p_on`` ``[H]`` bool;
     ``rule``: a built-in rule's name, or (with ``function``, a plugin) any name. In P2P-off slots
-    every battery follows self-consumption whatever the rule.
+    every battery follows self-consumption whatever the rule. ``factors`` ``[H]`` (the community
+    rule): each slot's headroom factor, written, or with ``replay`` read (:func:`community_loop`).
+
+    A built-in rule's energies of a battery depend on its own household and on per-slot community
+    values only (the surplus, the factors), so a subset of the batteries gets the same bits.
     """
     n_slots = soc.shape[0]
     if not len(fleet) or not n_slots:
@@ -121,10 +126,10 @@ def dispatch_homes(load_kw: np.ndarray, pv_kw: np.ndarray, rows: np.ndarray, sur
         every = np.empty((n_slots, len(fleet)))
         for start in range(0, n_slots, CHUNK_SLOTS):
             every[start:start + CHUNK_SLOTS] = steps(start, start + CHUNK_SLOTS)
-        _self_consumption(every, energy, fleet, soc)
+        clamped_cumsum(every, energy, fleet.e_min, fleet.e_max, soc)
     elif function is None:
-        _community(_slot_steps(steps), np.asarray(surplus_kw, dtype=np.float64).tolist(), on, fleet, dt, energy,
-                   soc)
+        community_loop(_slot_steps(steps), np.asarray(surplus_kw, dtype=np.float64).tolist(), on, fleet, dt, energy,
+                       soc, np.empty(n_slots) if factors is None else factors, replay)
     else:
         net = np.empty((n_slots, len(fleet)))
         for start in range(0, n_slots, CHUNK_SLOTS):
@@ -133,23 +138,6 @@ def dispatch_homes(load_kw: np.ndarray, pv_kw: np.ndarray, rows: np.ndarray, sur
                 function)
 
 
-def _self_consumption(steps: np.ndarray, energy: np.ndarray, fleet: Fleet, soc: np.ndarray) -> None:
-    """``soc[h] = clamp(soc[h - 1] + steps[h])``: a blocked scan for few batteries, else a loop."""
-    e_min, e_max = fleet.e_min, fleet.e_max
-    if len(fleet) < SCAN_BELOW:
-        clamped_cumsum(steps, energy, e_min, e_max, soc)
-        return
-    for h in range(len(steps)):
-        energy += steps[h]
-        np.minimum(energy, e_max, out=energy)
-        np.maximum(energy, e_min, out=energy)
-        soc[h] = energy
-
-
-#: Self-consumption of fewer batteries than this runs as a blocked scan (:func:`clamped_cumsum`),
-#: of more as a loop over slots: measured (CPU) 0.03 s against 0.07 s for 70 batteries over a
-#: year, 0.2 s against 0.11 s for 700.
-SCAN_BELOW = 256
 #: Slots per block of :func:`clamped_cumsum` (a day of 15-minute slots).
 BLOCK_SLOTS = 96
 
@@ -210,41 +198,54 @@ def _slot_steps(steps):
     return step
 
 
-def _community(step, surplus, on, fleet, dt, energy, soc) -> None:
-    """The community rule's loop (docs/batteries.md), in storage energies: each row of ``soc``
-    is the energy of the slot before plus what moved in the slot; ``step(h)`` is slot ``h``'s
-    self-consumption step (P2P-off slots)."""
+def community_loop(step, surplus, on, fleet, dt, energy, soc, factors, replay=False, first=0) -> None:
+    """The community rule's loop (docs/batteries.md) over ``len(surplus)`` slots from slot
+    ``first`` (``on``: their P2P flags), in storage energies: each row of ``soc`` is the energy
+    of the slot before plus what moved in the slot (``energy``: before the first); ``step(h)`` is
+    slot ``h``'s self-consumption step (P2P-off slots; ``h`` counted from slot 0).
+
+    A P2P-on slot moves ``f g`` into (or out of) every battery, ``g`` its headroom and ``f`` the
+    slot's factor ``min(|s|, sum of headrooms) / sum of headrooms``, written to ``factors[j]``;
+    with ``replay`` the factor is read from there instead, so a subset of the batteries replays
+    its part of a loop over all of them bit for bit (a factor of 1 is never multiplied)."""
     eta, power = fleet.efficiency, fleet.power_kw
     e_min, e_max = fleet.e_min, fleet.e_max
     cap_in, cap_out = eta * power * dt, power * dt / eta      # kWh a slot at full power
     w_in, w_out = 1.0 / (eta * dt), eta / dt                  # storage kWh -> AC kW
     g = np.empty_like(energy)
     before = energy
-    for h, s in enumerate(surplus):
-        now = soc[h]
-        if not on[h]:  # P2P off: self-consumption
-            np.add(before, step(h), out=now)
+    for j, s in enumerate(surplus):
+        now = soc[j]
+        if not on[j]:  # P2P off: self-consumption
+            np.add(before, step(first + j), out=now)
             np.minimum(now, e_max, out=now)
             np.maximum(now, e_min, out=now)
         elif s > 0:
             np.subtract(e_max, before, out=g)
             np.minimum(g, cap_in, out=g)
-            room = float(g @ w_in)
-            if 0 < s < room:  # else the factor is 1 (or nothing moves): g as it is
-                g *= s / room
+            f = factors[j] if replay else _factor(s, float(g @ w_in), factors, j)
+            if f != 1.0:  # else nothing to scale (or nothing moves): g as it is
+                g *= f
             np.add(before, g, out=now)
             np.minimum(now, e_max, out=now)
         elif s < 0:
             np.subtract(before, e_min, out=g)
             np.minimum(g, cap_out, out=g)
-            room = float(g @ w_out)
-            if 0 < -s < room:  # (same reason)
-                g *= -s / room
+            f = factors[j] if replay else _factor(-s, float(g @ w_out), factors, j)
+            if f != 1.0:  # (same reason)
+                g *= f
             np.subtract(before, g, out=now)
             np.maximum(now, e_min, out=now)
         else:
             now[:] = before
         before = now
+
+
+def _factor(need: float, room: float, factors: np.ndarray, j: int) -> float:
+    """``need / room`` when the batteries have more room than needed, else 1; kept in ``factors[j]``."""
+    f = need / room if 0 < need < room else 1.0
+    factors[j] = f
+    return f
 
 
 #: Slack a plugin rule's answer may exceed its headroom by (relative), for rounding.
@@ -314,32 +315,30 @@ def dispatch_shared(left_kw: np.ndarray, p2p_on: np.ndarray, fleet: Fleet, slot_
     soc[:] = out
 
 
-def finish(soc: np.ndarray, fleet: Fleet, slot_hours: float, charge: np.ndarray,
-           discharge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def finish(soc: np.ndarray, fleet: Fleet, slot_hours: float, charge: np.ndarray, discharge: np.ndarray,
+           before: np.ndarray | None = None) -> None:
     """From the energies ``soc`` ``[H, B]`` at the end of each slot, write ``charge`` and
     ``discharge`` ``[H, B]`` (kW): ``c = dE / (eta dt)`` where the energy rose, ``d = -dE eta /
-    dt`` where it fell (each at most ``P``, against rounding). Returns their ``[H]`` sums over
-    the batteries. A chunk of slots at a time, so the temporaries stay in cache."""
+    dt`` where it fell (each at most ``P``, against rounding). ``before`` ``[B]``: the energies
+    before the first row (default: the initial ones). A chunk of slots at a time, so the
+    temporaries stay in cache; elementwise, so any block of slots or batteries gets the same bits."""
     n_slots = soc.shape[0]
     to_kw_in = 1.0 / (fleet.efficiency * slot_hours)
     to_kw_out = fleet.efficiency / slot_hours
     power = fleet.power_kw
-    sums_c, sums_d = np.zeros(n_slots), np.zeros(n_slots)
+    first = fleet.e_initial if before is None else before
     for start in range(0, n_slots, CHUNK_SLOTS):
         stop = min(start + CHUNK_SLOTS, n_slots)
         c, d = charge[start:stop], discharge[start:stop]
         now = soc[start:stop]
-        before = soc[start - 1:stop - 1] if start else np.vstack([fleet.e_initial[None, :], soc[:stop - 1]])
+        previous = soc[start - 1:stop - 1] if start else np.vstack([first[None, :], soc[:stop - 1]])
         # two subtractions, not one and a negation: numpy 2.4's in-place np.negative is wrong on
         # strided views (these are column slices)
-        np.subtract(now, before, out=c)
-        np.subtract(before, now, out=d)
+        np.subtract(now, previous, out=c)
+        np.subtract(previous, now, out=d)
         np.maximum(c, 0.0, out=c)
         c *= to_kw_in
         np.minimum(c, power, out=c)
         np.maximum(d, 0.0, out=d)
         d *= to_kw_out
         np.minimum(d, power, out=d)
-        c.sum(axis=1, out=sums_c[start:stop])
-        d.sum(axis=1, out=sums_d[start:stop])
-    return sums_c, sums_d

@@ -13,17 +13,17 @@ import dataclasses
 
 import numpy as np
 
+from p2pstore.batteries import keys as battery_keys
 from p2pstore.batteries import rules
 from p2pstore.batteries.dispatch import CHUNK_SLOTS, Fleet, dispatch_homes, dispatch_shared, finish
 from p2pstore.batteries.keys import SHARED_KW_PER_KWH
 from p2pstore.batteries.params import COMMUNITY_BATTERY
+from p2pstore.batteries.sums import battery_total, pre_battery_surplus, slot_sums
 from p2pstore.profiles.base import Profiles
 from p2pstore.scenario import share_count
 
 #: Kind of the shared battery's member in ``households`` and :attr:`Profiles.kinds`.
 BATTERY_KIND = "battery"
-#: Household-slots summed at a time for the community surplus (temporaries that stay in cache).
-_CHUNK_CELLS = 1 << 16
 #: Second word of the seed that draws which prosumers get a generated battery (the scenario's
 #: seed is the first): an own stream, so the profiles' draws are untouched.
 _DRAW_STREAM = 0xBA77
@@ -45,25 +45,35 @@ class BatteryDispatch:
     slot_hours: float
 
     def per_battery(self) -> dict[str, np.ndarray]:
-        """``[B]`` totals over the run: ``charged_kwh``, ``discharged_kwh`` (AC side),
-        ``stored_change_kwh`` (end minus start), ``losses_kwh`` (charged - discharged - change)
-        and ``equivalent_cycles`` (discharged / capacity; 0 for a zero capacity)."""
-        dt = self.slot_hours
-        charged = self.charge_kw.sum(axis=1) * dt
-        discharged = self.discharge_kw.sum(axis=1) * dt
-        change = (self.soc_kwh[:, -1] - self.fleet.e_initial) if self.soc_kwh.shape[1] else np.zeros(len(self.labels))
-        cap = self.fleet.capacity_kwh
-        cycles = np.divide(discharged, cap, out=np.zeros_like(cap), where=cap > 0)
-        return {"capacity_kwh": cap, "charged_kwh": charged, "discharged_kwh": discharged,
-                "stored_change_kwh": change, "losses_kwh": charged - discharged - change,
-                "equivalent_cycles": cycles}
+        """``[B]`` totals over the run (:func:`per_battery`)."""
+        charge, discharge = self.charge_kw.T, self.discharge_kw.T  # [H, B]
+        end = self.soc_kwh[:, -1] if self.soc_kwh.shape[1] else self.fleet.e_initial
+        return per_battery(self.fleet, slot_sums(charge) * self.slot_hours, slot_sums(discharge) * self.slot_hours,
+                           end)
 
     def kpis(self) -> dict[str, float]:
         """The run's battery KPIs (:data:`p2pstore.kpis.BATTERY_METRICS`): totals over every battery."""
-        t = {k: float(v.sum()) for k, v in self.per_battery().items()}
-        return {"battery_capacity_kwh": t["capacity_kwh"], "battery_throughput_kwh": t["discharged_kwh"],
-                "battery_losses_kwh": t["losses_kwh"],
-                "battery_equivalent_cycles": t["discharged_kwh"] / t["capacity_kwh"] if t["capacity_kwh"] else 0.0}
+        return battery_kpis(self.per_battery())
+
+
+def per_battery(fleet: Fleet, charged: np.ndarray, discharged: np.ndarray, end: np.ndarray) -> dict[str, np.ndarray]:
+    """``[B]`` totals over the run from ``charged`` and ``discharged`` (kWh, AC side) and the
+    energy at the end (kWh): ``capacity_kwh``, ``charged_kwh``, ``discharged_kwh``,
+    ``stored_change_kwh`` (end minus start), ``losses_kwh`` (charged - discharged - change) and
+    ``equivalent_cycles`` (discharged / capacity; 0 for a zero capacity)."""
+    change = end - fleet.e_initial
+    cap = fleet.capacity_kwh
+    cycles = np.divide(discharged, cap, out=np.zeros_like(cap), where=cap > 0)
+    return {"capacity_kwh": cap, "charged_kwh": charged, "discharged_kwh": discharged,
+            "stored_change_kwh": change, "losses_kwh": charged - discharged - change, "equivalent_cycles": cycles}
+
+
+def battery_kpis(totals: dict[str, np.ndarray]) -> dict[str, float]:
+    """The run's battery KPIs from :func:`per_battery`'s totals: sums over every battery."""
+    t = {k: float(v.sum()) for k, v in totals.items()}
+    return {"battery_capacity_kwh": t["capacity_kwh"], "battery_throughput_kwh": t["discharged_kwh"],
+            "battery_losses_kwh": t["losses_kwh"],
+            "battery_equivalent_cycles": t["discharged_kwh"] / t["capacity_kwh"] if t["capacity_kwh"] else 0.0}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -77,25 +87,47 @@ class Staged:
     batteries: BatteryDispatch
 
 
-def home_fleet(scenario, profiles: Profiles) -> tuple[np.ndarray, Fleet]:
-    """``(household indices [B], fleet)`` of the home batteries of ``scenario`` in ``profiles``:
-    its pinned battery rows (households not in the community, e.g. not drawn, have none), or a
-    seeded share of the prosumers sized by their peak PV."""
+def home_choice(scenario, labels, kinds) -> tuple[np.ndarray, Fleet | None]:
+    """``(household indices [B], fleet)`` of the home batteries of ``scenario`` in a community
+    of ``labels`` and ``kinds`` ``[N]``: its pinned battery rows (households not in the
+    community, e.g. not drawn, have none), or a seeded share of the prosumers, whose fleet (None)
+    is sized by their peak PV (:func:`generated_fleet`)."""
     s = scenario
     if s.batteries is not None:
-        where = {str(x): i for i, x in enumerate(profiles.labels)}
+        where = {str(x): i for i, x in enumerate(labels)}
         rows = sorted((where[r[0]], r[1:]) for r in s.batteries if r[0] in where)
         return np.array([i for i, _ in rows], dtype=np.int64), Fleet.of([v for _, v in rows])
     if s.battery_share is None:
         return np.zeros(0, dtype=np.int64), Fleet.of([])
-    prosumers = np.flatnonzero(profiles.kinds == "prosumer")
+    prosumers = np.flatnonzero(np.asarray(kinds) == "prosumer")
     order = np.random.default_rng([s.seed, _DRAW_STREAM]).permutation(len(prosumers))
-    chosen = np.sort(prosumers[order[:share_count(s.battery_share, len(prosumers))]])
+    return np.sort(prosumers[order[:share_count(s.battery_share, len(prosumers))]]), None
+
+
+def generated_fleet(scenario, peak_kw: np.ndarray) -> Fleet:
+    """The generated home batteries of households whose peak PV output is ``peak_kw`` ``[B]``."""
+    s, n = scenario, len(peak_kw)
+    capacity = s.battery_kwh_per_kwp * peak_kw
+    return Fleet(capacity, s.battery_kw_per_kwh * capacity, np.full(n, s.battery_efficiency),
+                 np.full(n, s.battery_soc_min), np.full(n, s.battery_soc_max), np.full(n, s.battery_soc_initial))
+
+
+def home_fleet(scenario, profiles: Profiles) -> tuple[np.ndarray, Fleet]:
+    """``(household indices [B], fleet)`` of the home batteries of ``scenario`` in ``profiles``."""
+    chosen, fleet = home_choice(scenario, profiles.labels, profiles.kinds)
+    if fleet is not None:
+        return chosen, fleet
     peak = profiles.pv_kw.max(axis=1)[chosen] if profiles.n_slots else np.zeros(len(chosen))  # no gathered copy
-    capacity = s.battery_kwh_per_kwp * peak
-    n = len(chosen)
-    return chosen, Fleet(capacity, s.battery_kw_per_kwh * capacity, np.full(n, s.battery_efficiency),
-                         np.full(n, s.battery_soc_min), np.full(n, s.battery_soc_max), np.full(n, s.battery_soc_initial))
+    return chosen, generated_fleet(scenario, peak)
+
+
+def pinned(scenario, labels):
+    """``scenario`` with its battery file pinned and checked against the community's ``labels``
+    (:func:`p2pstore.batteries.keys.pin`); a drawn profile set's pinned rows were checked on its
+    names when it was queued (households not drawn have no battery)."""
+    if scenario.imported and scenario.battery_file is None:
+        return scenario
+    return battery_keys.pin(scenario, lambda: [str(x) for x in labels])
 
 
 def shared_fleet(scenario) -> Fleet | None:
@@ -105,19 +137,6 @@ def shared_fleet(scenario) -> Fleet | None:
     kw = s.shared_battery_kw if s.shared_battery_kw is not None else SHARED_KW_PER_KWH * s.shared_battery_kwh
     return Fleet.of([(s.shared_battery_kwh, kw, s.shared_battery_efficiency, s.shared_battery_soc_min,
                       s.shared_battery_soc_max, s.shared_battery_soc_initial)])
-
-
-def community_surplus(profiles: Profiles) -> np.ndarray:
-    """``[H]`` kW: ``sum_i max(n_i, 0) - sum_i max(-n_i, 0)``, ``n = PV - L``, a chunk of
-    households at a time."""
-    pos, neg = np.zeros(profiles.n_slots), np.zeros(profiles.n_slots)
-    step = max(1, _CHUNK_CELLS // max(1, profiles.n_slots))
-    for i in range(0, profiles.n_households, step):
-        n = np.subtract(profiles.pv_kw[i:i + step], profiles.load_kw[i:i + step])
-        pos += np.maximum(n, 0.0).sum(axis=0)
-        np.subtract(profiles.load_kw[i:i + step], profiles.pv_kw[i:i + step], out=n)
-        neg += np.maximum(n, 0.0, out=n).sum(axis=0)
-    return pos - neg
 
 
 def apply_batteries(scenario, profiles: Profiles) -> Staged | None:
@@ -140,7 +159,7 @@ def dispatch(scenario, profiles: Profiles) -> tuple[np.ndarray, BatteryDispatch]
     name = scenario.battery_dispatch or rules.DEFAULT
     rule, function = rules.load(name)
     dt, b, h = profiles.slot_hours, len(homes), profiles.n_slots
-    surplus = community_surplus(profiles)
+    surplus = pre_battery_surplus(profiles.load_kw, profiles.pv_kw)
     on = np.asarray(profiles.p2p_allowed, dtype=bool)
     fleet = Fleet.joined([homes, *([shared] if shared is not None else [])])
     # [H, B] (a row per slot, the loop's layout); the result holds their [B, H] transposes
@@ -149,7 +168,8 @@ def dispatch(scenario, profiles: Profiles) -> tuple[np.ndarray, BatteryDispatch]
     if b:
         dispatch_homes(profiles.load_kw, profiles.pv_kw, idx, surplus, on, homes, name, dt, soc[:, :b],
                        None if rule.builtin else function)
-        sums_c, sums_d = finish(soc[:, :b], homes, dt, charge[:, :b], discharge[:, :b])
+        finish(soc[:, :b], homes, dt, charge[:, :b], discharge[:, :b])
+        sums_c, sums_d = battery_total(charge[:, :b], idx), battery_total(discharge[:, :b], idx)
     if shared is not None:
         dispatch_shared(surplus + sums_d - sums_c, on, shared, dt, soc[:, b])
         finish(soc[:, b:], shared, dt, charge[:, b:], discharge[:, b:])

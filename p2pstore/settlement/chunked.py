@@ -19,7 +19,10 @@ chunks hold whole blocks, so every chunk size, and the whole community at once, 
 A *stage* between profiles and settlement (batteries: ``(L, PV) -> (L', PV')``) plugs in as
 ``stage(chunk, totals) -> chunk'``: ``totals`` are the community totals of the chunks before the
 stage (a pass of their own, only when a stage is given); the totals pass and the cost pass then
-both see the staged chunks. A stage must be deterministic (it runs once per pass).
+both see the staged chunks. A stage must be deterministic (it runs once per pass). A stage
+leaves the reference tariffs as they were. Optionally (:class:`StageHooks`, the battery stage) it
+surveys the chunks in the pass before it, adds members after the households, shows each
+chunk's own series (``own_kw``) and returns per-chunk results through the cost pass.
 
 A settlement in chunks keeps its households' series out of memory; ``--series full`` writes them
 afterwards from :class:`HouseholdChunks` (the settlement's ``household_chunks``): each chunk is
@@ -55,6 +58,24 @@ SLOT_OUTPUTS = ("import_price", "export_price", "p2p_price", "p2p_import_share",
 Stage = Callable[[Profiles, "CommunityTotals"], Profiles]
 #: ``check_form(chunk, result) -> bool``: does ``result``'s declared cost form hold for ``chunk``?
 FormCheck = Callable[[Profiles, MechanismResult], bool]
+
+
+class StageHooks:
+    """What a stage may add to ``stage(chunk, totals)`` (each optional; the names are the protocol).
+
+    * ``prepare(frame, before_pass) -> (totals, frame')``: called once, before any pass;
+      ``before_pass(survey, take)`` runs the pass over the chunks before the stage and returns
+      their totals, calling ``survey(chunk, start, stop)`` on each chunk (in the processes that
+      make chunks) and ``take(result)`` on its results in household order (in this one).
+      ``frame'``: the staged community's frame: the households, then members the stage adds.
+    * Members the stage adds (in ``frame'`` after the households) are its to append to the chunk
+      holding the last household: that chunk's rows run past the households, so the members
+      share its last block of households, as in the whole staged community.
+    * A staged chunk may carry ``own_kw`` (``(load, pv)`` ``[k, H]``, in its ``__dict__``): the
+      households' own series, whose energies the ``households`` table stores, and
+      ``stage_output``: returned through the cost pass, in order, to ``collect(outputs) -> dict``,
+      whose items become fields of the :class:`~p2pstore.settlement.Settlement`.
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,13 +191,21 @@ def _in_order(function, bounds, workers: int) -> Iterator:
 
 
 def community_totals(chunks: Callable[[int, int], Profiles], frame: CommunityFrame, bounds,
-                     workers: int = 1) -> CommunityTotals:
-    """The totals pass over ``chunks(start, stop)`` (see the module docstring)."""
+                     workers: int = 1, survey=None, take=None) -> CommunityTotals:
+    """The totals pass over ``chunks(start, stop)`` (see the module docstring); with
+    ``survey(chunk, start, stop)`` and ``take(result)`` (:class:`StageHooks`)."""
     tv = frame.time_varying_tariffs
     acc = {k: OrderedSum() for k in ("load", "pv", "import", "export", *(("buy", "sell", "sell_count") if tv else ()))}
-    for sums in _in_order(lambda a, b: _chunk_sums(chunks(a, b), tv), bounds, workers):
+
+    def pass_chunk(a, b):
+        chunk = chunks(a, b)
+        return _chunk_sums(chunk, tv), (survey(chunk, a, b) if survey is not None else None)
+
+    for sums, surveyed in _in_order(pass_chunk, bounds, workers):
         for k, v in sums.items():
             acc[k].add(v)
+        if take is not None:
+            take(surveyed)
     h = frame.n_slots
     t = {k: (a.total if a.total is not None else np.zeros(h)) for k, a in acc.items()}
     buy_ref = sell_ref = None
@@ -255,9 +284,11 @@ def settle_chunk(chunk: Profiles, totals: CommunityTotals, names, first: bool = 
         del r
         flows.release_scratch()
     dt_h = chunk.slot_hours
-    out[None] = {"load": chunk.load_kw.sum(axis=1) * dt_h, "pv": chunk.pv_kw.sum(axis=1) * dt_h}
+    own_load, own_pv = chunk.__dict__.get("own_kw", (chunk.load_kw, chunk.pv_kw))
+    out[None] = {"load": own_load.sum(axis=1) * dt_h, "pv": own_pv.sum(axis=1) * dt_h}
     if chunk.time_varying_tariffs:
         out[None]["buy"], out[None]["sell"] = chunk.mean_tariffs()
+    out["stage"] = chunk.__dict__.get("stage_output")
     return out
 
 
@@ -285,19 +316,17 @@ def settle_chunked(source: ChunkSource, mechanisms, chunk_households: int, *, wo
 
     chunks = raw = source.chunk
     if stage is not None:
-        before = community_totals(raw, frame, bounds, workers)
-
-        def chunks(a, b):
-            return stage(_with_references(raw(a, b), frame, before), before)
-
+        chunks, frame, bounds, before = _staged(stage, raw, frame, bounds, workers)
     totals = community_totals(chunks, frame, bounds, workers)
+    if stage is not None:  # a stage leaves the reference tariffs as they were
+        totals = dataclasses.replace(totals, buy_ref=before.buy_ref, sell_ref=before.sell_ref)
     if frame.time_varying_tariffs:
         frame.set_references(totals.buy_ref, totals.sell_ref)
     if not all(np.isfinite(a.sum()) for a in (totals.load_kw, totals.pv_kw)):
         raise InputError("the scenario produces non-finite values (load, PV): its ranges overflow floating point")
     settled = names if "conventional" in names else [*names, "conventional"]
     acc = {name: _MechanismAccumulator(frame.n_households) for name in settled}
-    energy = {}
+    energy, outputs = {}, []
 
     def referenced(a, b):
         return _with_references(chunks(a, b), frame, totals)
@@ -310,6 +339,7 @@ def settle_chunked(source: ChunkSource, mechanisms, chunk_households: int, *, wo
             acc[name].add(a, b, part[name])
         for k, v in part[None].items():
             energy.setdefault(k, np.empty(frame.n_households))[a:b] = v
+        outputs.append(part["stage"])
     frame.__dict__["_household_energy_kwh"] = (energy.get("load", np.zeros(0)), energy.get("pv", np.zeros(0)))
     if frame.time_varying_tariffs:
         frame.__dict__["_mean_tariffs"] = (energy["buy"], energy["sell"])
@@ -319,8 +349,9 @@ def settle_chunked(source: ChunkSource, mechanisms, chunk_households: int, *, wo
         raise InputError(f"the scenario produces non-finite values ({', '.join(bad)}): its ranges overflow "
                          "floating point")
     conventional = results.get("conventional") or acc["conventional"].result(flows, frame.n_slots)
+    extra = stage.collect(outputs) if hasattr(stage, "collect") else {}
     return Settlement(frame, flows, results, conventional=conventional,
-                      household_chunks=HouseholdChunks(bounds, referenced, totals))
+                      household_chunks=HouseholdChunks(bounds, referenced, totals), **extra)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -343,6 +374,24 @@ class HouseholdChunks:
         from p2pstore.settlement import settle_one  # the package imports this module
 
         return settle_one(name, chunk, self.totals.flows(chunk.load_kw, chunk.pv_kw, chunk.slot_hours))
+
+
+def _staged(stage, raw, frame: CommunityFrame, bounds, workers: int):
+    """``(chunks, frame, bounds, before)`` of a settlement with ``stage`` (:class:`StageHooks`):
+    the staged chunks (the last one with the members the stage adds), their frame and bounds,
+    and the totals of the chunks before the stage."""
+    n = frame.n_households
+
+    def before_pass(survey=None, take=None):
+        return community_totals(raw, frame, bounds, workers, survey, take)
+
+    before, staged = stage.prepare(frame, before_pass) if hasattr(stage, "prepare") else (before_pass(), frame)
+
+    def chunks(a, b):
+        return stage(_with_references(raw(a, min(b, n)), frame, before), before)
+
+    last = bounds[-1]
+    return chunks, staged, [*bounds[:-1], (last[0], max(last[1], staged.n_households))], before
 
 
 def _with_references(chunk: Profiles, frame: CommunityFrame, totals: CommunityTotals) -> Profiles:

@@ -100,12 +100,18 @@ def test_a_plugin_rule_that_breaks_a_bound_is_refused_in_one_line():
         rules.unregister("greedy")
 
 
-def test_the_loop_and_the_blocked_scan_of_self_consumption_agree(monkeypatch):
-    from p2pstore.batteries import dispatch
+def test_the_blocked_scan_of_self_consumption_is_the_slot_by_slot_clamp():
+    from p2pstore.batteries.dispatch import clamped_cumsum
 
+    rng = np.random.default_rng(3)
+    steps = rng.uniform(-2.0, 2.0, (500, 7))
+    lo, hi, start = rng.uniform(0.0, 1.0, 7), rng.uniform(4.0, 6.0, 7), rng.uniform(1.0, 4.0, 7)
+    scanned = np.empty_like(steps)
+    clamped_cumsum(steps, start, lo, hi, scanned)
+    energy, looped = start.copy(), np.empty_like(steps)
+    for h in range(len(steps)):  # the recursion it stands for, one slot at a time
+        energy = np.maximum(np.minimum(energy + steps[h], hi), lo)
+        looped[h] = energy
+    np.testing.assert_allclose(scanned, looped, rtol=0, atol=1e-12)
     profiles = small_community(7, slots=500, off=())
-    scan = simulate(scenario_for(profiles, "self_consumption", None), profiles).batteries
-    monkeypatch.setattr(dispatch, "SCAN_BELOW", 0)
-    loop = simulate(scenario_for(profiles, "self_consumption", None), profiles).batteries
-    np.testing.assert_allclose(scan.soc_kwh, loop.soc_kwh, rtol=0, atol=1e-12)
     _check(profiles, "self_consumption", None)
