@@ -33,7 +33,7 @@ def check_memory(scenario: Scenario, series: str = "none", available: int | None
         if batteries:
             from p2pstore.batteries.chunked import check_chunkable as check_batteries  # lazy: likewise
 
-            check_batteries(scenario)
+            check_batteries(scenario, series)
     return plan
 
 

@@ -81,3 +81,15 @@ def test_what_needs_the_whole_community_is_refused_when_it_does_not_fit():
         check_memory(TOWN, "community", 3 * 10**9, chunks=False)
     assert "\n" not in str(err.value)
     assert not check_memory(MONTH, "community", 64 * 2**30, chunks=False).chunked
+
+
+def test_a_town_with_batteries_is_planned_in_chunks_that_hold_them():
+    town = Scenario(households=5_000, prosumer_share=0.7, days=365, battery_share=0.5, shared_battery_kwh=500.0)
+    limit = parse_size("2GB")
+    plan = check_memory(town, "community", limit)  # was refused: batteries settled whole communities only
+    plain = plan_memory(Scenario(households=5_000, prosumer_share=0.7, days=365), "community", limit)
+    assert plan.chunked and plan.chunk_households == HOUSEHOLD_BLOCK and plan.workers == 2
+    assert plain.peak_bytes < plan.peak_bytes <= limit  # the batteries' chunks hold more
+    assert "in 79 chunks of up to 64 households, 2 at a time" in plan.describe()
+    with pytest.raises(InputError, match="series=full keeps the whole community in memory"):
+        check_memory(town, "full", limit)

@@ -43,12 +43,16 @@ from p2pstore.profiles.base import Profiles
 WHOLE_ONLY = "a plugin dispatch rule sees every battery in every slot, so its run settles the whole community at once"
 
 
-def check_chunkable(scenario) -> None:
-    """:class:`InputError` (one line) when ``scenario``'s batteries cannot be settled in chunks."""
+def check_chunkable(scenario, series: str = "none") -> None:
+    """:class:`InputError` (one line) when ``scenario``'s batteries cannot be settled in chunks:
+    a plugin rule, or ``series='full'`` (a chunked run keeps each battery's totals, not its series)."""
     rule = rules.find(scenario.battery_dispatch or rules.DEFAULT)
     if rule is not None and not rule.builtin:
         raise InputError(f"dispatch rule {rule.name!r}: {WHOLE_ONLY}, and this one does not fit the memory "
                          "limit: make it smaller, or raise --memory-limit")
+    if series == "full":
+        raise InputError("series=full stores every battery's per-slot series, which a run settled in household "
+                         "chunks does not keep: use --series community or none, or raise --memory-limit")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -227,9 +231,12 @@ class ChunkedBatteries:
         return staged, (np.vstack([own[0], c.T]), np.vstack([own[1], d.T]))
 
     def collect(self, outputs) -> dict:
-        """``{"batteries": BatteryTotals}`` from the cost pass's outputs, in household order."""
+        """``{"batteries": BatteryTotals}`` from the cost pass's outputs, in household order (``{}``
+        without a battery)."""
         fleets, charged, discharged, end = zip(*[o for part in outputs if part is not None for o in part])
         fleet = Fleet.joined(fleets)
+        if not len(fleet):  # no battery after all (a share of 0): a run without batteries, as a whole one
+            return {}
         labels = [str(self.frame.labels[i]) for i in self.idx] + ([COMMUNITY_BATTERY] if self.shared is not None else [])
         totals = per_battery(fleet, np.concatenate(charged), np.concatenate(discharged), np.concatenate(end))
         return {"batteries": BatteryTotals(np.array(labels, dtype=object), fleet, self.rule, totals)}

@@ -110,3 +110,20 @@ def test_what_cannot_settle_in_chunks_is_refused_in_one_line():
         assert not check_memory(s, "community", 64 * 2**30).chunked  # whole: settled as ever
     finally:
         unregister("charge_first")
+
+
+def test_a_share_of_no_battery_is_a_run_without_batteries_in_chunks_too():
+    s = Scenario(**BASE, battery_share=0.0)
+    whole = _whole(s, generate(s))
+    chunked = settle_chunked(NotebookChunks(s), MECHANISMS, HOUSEHOLD_BLOCK, stage=ChunkedBatteries(s))
+    assert whole.batteries is None and chunked.batteries is None
+    assert_same_settlement(whole, chunked, MECHANISMS)
+
+
+def test_a_chunked_battery_run_keeps_no_per_slot_series():
+    from p2pstore.batteries.chunked import check_chunkable
+
+    with pytest.raises(InputError, match=r"^series=full stores every battery's per-slot series, which a run settled "
+                                         r"in household chunks does not keep: use --series community or none"):
+        check_chunkable(Scenario(**BASE, battery_share=0.5), "full")
+    check_chunkable(Scenario(**BASE, battery_share=0.5), "community")
