@@ -91,5 +91,5 @@ def test_a_town_with_batteries_is_planned_in_chunks_that_hold_them():
     assert plan.chunked and plan.chunk_households == HOUSEHOLD_BLOCK and plan.workers == 2
     assert plain.peak_bytes < plan.peak_bytes <= limit  # the batteries' chunks hold more
     assert "in 79 chunks of up to 64 households, 2 at a time" in plan.describe()
-    with pytest.raises(InputError, match="series=full keeps the whole community in memory"):
-        check_memory(town, "full", limit)
+    with pytest.raises(InputError, match="series=full stores every battery's per-slot series"):
+        check_memory(town, "full", limit)  # the households' series stream per chunk; the batteries' do not

@@ -63,18 +63,15 @@ FormCheck = Callable[[Profiles, MechanismResult], bool]
 class StageHooks:
     """What a stage may add to ``stage(chunk, totals)`` (each optional; the names are the protocol).
 
-    * ``prepare(frame, before_pass) -> (totals, frame')``: called once, before any pass;
-      ``before_pass(survey, take)`` runs the pass over the chunks before the stage and returns
-      their totals, calling ``survey(chunk, start, stop)`` on each chunk (in the processes that
-      make chunks) and ``take(result)`` on its results in household order (in this one).
-      ``frame'``: the staged community's frame: the households, then members the stage adds.
-    * Members the stage adds (in ``frame'`` after the households) are its to append to the chunk
-      holding the last household: that chunk's rows run past the households, so the members
-      share its last block of households, as in the whole staged community.
-    * A staged chunk may carry ``own_kw`` (``(load, pv)`` ``[k, H]``, in its ``__dict__``): the
-      households' own series, whose energies the ``households`` table stores, and
-      ``stage_output``: returned through the cost pass, in order, to ``collect(outputs) -> dict``,
-      whose items become fields of the :class:`~p2pstore.settlement.Settlement`.
+    * ``prepare(frame, before_pass) -> (totals, frame')``, once before any pass:
+      ``before_pass(survey, take)`` runs the pass before the stage and returns its totals,
+      calling ``survey(chunk, start, stop)`` on each chunk (where chunks are made) and
+      ``take(result)`` in household order (here). ``frame'`` lists members the stage adds after
+      the households; the stage appends them to the chunk of the last household (so they share
+      its last block, as in the whole staged community).
+    * A staged chunk may carry ``own_kw`` (``(load, pv)`` ``[k, H]``: the households' own
+      series, whose energies are stored) and ``stage_output``, returned through the cost pass in
+      order to ``collect(outputs) -> dict``, whose items join the ``Settlement``.
     """
 
 
