@@ -5,7 +5,7 @@ settles its whole community at once, as it always did. A larger one is settled i
 chunks (:mod:`p2pstore.settlement.chunked`): its peak is a fixed part, the ``[N]`` and ``[H]``
 results, a community read from the store (kept whole), and one chunk's ``[k, H]`` arrays; the
 chunk is sized so that this fits the limit, and at most :data:`CHUNK_TARGET_BYTES` (larger
-chunks are no faster). With ``--series full`` the households' rows are written afterwards, a
+chunks are no faster) unless one block of households is larger (a long horizon). With ``--series full`` the households' rows are written afterwards, a
 chunk at a time (the chunk made again, and settled again for a mechanism whose cost is stored
 value by value): that chunk must fit the limit too. Standard library only.
 """
@@ -158,13 +158,15 @@ def plan_memory(scenario, series: str = "none", limit: int | None = None, *, hou
     workers = max(1, min(MAX_CHUNK_WORKERS, os.cpu_count() or 1, (limit - fixed) // (settling * HOUSEHOLD_BLOCK)))
     # per household of a chunk: its settling in each worker, or its series rows being written
     per_household = max(workers * settling, h * series_bytes_per_cell(scenario, series))
-    fits = min((limit - fixed) // per_household, CHUNK_TARGET_BYTES // (h * CHUNK_BYTES_PER_CELL))
+    fits = (limit - fixed) // per_household
     if fits < HOUSEHOLD_BLOCK:
         raise InputError(f"the scenario needs about {format_bytes(fixed + per_household * HOUSEHOLD_BLOCK)} of "
                          f"memory ({what}, in chunks of {HOUSEHOLD_BLOCK} households); the run has "
                          f"{format_bytes(limit)} available (--memory-limit): make it smaller, or split it "
                          "into several runs")
-    chunk = min(n, fits)
+    # larger chunks are no faster: at most the target, but one block even where it is larger
+    # (a long horizon), as long as the limit holds it
+    chunk = min(n, fits, max(HOUSEHOLD_BLOCK, CHUNK_TARGET_BYTES // (h * CHUNK_BYTES_PER_CELL)))
     chunk = max(HOUSEHOLD_BLOCK, chunk // HOUSEHOLD_BLOCK * HOUSEHOLD_BLOCK)
     return MemoryPlan(n, h, limit, fixed + min(n, chunk) * per_household, chunk, workers,
                       streams_series=series == "full")

@@ -44,7 +44,7 @@ def test_memory_estimate_grows_with_households_slots_mechanisms_and_series():
 def test_check_memory_refuses_in_one_line():
     big = Scenario(consumers=100_000, prosumers=100_000, days=3650)
     with pytest.raises(InputError, match="needs about .* of memory") as err:
-        check_memory(big, "full")
+        check_memory(big, "full", available=2**30)
     assert "200000 households x 350400 slots" in str(err.value) and "\n" not in str(err.value)
     check_memory(Scenario(), "full", available=estimate_peak_bytes(Scenario(), "full"))
     with pytest.raises(InputError, match="has 1.0 KiB available"):

@@ -93,3 +93,13 @@ def test_a_town_with_batteries_is_planned_in_chunks_that_hold_them():
     assert "in 79 chunks of up to 64 households, 2 at a time" in plan.describe()
     with pytest.raises(InputError, match="series=full stores every battery's per-slot series"):
         check_memory(town, "full", limit)  # the households' series stream per chunk; the batteries' do not
+
+
+def test_a_long_horizon_is_chunked_one_block_at_a_time_when_the_limit_holds_it():
+    """Two years at 15 minutes: one block of households is above the chunk target, yet the
+    run fits the limit in blocks, so it is planned (not refused), one block per chunk."""
+    years = Scenario(consumers=900, prosumers=2_100, days=730, mechanisms=["conventional"])
+    plan = plan_memory(years, "none", 10**9)
+    assert plan.chunked and plan.chunk_households == HOUSEHOLD_BLOCK and plan.peak_bytes <= 10**9
+    with pytest.raises(InputError, match="needs about .* of memory"):
+        plan_memory(years, "none", 400 * 10**6)  # not even a block fits
