@@ -34,8 +34,8 @@ from p2pstore.batteries.dispatch import (CHUNK_SLOTS, Fleet, community_loop, dis
                                          self_consumption_steps)
 from p2pstore.batteries.params import COMMUNITY_BATTERY
 from p2pstore.batteries.stage import (BATTERY_KIND, battery_kpis, generated_fleet, home_choice, per_battery, pinned,
-                                      shared_fleet)
-from p2pstore.batteries.sums import OrderedTotal, battery_total, block_rows, slot_sums
+                                      shared_fleet, slot_totals)
+from p2pstore.batteries.sums import OrderedTotal, block_rows, slot_sums
 from p2pstore.errors import InputError
 from p2pstore.profiles.base import Profiles
 
@@ -158,9 +158,9 @@ class ChunkedBatteries:
 
     def _community(self, homes: Fleet, off_steps: np.ndarray):
         """The community rule's loop over every home battery, a block of slots at a time: keeps
-        the factors ``[H]``; returns the per-slot sums of charge and discharge ``[H]``."""
+        the factors (``H`` floats); returns the per-slot sums of charge and discharge ``[H]``."""
         h, b = self.frame.n_slots, len(homes)
-        self.factors = np.empty(h)
+        self.factors = [1.0] * h
         row_of = np.zeros(h, dtype=np.int64)
         row_of[self.off] = np.arange(len(self.off))
         sums_c, sums_d = np.empty(h), np.empty(h)
@@ -171,10 +171,9 @@ class ChunkedBatteries:
             stop = min(h, start + CHUNK_SLOTS)
             k = stop - start
             community_loop(lambda slot: off_steps[row_of[slot]], surplus[start:stop], on[start:stop], homes, self.dt,
-                           energy, soc[:k], self.factors[start:stop], first=start)
-            finish(soc[:k], homes, self.dt, c[:k], d[:k], before=energy)
-            sums_c[start:stop] = battery_total(c[:k], self.idx)
-            sums_d[start:stop] = battery_total(d[:k], self.idx)
+                           energy, soc[:k], self.factors, first=start)
+            totals = slot_totals(self.idx, sums_c[start:stop], sums_d[start:stop])
+            finish(soc[:k], homes, self.dt, c[:k], d[:k], before=energy, each=totals)
             energy = soc[k - 1].copy()
         return sums_c, sums_d
 

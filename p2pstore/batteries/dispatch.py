@@ -99,15 +99,16 @@ def net_rows(load_kw: np.ndarray, pv_kw: np.ndarray, rows: np.ndarray, start: in
 
 def dispatch_homes(load_kw: np.ndarray, pv_kw: np.ndarray, rows: np.ndarray, surplus_kw: np.ndarray,
                    p2p_on: np.ndarray, fleet: Fleet, rule: str, slot_hours: float, soc: np.ndarray,
-                   function=None, factors: np.ndarray | None = None, replay: bool = False) -> None:
+                   function=None, factors: list | None = None, replay: bool = False) -> None:
     """Dispatch the home batteries of households ``rows`` (``[B]`` indices into ``load_kw`` and
     ``pv_kw``, ``[N, H]`` kW) slot by slot, writing their energy at the end of each slot into
     ``soc`` ``[H, B]`` (kWh).
 
     ``surplus_kw`` ``[H]``: the community's surplus before batteries; ``p2p_on`` ``[H]`` bool;
     ``rule``: a built-in rule's name, or (with ``function``, a plugin) any name. In P2P-off slots
-    every battery follows self-consumption whatever the rule. ``factors`` ``[H]`` (the community
-    rule): each slot's headroom factor, written, or with ``replay`` read (:func:`community_loop`).
+    every battery follows self-consumption whatever the rule. ``factors`` (the community rule, a
+    list of ``H`` floats): each slot's headroom factor, written, or with ``replay`` read
+    (:func:`community_loop`).
 
     A built-in rule's energies of a battery depend on its own household and on per-slot community
     values only (the surplus, the factors), so a subset of the batteries gets the same bits.
@@ -129,7 +130,7 @@ def dispatch_homes(load_kw: np.ndarray, pv_kw: np.ndarray, rows: np.ndarray, sur
         clamped_cumsum(every, energy, fleet.e_min, fleet.e_max, soc)
     elif function is None:
         community_loop(_slot_steps(steps), np.asarray(surplus_kw, dtype=np.float64).tolist(), on, fleet, dt, energy,
-                       soc, np.empty(n_slots) if factors is None else factors, replay)
+                       soc, [1.0] * n_slots if factors is None else factors, replay)
     else:
         net = np.empty((n_slots, len(fleet)))
         for start in range(0, n_slots, CHUNK_SLOTS):
@@ -204,10 +205,11 @@ def community_loop(step, surplus, on, fleet, dt, energy, soc, factors, replay=Fa
     of the slot before plus what moved in the slot (``energy``: before the first); ``step(h)`` is
     slot ``h``'s self-consumption step (P2P-off slots; ``h`` counted from slot 0).
 
-    A P2P-on slot moves ``f g`` into (or out of) every battery, ``g`` its headroom and ``f`` the
-    slot's factor ``min(|s|, sum of headrooms) / sum of headrooms``, written to ``factors[j]``;
-    with ``replay`` the factor is read from there instead, so a subset of the batteries replays
-    its part of a loop over all of them bit for bit (a factor of 1 is never multiplied)."""
+    A P2P-on slot ``h`` moves ``f g`` into (or out of) every battery, ``g`` its headroom and
+    ``f`` the slot's factor ``min(|s|, sum of headrooms) / sum of headrooms``, written to
+    ``factors[h]`` (a list over every slot); with ``replay`` it is read from there instead, so a
+    subset of the batteries replays its part of a loop over all of them bit for bit (a factor of
+    1 is never multiplied)."""
     eta, power = fleet.efficiency, fleet.power_kw
     e_min, e_max = fleet.e_min, fleet.e_max
     cap_in, cap_out = eta * power * dt, power * dt / eta      # kWh a slot at full power
@@ -223,7 +225,11 @@ def community_loop(step, surplus, on, fleet, dt, energy, soc, factors, replay=Fa
         elif s > 0:
             np.subtract(e_max, before, out=g)
             np.minimum(g, cap_in, out=g)
-            f = factors[j] if replay else _factor(s, float(g @ w_in), factors, j)
+            if replay:
+                f = factors[first + j]
+            else:
+                room = float(g @ w_in)
+                f = factors[first + j] = s / room if 0 < s < room else 1.0
             if f != 1.0:  # else nothing to scale (or nothing moves): g as it is
                 g *= f
             np.add(before, g, out=now)
@@ -231,7 +237,11 @@ def community_loop(step, surplus, on, fleet, dt, energy, soc, factors, replay=Fa
         elif s < 0:
             np.subtract(before, e_min, out=g)
             np.minimum(g, cap_out, out=g)
-            f = factors[j] if replay else _factor(-s, float(g @ w_out), factors, j)
+            if replay:
+                f = factors[first + j]
+            else:
+                room = float(g @ w_out)
+                f = factors[first + j] = -s / room if 0 < -s < room else 1.0
             if f != 1.0:  # (same reason)
                 g *= f
             np.subtract(before, g, out=now)
@@ -239,13 +249,6 @@ def community_loop(step, surplus, on, fleet, dt, energy, soc, factors, replay=Fa
         else:
             now[:] = before
         before = now
-
-
-def _factor(need: float, room: float, factors: np.ndarray, j: int) -> float:
-    """``need / room`` when the batteries have more room than needed, else 1; kept in ``factors[j]``."""
-    f = need / room if 0 < need < room else 1.0
-    factors[j] = f
-    return f
 
 
 #: Slack a plugin rule's answer may exceed its headroom by (relative), for rounding.
@@ -316,12 +319,13 @@ def dispatch_shared(left_kw: np.ndarray, p2p_on: np.ndarray, fleet: Fleet, slot_
 
 
 def finish(soc: np.ndarray, fleet: Fleet, slot_hours: float, charge: np.ndarray, discharge: np.ndarray,
-           before: np.ndarray | None = None) -> None:
+           before: np.ndarray | None = None, each=None) -> None:
     """From the energies ``soc`` ``[H, B]`` at the end of each slot, write ``charge`` and
     ``discharge`` ``[H, B]`` (kW): ``c = dE / (eta dt)`` where the energy rose, ``d = -dE eta /
     dt`` where it fell (each at most ``P``, against rounding). ``before`` ``[B]``: the energies
     before the first row (default: the initial ones). A chunk of slots at a time, so the
-    temporaries stay in cache; elementwise, so any block of slots or batteries gets the same bits."""
+    temporaries stay in cache; elementwise, so any block of slots or batteries gets the same bits.
+    ``each(start, stop, charge, discharge)``: called on each chunk of slots while it is in cache."""
     n_slots = soc.shape[0]
     to_kw_in = 1.0 / (fleet.efficiency * slot_hours)
     to_kw_out = fleet.efficiency / slot_hours
@@ -342,3 +346,5 @@ def finish(soc: np.ndarray, fleet: Fleet, slot_hours: float, charge: np.ndarray,
         np.maximum(d, 0.0, out=d)
         d *= to_kw_out
         np.minimum(d, power, out=d)
+        if each is not None:
+            each(start, stop, c, d)

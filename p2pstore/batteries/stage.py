@@ -168,13 +168,23 @@ def dispatch(scenario, profiles: Profiles) -> tuple[np.ndarray, BatteryDispatch]
     if b:
         dispatch_homes(profiles.load_kw, profiles.pv_kw, idx, surplus, on, homes, name, dt, soc[:, :b],
                        None if rule.builtin else function)
-        finish(soc[:, :b], homes, dt, charge[:, :b], discharge[:, :b])
-        sums_c, sums_d = battery_total(charge[:, :b], idx), battery_total(discharge[:, :b], idx)
+        sums_c, sums_d = np.empty(h), np.empty(h)
+        finish(soc[:, :b], homes, dt, charge[:, :b], discharge[:, :b], each=slot_totals(idx, sums_c, sums_d))
     if shared is not None:
         dispatch_shared(surplus + sums_d - sums_c, on, shared, dt, soc[:, b])
         finish(soc[:, b:], shared, dt, charge[:, b:], discharge[:, b:])
     labels = [str(profiles.labels[i]) for i in idx] + ([COMMUNITY_BATTERY] if shared is not None else [])
     return idx, BatteryDispatch(np.array(labels, dtype=object), fleet, name, charge.T, discharge.T, soc.T, dt)
+
+
+def slot_totals(households: np.ndarray, sums_c: np.ndarray, sums_d: np.ndarray):
+    """``each`` of :func:`~p2pstore.batteries.dispatch.finish`: the sums over the batteries of
+    ``households`` of each slot's charge and discharge, into ``sums_c`` and ``sums_d`` ``[H]``."""
+    def each(start: int, stop: int, c: np.ndarray, d: np.ndarray) -> None:
+        sums_c[start:stop] = battery_total(c, households)
+        sums_d[start:stop] = battery_total(d, households)
+
+    return each
 
 
 def _communities(profiles: Profiles, idx: np.ndarray, shared: bool, result: BatteryDispatch) -> Staged:

@@ -2,8 +2,8 @@
 chunks gets the same bits as the whole community at once (docs/scale.md).
 
 * Per slot, over batteries (the shared battery's ``s2``): the batteries of each block of
-  :data:`~p2pstore.limits.HOUSEHOLD_BLOCK` households are summed together, and the blocks'
-  sums added in household order, as every community total is
+  :data:`~p2pstore.limits.HOUSEHOLD_BLOCK` households are summed together (``np.add.reduceat``),
+  and the blocks' sums added in household order, as every community total is
   (:func:`~p2pstore.profiles.base.column_sums`). Chunks hold whole blocks.
 * Per battery, over slots (its throughput): one slot after the other, whatever the number of
   batteries in the array (numpy sums a single column pairwise, several columns one row at a time).
@@ -36,12 +36,14 @@ class OrderedTotal:
 
 def block_rows(values: np.ndarray, households: np.ndarray) -> list[np.ndarray]:
     """``[H]`` sums over the batteries (columns of ``values`` ``[H, B]``) of each household block,
-    in order; ``households`` ``[B]``: each battery's household index in the community, ascending."""
+    in order; ``households`` ``[B]``: each battery's household index in the community, ascending.
+    One ``np.add.reduceat`` over the blocks' columns: each block's sum is the same bits whatever
+    other columns or rows the array holds (a chunk's, a block of slots)."""
     if not len(households):
         return []
     block = np.asarray(households) // HOUSEHOLD_BLOCK
-    edges = [0, *(np.flatnonzero(np.diff(block)) + 1).tolist(), len(block)]
-    return [np.sum(values[:, lo:hi], axis=1) for lo, hi in zip(edges[:-1], edges[1:])]
+    sums = np.add.reduceat(values, [0, *(np.flatnonzero(np.diff(block)) + 1).tolist()], axis=1)
+    return [sums[:, j] for j in range(sums.shape[1])]
 
 
 def battery_total(values: np.ndarray, households: np.ndarray):
