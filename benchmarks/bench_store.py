@@ -14,9 +14,23 @@ Medians, spreads (min-max) and the ratios measured in the same run are printed.
 the same rows (target: store >= 0.8x raw), the former benchmark. PostgreSQL databases are
 created and dropped by this script.
 
+``--sweep``: the size of a stored sweep, and reads over it. 10 runs (seeds 0..9) of 12
+consumers + 28 prosumers x 60 days, the 7 built-in mechanisms, ``--series community``, written
+with ``Store.write_results`` into a fresh database, ``--repeat`` times per backend. Size per run =
+(size after the writes - size of the freshly migrated empty store) / 10: SQLite the database
+file (with its write-ahead log), PostgreSQL the sum of ``pg_total_relation_size`` over the
+schema's tables. Raw = 8 bytes x (7 values x mechanisms x slots + 4 values x slots), the
+information as float64 (prices, supply-demand ratio, grid import/export, P2P energy and cost per
+mechanism and slot; slot time, P2P flag, community load and PV per slot). Goals: <= 1.5x raw on
+SQLite, <= 2x on PostgreSQL. Then the reads: one run's ``clearing_prices`` and
+``community_series`` (SQL on the driver's cursor, and ``Store.prices`` /
+``Store.community_series``), and an aggregate over all 10 runs (cost per mechanism and month,
+``community_series`` joined to ``clearing_prices`` for the slot's month).
+
     python benchmarks/bench_store.py                                    # the goals, both backends
     python benchmarks/bench_store.py --consumers 3 --prosumers 7 --days 30 --backends sqlite
     python benchmarks/bench_store.py --compare-raw --days 90
+    python benchmarks/bench_store.py --sweep                            # sweep size and reads
 """
 
 from __future__ import annotations
@@ -307,12 +321,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--repeat", type=int, default=3, help="measurements of each figure (>= 3 for a spread)")
     ap.add_argument("--compare-raw", action="store_true", help="store vs raw driver write throughput instead")
+    ap.add_argument("--sweep", action="store_true", help="size of a stored 10-run sweep and reads over it instead")
     ap.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN)
     args = ap.parse_args(argv)
 
     dbs = Databases(args.pg_admin_url)
     try:
-        ok = compare_raw(args, dbs) if args.compare_raw else goals(args, dbs)
+        if args.sweep:
+            from bench_store_sweep import sweep
+
+            ok = sweep(args, dbs)
+        else:
+            ok = compare_raw(args, dbs) if args.compare_raw else goals(args, dbs)
     finally:
         dbs.close()
     print("all goals met" if ok else "some goals NOT met")
