@@ -25,11 +25,18 @@ def _url() -> str:
 
 
 def _configure(connection) -> None:
+    dialect = connection.dialect.name
+
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        """Tables of one backend only (``info["dialect"]``, the per-slot series) exist there only."""
+        return type_ != "table" or reflected or obj.info.get("dialect", dialect) == dialect
+
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=dialect == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
 
 

@@ -19,15 +19,29 @@ from sqlalchemy import select
 from p2pstore import provenance
 from p2pstore.errors import P2PStoreError
 from p2pstore.status import RunStatus
-from p2pstore.store.schema import Base
+from p2pstore.store.schema import VIEWS, Base
 from p2pstore.store.results.provenance_rows import read_provenance
-from p2pstore.store.bulk import COLUMNS
+from p2pstore.store.results.slot_series import documented_blocks
 from p2pstore.store.results.writer import result_blocks
 
-#: Tables compared (per-household series are derived from these and the stored profiles), when
-#: the run stores them.
+#: Tables and views compared (per-household series are derived from these and the stored
+#: profiles), when the run stores them.
 COMPARED = ("households", "bills", "daily_bills", "clearing_prices", "community_series", "run_metrics",
             "batteries", "battery_series")
+
+
+def _table(name: str):
+    """A table of the models, or a view (compared through its columns, keyed by ``info["key"]``)."""
+    return Base.metadata.tables.get(name, VIEWS.tables.get(name))
+
+
+def _columns(name: str) -> tuple[str, ...]:
+    return tuple(c.name for c in _table(name).columns)
+
+
+def _keys(name: str) -> list[str]:
+    table = _table(name)
+    return list(table.info["key"]) if table.info.get("is_view") else [c.name for c in table.primary_key.columns]
 
 
 @dataclasses.dataclass
@@ -81,9 +95,9 @@ def _frame(blocks, columns: tuple[str, ...]) -> pd.DataFrame:
 
 
 def _stored(engine, table: str, run_id: int) -> pd.DataFrame:
-    t = Base.metadata.tables[table]
+    t = _table(table)
     with engine.connect() as conn:
-        return pd.read_sql(select(*[t.c[c] for c in COLUMNS[table]]).where(t.c.run_id == run_id), conn)
+        return pd.read_sql(select(*[t.c[c] for c in _columns(table)]).where(t.c.run_id == run_id), conn)
 
 
 def _comparable(series: pd.Series, like: pd.Series) -> pd.Series:
@@ -97,7 +111,7 @@ def _comparable(series: pd.Series, like: pd.Series) -> pd.Series:
 
 
 def _compare_table(result: Verification, table: str, fresh: pd.DataFrame, stored: pd.DataFrame) -> None:
-    keys = [c.name for c in Base.metadata.tables[table].primary_key.columns]
+    keys = _keys(table)
     for key in keys:
         stored[key] = _comparable(stored[key], fresh[key]).astype(fresh[key].dtype, errors="ignore")
     merged = fresh.merge(stored, on=keys, how="outer", suffixes=("", "_stored"), indicator=True)
@@ -105,7 +119,7 @@ def _compare_table(result: Verification, table: str, fresh: pd.DataFrame, stored
     if only_stored or only_fresh:
         result.rows[table] = (only_stored, only_fresh)
     both = merged[merged["_merge"] == "both"]
-    for column in (c for c in COLUMNS[table] if c not in keys):
+    for column in (c for c in _columns(table) if c not in keys):
         new, old = _comparable(both[column], fresh[column]), _comparable(both[f"{column}_stored"], fresh[column])
         result.values += len(both)
         if pd.api.types.is_float_dtype(new):
@@ -132,9 +146,10 @@ def verify_run(store, run_id: int) -> Verification:
     scenario = store.scenario_of(run_id)
     settlement = simulate(scenario, community_profiles(store, scenario))
     result = Verification(run_id)
-    for table, blocks in result_blocks(run_id, settlement, run["series"]):
+    series = run["series"]
+    for table, blocks in (*documented_blocks(run_id, settlement, series), *result_blocks(run_id, settlement, series)):
         if table in COMPARED:
-            _compare_table(result, table, _frame(blocks, COLUMNS[table]), _stored(store.engine, table, run_id))
+            _compare_table(result, table, _frame(blocks, _columns(table)), _stored(store.engine, table, run_id))
     stored = read_provenance(store.engine, [run_id]).get(run_id, {})
     result.versions = provenance.changed(stored, provenance.collect(settlement.results)) if stored else {}
     return result

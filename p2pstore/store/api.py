@@ -248,10 +248,12 @@ class Store(StoreReaders, StoreStreams, ProfileSetMethods):
                     self._require_run(conn, run_id)
                 elif not runs.holds(conn, claim):
                     raise _LostRun  # taken away meanwhile: spare the write
-                for name in reversed((*schema.RESULT_TABLES, *schema.BATTERY_TABLES)):  # a re-write replaces, never mixes
+                tables = schema.tables_on(conn.dialect.name, (*schema.RESULT_TABLES, *schema.BATTERY_TABLES))
+                for name in reversed(tables):  # a re-write replaces, never mixes
                     table = schema.Base.metadata.tables[name]
                     conn.execute(delete(table).where(table.c.run_id == run_id))
-                with (progress or no_progress)(expected_rows(settlement, series), f"storing run {run_id}") as bar:
+                with (progress or no_progress)(expected_rows(settlement, series, conn.dialect.name),
+                                                 f"storing run {run_id}") as bar:
                     write_settlement(conn, run_id, settlement, series, bar=bar)
                 if before_commit is not None:
                     before_commit()

@@ -22,10 +22,10 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text
+from sqlalchemy import ARRAY, Boolean, DateTime, Float, Integer, String, Text
 
 from p2pstore.errors import InputError
-from p2pstore.store.schema import BATTERY_TABLES, PROFILE_TABLES, RESULT_TABLES, Base
+from p2pstore.store.schema import ARRAY_TABLES, BATTERY_TABLES, PROFILE_TABLES, RESULT_TABLES, Base
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -47,25 +47,37 @@ def block_len(block: Block) -> int:
     return 1
 
 
+def block_rows(table: str, block: Block) -> int:
+    """Rows ``block`` makes in ``table``: one in a table of arrays (:data:`ARRAY_TABLES`)."""
+    return 1 if table in ARRAY_TABLES else block_len(block)
+
+
 def write_blocks(conn: Connection, table: str, blocks: Iterable[Block]) -> int:
     """Load ``blocks`` into ``table`` on ``conn``'s transaction; return the row count.
 
-    NaN in a nullable float column is stored as NULL (an undefined value) on both backends.
-    Raises :class:`InputError` on NaN in a NOT NULL column and on an infinite value in a column
-    not marked ``info={"infinity": True}`` in the models (PostgreSQL would keep it, SQLite would
-    turn NaN into NULL: neither backend stores what the other would not).
+    NaN in a nullable float column is stored as NULL (an undefined value) on both backends, and
+    as a NULL element in an array. Raises :class:`InputError` on NaN in a NOT NULL column and on
+    an infinite value in a column not marked ``info={"infinity": True}`` in the models
+    (PostgreSQL would keep it, SQLite would turn NaN into NULL: neither backend stores what the
+    other would not). A block of a table of arrays (:data:`ARRAY_TABLES`, PostgreSQL) is one
+    row, its array columns 1-D numpy arrays.
     """
     raw = conn.connection.driver_connection
     columns = COLUMNS[table]
-    blocks = _checked(table, blocks)
-    if conn.dialect.name == "postgresql":
+    if table in ARRAY_TABLES:
+        return _copy_pg_arrays(raw, table, columns, blocks)
+    postgresql = conn.dialect.name == "postgresql"
+    blocks = _checked(table, blocks, split=postgresql)
+    if postgresql:
         return _copy_pg(raw, table, columns, blocks)
     return _executemany_sqlite(raw, table, columns, blocks)
 
 
-def _checked(table: str, blocks: Iterable[Block]) -> Iterator[Block]:
-    """``blocks`` with NaN turned into NULL where allowed: a block with NaN is split into blocks
-    of rows sharing the same NULL columns, so each stays fixed-width for COPY BINARY."""
+def _checked(table: str, blocks: Iterable[Block], *, split: bool = True) -> Iterator[Block]:
+    """``blocks`` with NaN turned into NULL where allowed: with ``split``, a block with NaN is
+    split into blocks of rows sharing the same NULL columns, so each stays fixed-width for COPY
+    BINARY; without, NaN is left for the driver (SQLite binds NaN as NULL) and rows keep their
+    order (a WITHOUT ROWID table filled in key order packs its pages)."""
     cols = Base.metadata.tables[table].columns
 
     def refuse(block: Block, column: str, v: np.ndarray, bad: np.ndarray):
@@ -85,7 +97,7 @@ def _checked(table: str, blocks: Iterable[Block]) -> Iterator[Block]:
                 if not cols[column].nullable:
                     refuse(block, column, v, nan)
                 nan_cols.append(column)
-        yield from _split_nulls(block, nan_cols) if nan_cols else (block,)
+        yield from _split_nulls(block, nan_cols) if nan_cols and split else (block,)
 
 
 def _split_nulls(block: Block, nan_cols: list[str]) -> Iterator[Block]:
@@ -313,6 +325,60 @@ def _copy_pg(raw, table: str, columns: tuple[str, ...], blocks: Iterable[Block])
                 row_mode = True
         if not row_mode:
             copy.write(_PG_COPY_TRAILER)
+    return rows
+
+
+#: Element type of each array column type: (type oid, big-endian numpy dtype).
+_PG_ELEMENTS = {Float: (701, ">f8"), Boolean: (16, "u1"), DateTime: (1114, ">i8")}
+
+
+def _pg_array(table: str, column, values: np.ndarray) -> bytes:
+    """A 1-D array in PostgreSQL's binary format (``array_recv``): header, then each element's
+    length and big-endian value; NaN (NaT) is a NULL element. Built with numpy (no loop)."""
+    oid, dtype = next(v for t, v in _PG_ELEMENTS.items() if isinstance(column.type.item_type, t))
+    n = len(values)
+    if values.dtype.kind == "M":
+        null, data = np.isnat(values), _pg_micros(values)
+    elif values.dtype.kind == "f":
+        null, data = np.isnan(values), values
+        if np.isinf(values).any() and not column.info.get("infinity"):
+            where = int(np.flatnonzero(np.isinf(values))[0])
+            raise InputError(f"non-finite value {values[where]} in {table}.{column.name} (row {where}); not stored")
+    else:
+        null, data = np.zeros(n, dtype=bool), values
+    width = np.dtype(dtype).itemsize
+    cells = np.empty(n, dtype=[("length", ">i4"), ("value", dtype)])
+    cells["length"] = np.where(null, -1, width)
+    cells["value"] = data
+    body = cells.view(np.uint8).reshape(n, 4 + width)
+    if null.any():  # a NULL element is its length alone
+        keep = np.ones(body.shape, dtype=bool)
+        keep[null, 4:] = False
+        body = body[keep]
+    header = np.array([1, int(null.any()), oid, n, 1], dtype=">i4")
+    return header.tobytes() + body.tobytes()
+
+
+def _copy_pg_arrays(raw, table: str, columns: tuple[str, ...], blocks: Iterable[Block]) -> int:
+    """``COPY ... (FORMAT BINARY)`` of a table of arrays, a block per row (integers as int4,
+    arrays through :func:`_pg_array`, None as NULL)."""
+    cols = Base.metadata.tables[table].columns
+    rows = 0
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(_PG_COPY_SIGNATURE)
+        for block in blocks:
+            parts = [np.array([len(columns)], dtype=">i2").tobytes()]
+            for c in columns:
+                v = block[c]
+                if v is None:
+                    parts.append(b"\xff\xff\xff\xff")
+                    continue
+                data = _pg_array(table, cols[c], v) if isinstance(cols[c].type, ARRAY) else \
+                    np.array([v], dtype=">i4").tobytes()
+                parts.append(np.array([len(data)], dtype=">i4").tobytes() + data)
+            copy.write(b"".join(parts))
+            rows += 1
+        copy.write(_PG_COPY_TRAILER)
     return rows
 
 

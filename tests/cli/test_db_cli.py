@@ -82,7 +82,8 @@ def test_db_info_and_vacuum(db_url, backend):
     info = json.loads(r.output)
     assert info["backend"] == backend and info["revision"] == info["head"]
     assert info["runs"]["succeeded"] == 1 and info["rows"]["bills"] == 30 and info["size_bytes"] > 0
-    assert info["views"] == ["household_series"]  # the view's rows are the run's series
+    assert info["views"] == ["clearing_prices", "community_series", "household_series"]  # rows of the run's series
+    assert info["rows"]["clearing_prices"] == info["rows"]["community_series"] == 3 * 2 * 96
     assert info["rows"]["household_series"] == info["rows"]["household_slots"] * 3 > 0
     text = invoke(db_url, "db", "info").output
     assert "succeeded 1" in text and "revision" in text

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 from broken_plugin import make_broken_plugin
 from example_plugin import needs_example_plugin
 from p2pstore.cli import cli
-from p2pstore.store.schema import RESULT_TABLES
+from p2pstore.store.schema import RESULT_TABLES, VIEWS, tables_on
 
 
 def invoke(db_url, *args):
@@ -110,7 +110,8 @@ BROKEN = {
 
 
 def assert_nothing_stored(db_url, run_id):
-    for table in (*RESULT_TABLES, "household_series"):
+    backend = db_url.split(":")[0].split("+")[0]  # "sqlite" or "postgresql"
+    for table in (*tables_on(backend, RESULT_TABLES), *VIEWS.tables):
         assert scalar_rows(db_url, f"SELECT COUNT(*) FROM {table} WHERE run_id = :r", r=run_id) == [(0,)], table
 
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from p2pstore import run_scenario
-from p2pstore.jobs.build_profiles import import_profiles
 from p2pstore.scenario import Scenario
+from store_helpers import import_sdr_case
 
 LIT = ("sdr", "mmr_lit", "bs_lit", "bs_lit_slot")
 
@@ -46,13 +45,7 @@ def test_stored_budget_balance_and_prices(store):
 
 
 def test_sdr_infinity_and_nulls_round_trip(store):
-    load = [[1, 1, 0.5, 1], [1, 1, 0.5, 0.5], [1, 1, 1, 0], [1, 1, 1, 0]]  # spec case c7
-    pv = [[0, 2, 4, 1], [0, 1, 2, 0.5], [0, 0, 0, 0], [0, 0, 0, 0]]
-    index = pd.date_range("2025-01-01", periods=4, freq="15min", name="timestamp")
-    names = ["H1", "H2", "H3", "H4"]
-    import_profiles(store, "c7", load=pd.DataFrame(np.array(load).T, index=index, columns=names),
-                          pv=pd.DataFrame(np.array(pv).T, index=index, columns=names),
-                          tariffs=pd.DataFrame({"household": names, "buy": [0.3] * 4, "sell": [0.1, 0.1, 0, 0]}))
+    import_sdr_case(store)  # spec case c7
     run_id, _ = run_scenario(Scenario(profiles="c7", mechanisms=LIT), store)
     prices = store.prices(run_id).set_index(["mechanism", "slot"])
     np.testing.assert_array_equal(prices.loc["sdr", "supply_demand_ratio"], [0.0, 0.5, 2.5, math.inf])

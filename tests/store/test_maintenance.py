@@ -14,7 +14,7 @@ from p2pstore.errors import InputError, NotFoundError
 from p2pstore.store import RunRequest
 from p2pstore.store.queue import actions
 from p2pstore.store.schema import maintenance
-from p2pstore.store.schema import RESULT_TABLES, Base
+from p2pstore.store.schema import RESULT_TABLES, Base, tables_on
 from store_helpers import SCENARIO
 
 
@@ -22,7 +22,7 @@ def _per_run(store) -> dict[str, dict[int, int]]:
     """``{table: {run_id: rows}}`` of every table with a run_id column."""
     out = {}
     with store.engine.connect() as conn:
-        for t in actions.run_tables():
+        for t in actions.run_tables(dialect=store.dialect):
             out[t.name] = dict(conn.execute(sa.select(t.c.run_id, sa.func.count()).group_by(t.c.run_id)).all())
     return out
 
@@ -44,11 +44,12 @@ def _stored_runs(store, settlement, n=3, batch=None, series="full"):
     return ids
 
 
-def test_run_tables_are_every_table_with_a_run_id_but_views():
-    names = {t.name for t in actions.run_tables()}
-    assert set(RESULT_TABLES) <= names
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_run_tables_are_every_table_with_a_run_id_but_views(dialect):
+    names = {t.name for t in actions.run_tables(dialect=dialect)}
+    assert set(tables_on(dialect, RESULT_TABLES)) <= names
     assert names == {t.name for t in Base.metadata.sorted_tables
-                     if "run_id" in t.c and not t.info.get("is_view")}
+                     if "run_id" in t.c and not t.info.get("is_view") and t.info.get("dialect", dialect) == dialect}
     md = sa.MetaData()
     sa.Table("parent", md, sa.Column("id", sa.Integer, primary_key=True))
     sa.Table("child", md, sa.Column("run_id", sa.ForeignKey("parent.id")))
@@ -60,7 +61,7 @@ def test_delete_removes_every_row_of_the_runs_and_nothing_else(store, settlement
     keep, gone, also_gone = _stored_runs(store, settlement)
     [queued] = store.create_runs([RunRequest(SCENARIO, batch="q")])
     before, per_run = table_counts(db_url), _per_run(store)
-    assert all(per_run[t][gone] > 0 for t in RESULT_TABLES)  # full series: every table has rows
+    assert all(per_run[t][gone] > 0 for t in tables_on(store.dialect, RESULT_TABLES))  # full series: every table
 
     out = actions.delete_runs(store.engine, [gone, also_gone, queued])
     assert out["run_ids"] == sorted([gone, also_gone, queued])
@@ -70,12 +71,13 @@ def test_delete_removes_every_row_of_the_runs_and_nothing_else(store, settlement
         assert gone not in rows and also_gone not in rows and queued not in rows, table
         assert rows.get(keep) == per_run[table].get(keep), table  # the other run's rows all stay
         assert out["rows"][table] == sum(per_run[table].get(r, 0) for r in (gone, also_gone, queued))
-    with store.engine.connect() as conn:  # the view over the per-run tables follows them
-        view_rows = dict(conn.execute(sa.text(
-            "SELECT run_id, COUNT(*) FROM household_series GROUP BY run_id")).all())
-    assert view_rows == {keep: before["household_series"] // 3}
+    views = ("household_series", "clearing_prices", "community_series")
+    with store.engine.connect() as conn:  # the views over the per-run tables follow them
+        for view in views:
+            view_rows = dict(conn.execute(sa.text(f"SELECT run_id, COUNT(*) FROM {view} GROUP BY run_id")).all())
+            assert view_rows == {keep: before[view] // 3}, view
     for table, n in before.items():
-        if table == "household_series":
+        if table in views:
             continue  # checked above
         if table == "runs":
             assert after[table] == n - 3

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from p2pstore.errors import InputError, NotFoundError
 from p2pstore.store import bulk
 from p2pstore.store.results import writer
-from p2pstore.store.schema import RESULT_TABLES
+from p2pstore.store.schema import MECHANISM_COLUMNS, RESULT_TABLES, SLOT_TABLES, tables_on
 
 from store_helpers import SCENARIO, count
 
@@ -104,7 +104,7 @@ def test_series_modes(store, settlement, series, community, household):
 def test_rewrite_replaces_results(store, settlement):
     run_id = store.create_run(SCENARIO)
     store.write_results(run_id, settlement, "full")
-    before = {t: count(store, t, run_id) for t in RESULT_TABLES}
+    before = {t: count(store, t, run_id) for t in tables_on(store.dialect, RESULT_TABLES)}
     store.write_results(run_id, settlement, "community")
     assert count(store, "household_series", run_id) == 0
     assert count(store, "bills", run_id) == before["bills"]
@@ -124,8 +124,9 @@ def test_failure_mid_write_stores_nothing(store, settlement, monkeypatch):
     monkeypatch.setattr(writer, "write_blocks", failing)
     with pytest.raises(RuntimeError, match="disk on fire"):
         store.write_results(run_id, settlement, "full")
-    assert {"households", "bills", "clearing_prices"} <= set(written)  # they were sent, then rolled back
-    for table in RESULT_TABLES:
+    slots = SLOT_TABLES[store.dialect][0]
+    assert {"households", "bills", slots} <= set(written)  # they were sent, then rolled back
+    for table in tables_on(store.dialect, RESULT_TABLES):
         assert count(store, table) == 0, table
     assert store.get_run(run_id)["status"] == "queued"
 
@@ -141,7 +142,7 @@ def test_driver_error_mid_write_is_one_line_and_stores_nothing(store, settlement
     with pytest.raises(StoreError, match=f"cannot store results of run {run_id}") as err:
         store.write_results(run_id, bad, "full")
     assert "\n" not in str(err.value)
-    for table in RESULT_TABLES:
+    for table in tables_on(store.dialect, RESULT_TABLES):
         assert count(store, table) == 0, table
     assert store.get_run(run_id)["status"] == "queued"
 
@@ -206,33 +207,76 @@ def test_missing_run(store, settlement):
 
 def test_pg_copy_block_bytes_match_write_row(db_url, backend, settlement):
     """The numpy COPY encoding and psycopg's own write_row produce the same table contents."""
+    first = next(writer._daily_bills(1, settlement))
     if backend != "postgresql":
         # SQLite has a single path; check that its row tuples are plain Python values
-        rows = list(bulk._sqlite_rows(bulk.COLUMNS["clearing_prices"],
-                                        [writer._prices(1, "mmr", settlement.results["mmr"], settlement.profiles)]))
+        rows = list(bulk._sqlite_rows(bulk.COLUMNS["daily_bills"], [first]))
         assert all(type(v) in (int, float, str, bool, type(None)) for v in rows[0])
         return
     from p2pstore.store import Store
 
     with Store(db_url) as store:
         a, b = store.create_run(SCENARIO), store.create_run(SCENARIO)
-        r = settlement.results["bill_sharing"]
-        table = "clearing_prices"
+        table = "daily_bills"
         with store.engine.begin() as conn:
-            bulk.write_blocks(conn, table, [writer._prices(a, "bill_sharing", r, settlement.profiles)])
+            bulk.write_blocks(conn, table, [next(writer._daily_bills(a, settlement))])
             raw = conn.connection.driver_connection
             types_ = bulk._pg_types(table)
             cols = bulk.COLUMNS[table]
-            block = writer._prices(b, "bill_sharing", r, settlement.profiles)
+            block = next(writer._daily_bills(b, settlement))
             with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)") as cp:
                 cp.set_types([types_[c] for c in cols])
                 for row in bulk._pg_row_values(cols, types_, block):
                     cp.write_row(row)
-        ra = _frame(store, "SELECT * FROM clearing_prices WHERE run_id = :r ORDER BY slot", r=a)
-        rb = _frame(store, "SELECT * FROM clearing_prices WHERE run_id = :r ORDER BY slot", r=b)
+        ra = _frame(store, "SELECT * FROM daily_bills WHERE run_id = :r ORDER BY mechanism, day", r=a)
+        rb = _frame(store, "SELECT * FROM daily_bills WHERE run_id = :r ORDER BY mechanism, day", r=b)
+        assert len(ra["day"])
         for col in ra:
             if col != "run_id":
                 assert ra[col].tolist() == rb[col].tolist(), col
+
+
+def test_pg_array_rows_match_psycopg(db_url, backend):
+    """PostgreSQL arrays encoded by numpy (NaN as a NULL element, -0.0, +-Infinity, the largest
+    and smallest floats, times, flags) read back as psycopg's own encoding of the same lists."""
+    if backend != "postgresql":
+        pytest.skip("arrays are PostgreSQL's layout")
+    import datetime as dt
+    import struct
+
+    from p2pstore.store import Store
+
+    values = np.array([1.5, np.nan, -0.0, np.inf, -np.inf, 5e-324, 1.7976931348623157e308, 0.1 + 0.2])
+    ts = np.arange("2025-03-30T00:00", "2025-03-30T02:00", np.timedelta64(15, "m"), dtype="datetime64[us]")
+    flags = np.array([True, False, True, True, False, False, True, True])
+    finite = np.where(np.isinf(values), 2.0, values)
+    with Store(db_url) as store:
+        a, b = store.create_run(SCENARIO), store.create_run(SCENARIO)
+        with store.engine.begin() as conn:
+            bulk.write_blocks(conn, "run_slot_arrays", [{"run_id": a, "ts": ts, "p2p_allowed": flags,
+                                                         "load_kw": finite, "pv_kw": None}])
+            bulk.write_blocks(conn, "mechanism_series_arrays", [
+                {"run_id": a, "mechanism": 0, **dict.fromkeys(MECHANISM_COLUMNS), "supply_demand_ratio": values}])
+            conn.exec_driver_sql("INSERT INTO run_slot_arrays (run_id, ts, p2p_allowed, load_kw) "
+                                 "VALUES (%(r)s, %(ts)s, %(f)s, %(v)s::float8[])",
+                                 {"r": b, "ts": [t.astype(dt.datetime) for t in ts], "f": flags.tolist(),
+                                  "v": [None if np.isnan(v) else float(v) for v in finite]})
+            conn.exec_driver_sql("INSERT INTO mechanism_series_arrays (run_id, mechanism, supply_demand_ratio) "
+                                 "VALUES (%(r)s, 0, %(v)s::float8[])",
+                                 {"r": b, "v": [None if np.isnan(v) else float(v) for v in values]})
+        with store.engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT s.ts, s.p2p_allowed, s.load_kw, s.pv_kw, m.supply_demand_ratio, "
+                                        "m.cost FROM run_slot_arrays s JOIN mechanism_series_arrays m "
+                                        "ON m.run_id = s.run_id ORDER BY s.run_id").all()
+        with pytest.raises(InputError, match=r"non-finite value inf in mechanism_series_arrays\.cost"):
+            with store.engine.begin() as conn:
+                bulk.write_blocks(conn, "mechanism_series_arrays", [
+                    {"run_id": a, "mechanism": 1, **dict.fromkeys(MECHANISM_COLUMNS), "cost": values}])
+    bits = [[[None if v is None else struct.pack(">d", v) for v in row[k]] for k in (2, 4)] for row in rows]
+    assert bits[0] == bits[1] and bits[0][1][2] == struct.pack(">d", -0.0) and bits[0][1][1] is None
+    assert bits[0][1][3] == struct.pack(">d", np.inf) and len(bits[0][0]) == len(values)
+    assert rows[0][:2] == rows[1][:2] and len(rows[0][0]) == len(ts)
+    assert rows[0][3] is None is rows[1][3] and rows[0][5] is None is rows[1][5]
 
 
 def test_readers_never_see_half_a_run(store, settlement):
@@ -279,7 +323,7 @@ def test_non_finite_results_are_refused_on_both_backends(store, settlement):
     bad = types.SimpleNamespace(**{**vars(settlement), "results": {**settlement.results, "mmr": bad_mmr}})
     with pytest.raises(InputError, match=r"non-finite value nan in bills\.bill \(mechanism mmr"):
         store.write_results(run_id, bad, "full")
-    for table in RESULT_TABLES:
+    for table in tables_on(store.dialect, RESULT_TABLES):
         assert count(store, table) == 0, table
     assert store.get_run(run_id)["status"] == "queued"
 
@@ -326,7 +370,7 @@ def test_write_progress_counts_every_row_written(store, settlement, series):
     run_id = store.create_run(SCENARIO)
     assert store.write_results(run_id, settlement, series, progress=progress)
     (_, total, label), *steps = calls
-    written = sum(count(store, table, run_id) for table in RESULT_TABLES)
+    written = sum(count(store, table, run_id) for table in tables_on(store.dialect, RESULT_TABLES))
     assert label == f"storing run {run_id}"
     assert sum(steps) == total == written
 

@@ -118,12 +118,14 @@ def pending_ids(engine: Engine) -> list[int]:
 
 
 # -- deleting runs -------------------------------------------------------------------------------
-def run_tables(metadata=Base.metadata) -> list[sa.Table]:
+def run_tables(metadata=Base.metadata, dialect: str | None = None) -> list[sa.Table]:
     """Every table of ``metadata`` with a ``run_id`` column (children before parents), views
-    (``table.info["is_view"]``) left out: what :func:`delete_runs` deletes from. Tables added
+    (``table.info["is_view"]``) and tables of other backends than ``dialect``
+    (``table.info["dialect"]``; None: tables of one backend only are all left out) left out:
+    what :func:`delete_runs` deletes from. Tables added
     later are covered by construction."""
     return [t for t in reversed(metadata.sorted_tables)
-            if "run_id" in t.c and not t.info.get("is_view")]
+            if "run_id" in t.c and not t.info.get("is_view") and t.info.get("dialect", dialect) == dialect]
 
 
 def deletable(engine: Engine, ids: Sequence[int] | None = None, batch: str | None = None) -> dict[int, str]:
@@ -158,7 +160,7 @@ def delete_runs(engine: Engine, ids: Sequence[int] | None = None, batch: str | N
         chosen = sorted(found)
         selected = sa.select(runs.c.id).where(_selection(ids, batch)).scalar_subquery()
         deleted: dict[str, int] = {}
-        for table in run_tables():
+        for table in run_tables(dialect=conn.dialect.name):
             deleted[table.name] = conn.execute(sa.delete(table).where(table.c.run_id.in_(selected))).rowcount
         deleted[runs.name] = conn.execute(sa.delete(runs).where(_selection(ids, batch))).rowcount
     return {"run_ids": chosen, "rows": deleted}

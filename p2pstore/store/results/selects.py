@@ -7,11 +7,11 @@ from sqlalchemy import Float, bindparam, case, cast, select
 
 from p2pstore import registry
 from p2pstore.store.schema import (
+    CLEARING_PRICES,
+    COMMUNITY_SERIES,
     HOUSEHOLD_SERIES,
     BatterySeries,
     Bill,
-    ClearingPrice,
-    CommunitySeries,
     DailyBill,
     Household,
     Run,
@@ -28,9 +28,9 @@ scen_t = ScenarioRow.__table__
 hh_t = Household.__table__
 bills_t = Bill.__table__
 daily_t = DailyBill.__table__
-prices_t = ClearingPrice.__table__
+prices_t = CLEARING_PRICES
 hseries_t = HOUSEHOLD_SERIES
-cseries_t = CommunitySeries.__table__
+cseries_t = COMMUNITY_SERIES
 metrics_t = RunMetric.__table__
 runs_scen = runs_t.join(scen_t, runs_t.c.scenario_id == scen_t.c.id)
 

@@ -19,9 +19,10 @@ from sqlalchemy import bindparam, text
 from p2pstore import provenance, registry
 from p2pstore.scenario import SERIES_MODES
 from p2pstore.settlement.result import MechanismResult
-from p2pstore.store.bulk import Block, block_len, write_blocks
+from p2pstore.store.bulk import Block, block_rows, write_blocks
 from p2pstore.store.results.battery_rows import battery_blocks, battery_rows
 from p2pstore.store.results.series import derive
+from p2pstore.store.results.slot_series import slot_series_blocks, slot_series_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -30,11 +31,13 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------------------------
 # rows of a settlement, as blocks
 # --------------------------------------------------------------------------------------------
-def result_blocks(run_id: int, settlement, series: str = "full") -> Iterator[tuple[str, Iterable[Block]]]:
-    """Yield ``(table, blocks)`` for every table ``series`` stores, in write order.
+def result_blocks(run_id: int, settlement, series: str = "full",
+                  dialect: str = "sqlite") -> Iterator[tuple[str, Iterable[Block]]]:
+    """Yield ``(table, blocks)`` for every table ``series`` stores on ``dialect``, in write order.
 
     ``series``: ``full`` (everything), ``community`` (no per-household series) or ``none``
-    (no per-slot series; prices, bills, daily bills and metrics are always written).
+    (no per-slot series; prices, bills, daily bills and metrics are always written). The
+    per-slot series are stored per backend (:func:`~p2pstore.store.results.slot_series.slot_series_blocks`).
     Blocks are produced lazily so that the ``[N, H]`` volume arrays of one mechanism at a time
     are alive.
     """
@@ -44,9 +47,7 @@ def result_blocks(run_id: int, settlement, series: str = "full") -> Iterator[tup
     yield "households", [_households(run_id, settlement)]
     yield "bills", [_bills(run_id, m, r, settlement.profiles) for m, r in settlement.results.items()]
     yield "daily_bills", list(_daily_bills(run_id, settlement))
-    yield "clearing_prices", [_prices(run_id, m, r, settlement.profiles) for m, r in settlement.results.items()]
-    if series in ("full", "community"):
-        yield "community_series", [_community(run_id, m, r) for m, r in settlement.results.items()]
+    yield from slot_series_blocks(run_id, settlement, series, dialect)
     if series == "full":
         yield from _household_series(run_id, settlement)
     yield from battery_blocks(run_id, getattr(settlement, "batteries", None), series)
@@ -114,27 +115,6 @@ def _daily_bills(run_id: int, s) -> Iterator[Block]:
             # NaN (no prosumers) is stored as NULL
             "avg_pv_kwh_per_prosumer": avg_pv if np.isfinite(avg_pv).all() else None,
         }
-
-
-def _prices(run_id: int, mechanism: str, r, p) -> Block:
-    """Per-slot prices; a price array's NaN (undefined) becomes NULL, an absent array all NULL."""
-    def price(a):
-        return None if a is None else np.asarray(a, dtype=np.float64)
-
-    return {
-        "run_id": run_id, "mechanism": mechanism,
-        "slot": np.arange(p.n_slots, dtype=np.int32),
-        "ts": p.timestamps().astype("datetime64[us]"),
-        "p2p_allowed": np.asarray(p.p2p_allowed, dtype=bool),
-        "import_price": price(r.import_price), "export_price": price(r.export_price),
-        "p2p_price": price(r.p2p_price), "supply_demand_ratio": price(r.supply_demand_ratio),
-    }
-
-
-def _community(run_id: int, mechanism: str, r) -> Block:
-    series = r.community_series()
-    n = len(series["cost"])
-    return {"run_id": run_id, "mechanism": mechanism, "slot": np.arange(n, dtype=np.int32), **series}
 
 
 #: Largest difference between a mechanism's cost and its :class:`AffineCost` form, relative to
@@ -290,8 +270,8 @@ def write_settlement(conn: Connection, run_id: int, settlement, series: str = "f
     ``bar``: a :class:`p2pstore.progress.Progress` advanced by each block's rows once loaded
     (see :func:`expected_rows` for the total)."""
     counts: dict[str, int] = {}
-    for table, blocks in result_blocks(run_id, settlement, series):  # a table may come once per chunk
-        rows = write_blocks(conn, table, blocks if bar is None else _counted(blocks, bar))
+    for table, blocks in result_blocks(run_id, settlement, series, conn.dialect.name):  # a table may come once per chunk
+        rows = write_blocks(conn, table, blocks if bar is None else _counted(table, blocks, bar))
         counts[table] = counts.get(table, 0) + rows
     if conn.dialect.name == "postgresql":
         _refresh_statistics(conn, counts)
@@ -323,19 +303,19 @@ def _refresh_statistics(conn: Connection, counts: dict[str, int]) -> None:
         conn.execute(text(f"ANALYZE {', '.join(stale)}"))
 
 
-def _counted(blocks: Iterable[Block], bar) -> Iterator[Block]:
+def _counted(table: str, blocks: Iterable[Block], bar) -> Iterator[Block]:
     for block in blocks:
         yield block
-        bar.update(block_len(block))
+        bar.update(block_rows(table, block))
 
 
-def expected_rows(settlement, series: str = "full") -> int:
-    """Rows :func:`write_settlement` writes for ``settlement`` (for a progress bar's total)."""
+def expected_rows(settlement, series: str = "full", dialect: str = "sqlite") -> int:
+    """Rows :func:`write_settlement` writes for ``settlement`` on ``dialect`` (for a progress
+    bar's total)."""
     p = settlement.profiles
     n, h, m = p.n_households, p.n_slots, len(settlement.results)
-    rows = m + n + m * (n + p.days + h)  # run mechanisms, households, bills, daily bills, clearing prices
-    if series in ("full", "community"):
-        rows += m * h
+    rows = m + n + m * (n + p.days)  # run mechanisms, households, bills, daily bills
+    rows += slot_series_rows(settlement, series, dialect)
     if series == "full":
         derived = len(derivable_mechanisms(settlement))
         rows += (n * h + derived * h if derived else 0) + (m - derived) * n * h

@@ -3,6 +3,8 @@
 - :mod:`.base`: :class:`Base` (typed classes declaring Core tables), shared column types;
 - :mod:`.queue_tables`: ``scenarios``, ``runs`` (the job queue), ``schedules``;
 - :mod:`.result_tables`: a run's results and the ``household_series`` view;
+- :mod:`.slot_tables`: a run's per-slot series, per backend, and the ``clearing_prices`` and
+  ``community_series`` views;
 - :mod:`.profile_tables`: imported profile sets and tariff files;
 - :mod:`.migrate`: Alembic glue (revision checks, upgrades); :mod:`.maintenance`: size, VACUUM, info.
 
@@ -31,8 +33,6 @@ from p2pstore.store.schema.result_tables import (  # noqa: F401 (re-exported)
     BATTERY_TABLES,
     Bill,
     BatterySeries,
-    ClearingPrice,
-    CommunitySeries,
     DailyBill,
     HOUSEHOLD_SERIES,
     Household,
@@ -46,6 +46,18 @@ from p2pstore.store.schema.result_tables import (  # noqa: F401 (re-exported)
     RunProvenance,
     VIEWS,
     run_ref,
+)
+from p2pstore.store.schema.slot_tables import (  # noqa: F401 (re-exported)
+    ARRAY_TABLES,
+    CLEARING_PRICES,
+    COMMUNITY_SERIES,
+    MECHANISM_COLUMNS,
+    MechanismSeries,
+    MechanismSeriesArrays,
+    RunSlot,
+    RunSlotArrays,
+    SLOT_TABLES,
+    tables_on,
 )
 from p2pstore.store.schema.profile_tables import (  # noqa: F401 (re-exported)
     PROFILE_TABLES,
@@ -65,8 +77,9 @@ __all__ = [
     "Base",
     "BatterySeries",
     "Bill",
-    "ClearingPrice",
-    "CommunitySeries",
+    "ARRAY_TABLES",
+    "CLEARING_PRICES",
+    "COMMUNITY_SERIES",
     "DailyBill",
     "HOUSEHOLD_KINDS",
     "HOUSEHOLD_SERIES",
@@ -74,6 +87,9 @@ __all__ = [
     "HouseholdLabel",
     "HouseholdSeriesExplicit",
     "HouseholdSlot",
+    "MECHANISM_COLUMNS",
+    "MechanismSeries",
+    "MechanismSeriesArrays",
     "MechanismSlot",
     "NAMING",
     "PROFILE_SET_KINDS",
@@ -90,6 +106,9 @@ __all__ = [
     "RunMechanism",
     "RunMetric",
     "RunProvenance",
+    "RunSlot",
+    "RunSlotArrays",
+    "SLOT_TABLES",
     "RUN_HOUSEHOLD_KINDS",
     "ScenarioProfileSet",
     "ScenarioRow",
@@ -103,4 +122,5 @@ __all__ = [
     "profile_set_ref",
     "run_fk",
     "run_ref",
+    "tables_on",
 ]

@@ -1,5 +1,6 @@
 """A run's result tables (all keyed by ``run_id``, deleted with their run) and the
-``household_series`` view (created by the migrations, described in :data:`VIEWS`)."""
+``household_series`` view (created by the migrations, described in :data:`VIEWS`); the per-slot
+series behind the ``clearing_prices`` and ``community_series`` views are in :mod:`.slot_tables`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    Boolean,
     CheckConstraint,
     Column,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -51,6 +52,8 @@ class RunMechanism(Base):
     plugin that settled it is gone (its name, display name and where it came from)."""
 
     __tablename__ = "run_mechanisms"
+    # found by name within a run: the per-slot views' rows of one mechanism, by key
+    __table_args__ = (Index(None, "run_id", "mechanism", unique=True),)
 
     run_id: Mapped[int] = run_fk()
     position: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0-based, in settlement order
@@ -87,25 +90,6 @@ class DailyBill(Base):
     bill: Mapped[float] = mapped_column(Float)  # community total, currency/day
     avg_load_kwh_per_house: Mapped[float] = mapped_column(Float)
     avg_pv_kwh_per_prosumer: Mapped[float | None] = mapped_column(Float)  # NULL without prosumers
-
-
-class ClearingPrice(Base):
-    """Per-slot prices of one mechanism. NULL where the mechanism uses per-household tariffs, in
-    P2P-off slots of the literature mechanisms, and where a price is undefined (an empty side)."""
-
-    __tablename__ = "clearing_prices"
-
-    run_id: Mapped[int] = run_fk()
-    mechanism: Mapped[str] = mapped_column(String(32), primary_key=True)
-    slot: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0-based
-    ts: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False))  # slot start, local time
-    p2p_allowed: Mapped[bool] = mapped_column(Boolean)
-    import_price: Mapped[float | None] = mapped_column(Float)  # currency/kWh
-    export_price: Mapped[float | None] = mapped_column(Float)
-    p2p_price: Mapped[float | None] = mapped_column(Float)
-    # SDR pricing's E / I (Liu et al. 2017); +Infinity where I = 0 (the writer stores infinity
-    # only in columns marked so); NULL for other mechanisms and in P2P-off slots.
-    supply_demand_ratio: Mapped[float | None] = mapped_column(Float, info={"infinity": True})
 
 
 def run_ref() -> Mapped[int]:
@@ -189,22 +173,6 @@ HOUSEHOLD_SERIES = Table(
 )
 
 
-class CommunitySeries(Base):
-    """Per-slot community aggregates (``--series full`` or ``community``)."""
-
-    __tablename__ = "community_series"
-
-    run_id: Mapped[int] = run_fk()
-    mechanism: Mapped[str] = mapped_column(String(32), primary_key=True)
-    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
-    load_kw: Mapped[float] = mapped_column(Float)
-    pv_kw: Mapped[float] = mapped_column(Float)
-    grid_import_kwh: Mapped[float] = mapped_column(Float)
-    grid_export_kwh: Mapped[float] = mapped_column(Float)
-    p2p_kwh: Mapped[float] = mapped_column(Float)
-    cost: Mapped[float] = mapped_column(Float)
-
-
 class RunMetric(Base):
     """One KPI of one mechanism in one run (long format; see docs/metrics.md)."""
 
@@ -227,10 +195,13 @@ class RunProvenance(Base):
     version: Mapped[str] = mapped_column(String(200))
 
 
-#: Result tables in write order (all keyed by run_id, deleted with their run).
+#: Result tables in write order (all keyed by run_id, deleted with their run). The per-slot
+#: series differ by backend (:mod:`.slot_tables`): a backend has the tables of
+#: :func:`~p2pstore.store.schema.slot_tables.tables_on`.
 RESULT_TABLES = (
-    "run_mechanisms", "households", "bills", "daily_bills", "clearing_prices", "community_series",
-    "household_slots", "mechanism_slots", "household_series_explicit", "run_metrics", "run_provenance",
+    "run_mechanisms", "households", "bills", "daily_bills", "run_slots", "mechanism_series", "run_slot_arrays",
+    "mechanism_series_arrays", "household_slots", "mechanism_slots", "household_series_explicit", "run_metrics",
+    "run_provenance",
 )
 
 
