@@ -21,6 +21,7 @@ QUERIES = {
         "FROM community_series c JOIN clearing_prices p "
         "ON p.run_id = c.run_id AND p.mechanism = c.mechanism AND p.slot = c.slot "
         "GROUP BY c.mechanism, SUBSTR(CAST(p.ts AS TEXT), 1, 7)"),
+    "10 runs: cost by mechanism": "SELECT mechanism, SUM(cost) FROM community_series GROUP BY mechanism",
     "10 runs: mean sdr price by run": (
         "SELECT run_id, AVG(import_price), MAX(supply_demand_ratio) FROM clearing_prices "
         "WHERE mechanism = 'sdr' GROUP BY run_id"),
