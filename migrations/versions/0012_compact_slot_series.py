@@ -109,7 +109,8 @@ def _sqlite_view(columns: str) -> str:
     return (f"SELECT rs.run_id AS run_id, rm.mechanism AS mechanism, rs.slot AS slot, {columns}\n"
             "FROM run_slots rs\n"
             "CROSS JOIN run_mechanisms rm ON rm.run_id = rs.run_id\n"
-            "LEFT JOIN mechanism_series mv ON mv.run_id = rm.run_id AND mv.mechanism = rm.position AND mv.slot = rs.slot")
+            "LEFT JOIN mechanism_series mv "
+            "ON mv.run_id = rm.run_id AND mv.mechanism = rm.position AND mv.slot = rs.slot")
 
 
 def _postgresql_view(slot_columns: tuple[str, ...], values: tuple[str, ...], outer: bool) -> str:

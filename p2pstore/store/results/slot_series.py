@@ -133,4 +133,5 @@ def documented_blocks(run_id: int, settlement, series: str) -> Iterator[tuple[st
     if series in ("full", "community"):
         yield "community_series", [
             {"run_id": run_id, "mechanism": name, "slot": slots, "load_kw": shared["load_kw"],
-             "pv_kw": shared["pv_kw"], **{c: values[c] for c in FLOW_COLUMNS}} for name, values in zip(names, mechanisms)]
+             "pv_kw": shared["pv_kw"], **{c: values[c] for c in FLOW_COLUMNS}}
+            for name, values in zip(names, mechanisms)]

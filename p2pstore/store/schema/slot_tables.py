@@ -123,7 +123,8 @@ SLOT_VIEW_KEY = ("run_id", "mechanism", "slot")
 
 def _view(name: str, *columns: tuple[str, object]) -> Table:
     head = (("run_id", Integer()), ("mechanism", String(32)), ("slot", Integer()))
-    return Table(name, VIEWS, *(Column(n, t) for n, t in (*head, *columns)), info={"is_view": True, "key": SLOT_VIEW_KEY})
+    return Table(name, VIEWS, *(Column(n, t) for n, t in (*head, *columns)),
+                 info={"is_view": True, "key": SLOT_VIEW_KEY})
 
 
 #: The ``clearing_prices`` view: per-slot prices of each mechanism of a run, a row per mechanism
