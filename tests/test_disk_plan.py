@@ -90,3 +90,25 @@ def test_a_chunked_full_run_is_refused_by_a_disk_that_is_short_and_writes_nothin
         assert int(store.query("SELECT COUNT(*) AS n FROM household_slots")["n"][0]) == 0
     fits = _p2pstore(url, "run", "--households", "64", "--prosumer-share", "0.7", "--days", "1", "--series", "full")
     assert fits.returncode == 0, fits.stderr
+
+
+def test_a_full_run_the_disk_check_accepts_leaves_the_store_writable(small_disk):
+    """The rows of a run's one transaction are on disk twice at the peak (SQLite's write-ahead
+    log, then the database file): a run with room for one copy only is refused in one line, and
+    the store takes later runs (it was once accepted, and left the disk full and every write refused)."""
+    from p2pstore.store import Store
+
+    url = f"sqlite:///{small_disk / 'p.db'}"
+    with Store(url) as store:
+        store.query("SELECT 1")  # migrated on the small disk
+    town = ["--households", "64", "--prosumer-share", "0.7", "--days", "10"]
+    one_copy = disk_plan.series_bytes(["conventional", "mmr", "bill_sharing"], 64, 960)
+    assert one_copy < 3 * 2**20 < 2 * one_copy  # the disk holds one copy of the rows, not two
+    refused = _p2pstore(url, "run", *town, "--series", "full")
+    assert refused.returncode == 2 and refused.stdout == "", refused.stdout + refused.stderr
+    line = refused.stderr.strip()
+    assert "\n" not in line and "write-ahead log" in line and "free" in line
+    later = _p2pstore(url, "run", *town, "--series", "community")
+    assert later.returncode == 0, later.stderr
+    with Store(url) as store:
+        assert store.query("SELECT status FROM runs ORDER BY id")["status"].tolist() == ["succeeded"]
