@@ -120,10 +120,13 @@ class MemoryPlan:
         if self.households is None or self.slots is None:
             return f"community size known once its profile set is read; {limit}"
         size = f"{self.households:,} households x {self.slots:,} slots"
-        how = (f"in {self.chunks:,} chunks of up to {self.chunk_households:,} households"
-               f"{f', {self.workers} at a time' if self.workers > 1 else ''}"
-               f"{', household series written chunk by chunk' if self.streams_series else ''}"
-               if self.chunked else "at once")
+        if not self.chunked:
+            how = "at once"
+        else:
+            how = (f"in {self.chunks:,} chunks of up to {self.chunk_households:,} households" if self.chunks > 1
+                   else f"in one chunk of {self.households:,} households")
+            how += (f"{f', {self.workers} at a time' if self.workers > 1 else ''}"
+                    f"{', household series written chunk by chunk' if self.streams_series else ''}")
         return f"settles {size} {how}: about {format_bytes(self.peak_bytes)} of {limit}"
 
 
@@ -155,14 +158,18 @@ def plan_memory(scenario, series: str = "none", limit: int | None = None, *, hou
         + (n * h * RESIDENT_BYTES_PER_CELL if scenario.imported else 0)
     # per household of a chunk being settled (the target bounds its arrays, as many with batteries)
     settling = h * (CHUNK_BYTES_PER_CELL + (BATTERY_CHUNK_BYTES_PER_CELL if batteries else 0))
-    workers = max(1, min(MAX_CHUNK_WORKERS, os.cpu_count() or 1, (limit - fixed) // (settling * HOUSEHOLD_BLOCK)))
+    block = min(n, HOUSEHOLD_BLOCK)  # the smallest chunk: one block, or a smaller community whole
+    workers = 1 if n <= HOUSEHOLD_BLOCK else \
+        max(1, min(MAX_CHUNK_WORKERS, os.cpu_count() or 1, (limit - fixed) // (settling * HOUSEHOLD_BLOCK)))
     # per household of a chunk: its settling in each worker, or its series rows being written
     per_household = max(workers * settling, h * series_bytes_per_cell(scenario, series))
     fits = (limit - fixed) // per_household
-    if fits < HOUSEHOLD_BLOCK:
-        raise InputError(f"the scenario needs about {format_bytes(fixed + per_household * HOUSEHOLD_BLOCK)} of "
-                         f"memory ({what}, in chunks of {HOUSEHOLD_BLOCK} households); the run has "
-                         f"{format_bytes(limit)} available (--memory-limit): make it smaller, or split it "
+    if fits < block:  # the least that runs: one chunk, or the whole community at once if less
+        need = min(whole, fixed + per_household * block)
+        how = ("the whole community at once" if need == whole else "in one chunk" if n <= HOUSEHOLD_BLOCK
+               else f"in chunks of {block} households")
+        raise InputError(f"the scenario needs about {format_bytes(need)} of memory ({what}, {how}); the run "
+                         f"has {format_bytes(limit)} available (--memory-limit): make it smaller, or split it "
                          "into several runs")
     # larger chunks are no faster: at most the target, but one block even where it is larger
     # (a long horizon), as long as the limit holds it

@@ -103,3 +103,29 @@ def test_a_long_horizon_is_chunked_one_block_at_a_time_when_the_limit_holds_it()
     assert plan.chunked and plan.chunk_households == HOUSEHOLD_BLOCK and plan.peak_bytes <= 10**9
     with pytest.raises(InputError, match="needs about .* of memory"):
         plan_memory(years, "none", 400 * 10**6)  # not even a block fits
+
+
+def _stated_need(scenario, series: str, limit: int) -> int:
+    """The bytes a refusal of ``scenario`` at ``limit`` says the run needs."""
+    import re
+
+    with pytest.raises(InputError) as err:
+        plan_memory(scenario, series, limit)
+    number, unit = re.search(r"needs about ([\d.]+) (\w+) of memory", str(err.value)).groups()
+    return int(float(number) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}[unit])
+
+
+@pytest.mark.parametrize("scenario, series", [
+    (Scenario(consumers=1, prosumers=1, days=365, mechanisms=["conventional", "sdr", "mmr_lit", "bs_lit"]), "full"),
+    (Scenario(consumers=10, prosumers=20, days=730, mechanisms=["conventional"]), "none"),
+    (Scenario(households=65, prosumer_share=0.5, days=30, mechanisms=["mmr", "bill_sharing"]), "full"),
+    (TOWN, "none"),
+])
+def test_a_refusal_states_the_least_memory_the_run_takes(scenario, series):
+    """The memory a refusal names runs the scenario, and a little less is refused again: it was
+    once a 64-household chunk's for every community (2 households x a year: '465.8 MiB', when
+    207 MiB settle them at once)."""
+    need = _stated_need(scenario, series, MEMORY_BASE)
+    plan = plan_memory(scenario, series, need + 2**20)  # the message rounds to 0.1 MiB
+    assert plan.peak_bytes <= need + 2**20 and " 1 chunks" not in plan.describe()
+    _stated_need(scenario, series, int(need * 0.99))
