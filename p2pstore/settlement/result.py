@@ -11,7 +11,18 @@ from functools import cached_property
 
 import numpy as np
 
+from p2pstore.limits import HOUSEHOLD_BLOCK
 from p2pstore.profiles.base import column_sums
+
+
+def _block_products(kw: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """[N] ``kw @ share`` (``kw`` [N, H], ``share`` [H]) one block of :data:`HOUSEHOLD_BLOCK`
+    rows at a time: the BLAS product's rounding depends on how many rows it is given, and chunks
+    hold whole blocks, so a chunked run gets the same bits as the whole community."""
+    out = np.empty(kw.shape[0])
+    for start in range(0, kw.shape[0], HOUSEHOLD_BLOCK):  # a few hundred blocks for a town
+        np.matmul(kw[start:start + HOUSEHOLD_BLOCK], share, out=out[start:start + HOUSEHOLD_BLOCK])
+    return out
 
 
 #: Values per chunk where a reduction goes through a small buffer instead of an ``[N, H]`` array.
@@ -95,7 +106,7 @@ class Flows:
             if not share.any() and np.isfinite(self.household_kwh["import" if side == 0 else "export"]).all():
                 out = np.zeros(kw.shape[0])
             else:
-                out = kw @ share
+                out = _block_products(kw, share)
             out.flags.writeable = False
             cache[key] = out
         return out
