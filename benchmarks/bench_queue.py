@@ -10,10 +10,9 @@ Sweeps (``--sweep``):
 * ``cpu`` (default): runs whose time is computation, not queueing — the notebook generator's
   community (``--households``, default 100: 30 % consumers, 70 % prosumers) over a year
   (35,040 slots) settled by the seven built-in mechanisms, ``--series none``. A run writes its
-  bills, daily bills, metrics and the per-slot prices (7 x 35,040 rows whatever the community's
-  size): at 100 households the worker computes for ~0.7 s and PostgreSQL spends about as much
-  CPU again or more ingesting the rows, printed per drain; with more households the worker's
-  share grows.
+  bills, daily bills, metrics and per-slot prices (one array row per mechanism on PostgreSQL):
+  at 100 households about 0.6 s of the worker's CPU and 0.1 s of PostgreSQL's, printed per
+  drain; more households, more of the worker's.
 * ``default``: the notebook's default scenario (10 households, 30 days) with ``--series``
   (``full`` writes ~100,000 rows per run: bound by PostgreSQL's ingest, not by the queue).
 
@@ -35,9 +34,9 @@ sets unless ``OPENBLAS_NUM_THREADS`` says otherwise) drain it. Measured per drai
 Printed: per worker count the median and spread (min-max) of each figure, the scaling ratios
 per repeat and of the medians, and why they are what they are: throughput (launch to exit) is
 the cores the drain keeps busy divided by the CPU a run costs, so each scaling ratio is printed
-as the product of those two ratios; the **ceiling** is the machine's cores over the cores one
-worker keeps busy (what more workers reach at best, with every core theirs and no run costing
-more CPU than alone). Before and after the drains (unless ``--no-probe``) two tasks are timed
+as the product of those two ratios; the **ceiling** of n workers is n times one worker's
+throughput, or less when n times the cores one worker keeps busy exceeds the machine's cores
+(what n workers reach at best, with every core theirs and no run costing more CPU than alone). Before and after the drains (unless ``--no-probe``) two tasks are timed
 alone and two copies at once in two processes: a pure-Python loop and the sweep's generation
 and settlement without a database (numpy over arrays of tens of MB, which share the memory
 bandwidth): what two processes get from the machine at the time.
@@ -305,8 +304,12 @@ def report(args, results: dict[int, list[dict]], probes: list[dict[str, float]])
             line += f"; idle enqueue-to-start {statistics.median(r['median_idle_latency_s'] for r in rs):.2f} s"
         print(line)
     for n in sorted(results)[1:]:
-        per = [b["runs_per_s"] / a["runs_per_s"] for a, b in zip(results[lo], results[n])]
-        print(f"scaling {lo} -> {n} workers: per repeat " + ", ".join(f"{x:.2f}x" for x in per)
+        pairs = list(zip(results[lo], results[n]))
+        per = [b["runs_per_s"] / a["runs_per_s"] for a, b in pairs]
+        others = ["" if a["others_cpu"] is None else
+                  f" (others' cores {a['others_cpu'] * a['runs_per_s_wall']:.2f}/{b['others_cpu'] * b['runs_per_s_wall']:.2f})"
+                  for a, b in pairs]
+        print(f"scaling {lo} -> {n} workers: per repeat " + ", ".join(f"{x:.2f}x{o}" for x, o in zip(per, others))
               + f" (median {statistics.median(per):.2f}x)")
     if results[lo][0]["pg_cpu"] is not None:
         explain(results, lo)
@@ -329,9 +332,10 @@ def explain(results: dict[int, list[dict]], lo: int) -> None:
         print(f"  {lo} -> {n} workers incl. start x{wall:.2f} = cores kept busy x{busy:.2f} "
               f"({statistics.median(_cores(x) for x in a):.2f} -> {statistics.median(_cores(y) for y in b):.2f}) "
               f"* CPU per run x{cpu:.2f}")
-    ceiling = [cores / _cores(r) for r in results[lo]]
-    print(f"ceiling: {lo} worker(s) kept {_spread([_cores(r) for r in results[lo]], '.2f')} cores busy; with all "
-          f"{cores} cores and the CPU per run unchanged, at most x{statistics.median(ceiling):.2f} of that")
+    busy = statistics.median(_cores(r) for r in results[lo])
+    print(f"ceiling: {lo} worker(s) kept {_spread([_cores(r) for r in results[lo]], '.2f')} cores busy; n workers "
+          f"keep at most n/{lo} times that and at most {cores}: with the CPU per run unchanged, "
+          + ", ".join(f"{n} workers x{min(n / lo, cores / busy):.2f}" for n in sorted(results)[1:]))
 
 
 def main() -> None:
