@@ -47,6 +47,8 @@ import types
 import uuid
 from pathlib import Path
 
+import numpy as np
+
 DEFAULT_PG_ADMIN = os.environ.get("P2PSTORE_TEST_PG_ADMIN_URL",
                                   "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -108,6 +110,7 @@ class Databases:
 
 
 from p2pstore.store.schema import RESULT_TABLES  # noqa: E402  (tables a run writes)
+from p2pstore.store.schema.slot_tables import tables_on  # noqa: E402  (those of one backend)
 
 
 # -- the two ways of writing -------------------------------------------------------------------
@@ -120,15 +123,15 @@ def via_store(url: str, settlement, scenario) -> tuple[int, float]:
 
     with Store(url) as store:
         run_id = store.create_run(scenario)
-        store.mark_running(run_id, "bench")
         t0, c0 = time.perf_counter(), time.process_time()
-        assert store.write_results(run_id, settlement, "full", worker="bench")
+        assert store.write_results(run_id, settlement, "full")
         elapsed = time.perf_counter() - t0
         CLIENT_CPU.append(time.process_time() - c0)
         from sqlalchemy import text
 
         with store.engine.connect() as conn:
-            rows = sum(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in RESULT_TABLES)
+            tables = tables_on(store.engine.dialect.name, RESULT_TABLES)
+            rows = sum(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in tables)
     return rows, elapsed
 
 
@@ -137,11 +140,15 @@ def prepared_rows(backend: str, run_id: int, settlement) -> dict[str, tuple[tupl
     from p2pstore.store import bulk
     from p2pstore.store.results import writer
 
+    from p2pstore.store.schema import ARRAY_TABLES
+
     out = {}
-    for table, blocks in writer.result_blocks(run_id, settlement, "full"):
+    for table, blocks in writer.result_blocks(run_id, settlement, "full", backend):
         cols = bulk.COLUMNS[table]
         if backend == "sqlite":
             rows = list(bulk._sqlite_rows(cols, blocks))
+        elif table in ARRAY_TABLES:  # a block is one row of arrays (psycopg adapts the lists)
+            rows = [tuple(b[c].tolist() if isinstance(b[c], np.ndarray) else b[c] for c in cols) for b in blocks]
         else:
             types_ = bulk._pg_types(table)
             rows = [row for b in blocks for row in bulk._pg_row_values(cols, types_, b)]

@@ -217,23 +217,25 @@ def _insert_sqlite_block(cur, table: str, columns: tuple[str, ...], block: Block
 
 # -- PostgreSQL --------------------------------------------------------------------------------
 def _pg_types(table: str) -> dict[str, str]:
-    """PostgreSQL binary type of each column, from the models."""
+    """PostgreSQL binary type of each column, from the models (``float8[]`` for an array)."""
     out = {}
     for col in Base.metadata.tables[table].columns:
         t = col.type
-        if isinstance(t, Boolean):
-            out[col.name] = "bool"
-        elif isinstance(t, Integer):
-            out[col.name] = "int4"
-        elif isinstance(t, Float):
-            out[col.name] = "float8"
-        elif isinstance(t, DateTime):
-            out[col.name] = "timestamptz" if t.timezone else "timestamp"
-        elif isinstance(t, (String, Text)):
-            out[col.name] = "text"
-        else:  # pragma: no cover - a new column type needs a mapping here
+        name = _pg_type(t.item_type if isinstance(t, ARRAY) else t)
+        if name is None:  # pragma: no cover - a new column type needs a mapping here
             raise TypeError(f"no COPY type for {table}.{col.name}: {t!r}")
+        out[col.name] = name + ("[]" if isinstance(t, ARRAY) else "")
     return out
+
+
+#: PostgreSQL binary type of a column type (the first that matches); DateTime by its time zone.
+_PG_TYPE_OF = ((Boolean, "bool"), (Integer, "int4"), (Float, "float8"), ((String, Text), "text"))
+
+
+def _pg_type(t) -> str | None:
+    if isinstance(t, DateTime):
+        return "timestamptz" if t.timezone else "timestamp"
+    return next((name for kind, name in _PG_TYPE_OF if isinstance(t, kind)), None)
 
 
 _PG_DTYPES = {"bool": "u1", "int4": ">i4", "float8": ">f8", "timestamp": ">i8", "timestamptz": ">i8"}
