@@ -236,11 +236,10 @@ def test_pg_copy_block_bytes_match_write_row(db_url, backend, settlement):
                 assert ra[col].tolist() == rb[col].tolist(), col
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])  # arrays are PostgreSQL's layout
 def test_pg_array_rows_match_psycopg(db_url, backend):
     """PostgreSQL arrays encoded by numpy (NaN as a NULL element, -0.0, +-Infinity, the largest
     and smallest floats, times, flags) read back as psycopg's own encoding of the same lists."""
-    if backend != "postgresql":
-        pytest.skip("arrays are PostgreSQL's layout")
     import datetime as dt
     import struct
 
